@@ -1,0 +1,109 @@
+"""Files a cell opens, seen through a ``sys.addaudithook`` hook.
+
+The hook sees every ``open`` from Python code, whichever library calls it
+(pandas, numpy, pickle, plain ``open``). Audit hooks cannot be removed, so
+one hook is installed per process and does nothing unless a tracker is active.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import threading
+from collections.abc import Iterable
+
+_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+
+_lock = threading.Lock()
+_active: list[FileTracker] = []
+_installed = False
+
+
+class FileTracker:
+    """Collects the paths opened while it is active, with whether each was read or written."""
+
+    def __init__(self, ignore_prefixes: Iterable[str] = ()) -> None:
+        self.accesses: dict[str, set[str]] = {}
+        self._ignore = tuple(_ignored_prefixes()) + tuple(
+            os.path.join(os.path.realpath(p), "") for p in ignore_prefixes
+        )
+
+    def __enter__(self) -> FileTracker:
+        install()
+        with _lock:
+            _active.append(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with _lock:
+            if self in _active:
+                _active.remove(self)
+
+    def record(self, path: object, mode: object, flags: object) -> None:
+        if isinstance(path, int):
+            return  # an already open file descriptor: its path was seen when it was opened
+        try:
+            path = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return
+        if not os.path.isabs(path):
+            path = os.path.join(os.getcwd(), path)
+        path = os.path.normpath(path)
+        if path.startswith(self._ignore) or "__pycache__" in path:
+            return
+        access = _access_of(mode, flags)
+        self.accesses.setdefault(path, set()).add(access)
+
+    def results(self) -> dict[str, str]:
+        """Path → ``read``, ``write`` or ``readwrite``."""
+        out = {}
+        for path, kinds in self.accesses.items():
+            if os.path.isdir(path):
+                continue
+            out[path] = "readwrite" if len(kinds) > 1 or "readwrite" in kinds else next(iter(kinds))
+        return out
+
+
+def _access_of(mode: object, flags: object) -> str:
+    if isinstance(mode, str) and mode:
+        if "+" in mode:
+            return "readwrite"
+        if any(c in mode for c in "wax"):
+            return "write"
+        return "read"
+    if isinstance(flags, int):
+        if flags & os.O_RDWR:
+            return "readwrite"
+        if flags & _WRITE_FLAGS:
+            return "write"
+    return "read"
+
+
+def _ignored_prefixes() -> list[str]:
+    prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
+    roots = [os.path.join(os.path.realpath(p), "") for p in prefixes if p]
+    roots += [os.path.join(p, "") for p in prefixes if p]
+    # ipykernel writes each cell's source to a temp file that tracebacks read back.
+    roots.append(os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}", ""))
+    return [*roots, "/proc/", "/sys/", "/dev/", "/usr/share/zoneinfo/", "/usr/lib/"]
+
+
+def _hook(event: str, args: tuple[object, ...]) -> None:
+    if event != "open" or not _active:
+        return
+    try:
+        path, mode, flags = args
+        for tracker in tuple(_active):
+            tracker.record(path, mode, flags)
+    except Exception:  # an audit hook must never raise into user code
+        pass
+
+
+def install() -> None:
+    """Install the process-wide audit hook once."""
+    global _installed
+    with _lock:
+        if not _installed:
+            sys.addaudithook(_hook)
+            _installed = True

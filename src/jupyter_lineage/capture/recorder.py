@@ -1,0 +1,365 @@
+"""One cell's life under capture: before → run → after → journal events.
+
+The recorder hangs off IPython's ``pre_run_cell`` / ``post_run_cell`` events.
+Both ``%%lineage`` and ``%lineage on`` go through this one path; the cell itself
+runs exactly as IPython would run it without the extension (the ``%%lineage``
+line is stripped by an input transformer), so its result, display output,
+exception and traceback are the user's own. Every step here is guarded: a
+capture problem becomes a ``capture_errors`` entry and one warning, never an
+exception in the user's cell.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import os
+import socket
+import sys
+import time
+import traceback
+import types
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .. import __version__
+from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir
+from ..journal import JournalWriter, utc_now
+from ..models import Fingerprint, ValueRecord
+from .analysis import CellAnalysis, analyse
+from .environment import EnvironmentCapture
+from .files import FileTracker
+from .fingerprint import fingerprint, is_immutable_value, sha256_file
+
+MAX_TRACEBACK_CHARS = 20_000
+MAX_MESSAGE_CHARS = 2_000
+
+
+@dataclass(slots=True)
+class CaptureOptions:
+    """What ``%%lineage`` was asked for (``mode`` is ``magic`` or ``auto``)."""
+
+    mode: str = "auto"
+    name: str | None = None
+    tags: tuple[str, ...] = ()
+    model: str | None = None
+    note: str | None = None
+    capture_values: bool = True
+
+
+@dataclass(slots=True)
+class _CellCapture:
+    execution_id: str
+    options: CaptureOptions
+    analysis: CellAnalysis
+    inputs: dict[str, tuple[Fingerprint | None, int]]
+    files: FileTracker
+    started: float
+    errors: list[str] = field(default_factory=list)
+
+
+class Recorder:
+    """Captures executions of one IPython shell into its journal."""
+
+    def __init__(self, shell: Any, store_dir: str | os.PathLike[str] | None = None) -> None:
+        self.shell = shell
+        self.session_id = uuid.uuid4().hex
+        self.notebook_path = notebook_path_from_env()
+        self.store_dir = resolve_store_dir(store_dir, self.notebook_path)
+        self.auto = False
+        self.value_budget_s = 2.0
+        repo_dir = Path(self.notebook_path).parent if self.notebook_path else Path.cwd()
+        self.environment = EnvironmentCapture(repo_dir=repo_dir)
+        self._journal: JournalWriter | None = None
+        self._emitted_environments: set[str] = set()
+        self._stack: list[_CellCapture | None] = []
+        self._warned: set[str] = set()
+        self._file_hashes: dict[tuple[str, int, int, int], str] = {}
+        self.captured_count = 0
+
+    # -- configuration -------------------------------------------------------
+
+    def set_store_dir(self, store_dir: str | os.PathLike[str]) -> None:
+        """Send future events to another store (a new journal there, same session)."""
+        self.close()
+        self.store_dir = resolve_store_dir(store_dir)
+        self._emitted_environments.clear()
+
+    @property
+    def journal_path(self) -> Path | None:
+        return self._journal.path if self._journal else None
+
+    def _journal_writer(self) -> JournalWriter:
+        if self._journal is None:
+            self._journal = JournalWriter(self.store_dir / JOURNAL_DIR_NAME, self.session_id)
+            self._journal.append(
+                "session_start",
+                {
+                    "pid": os.getpid(),
+                    "user": _safe(getpass.getuser),
+                    "hostname": _safe(socket.gethostname),
+                    "notebook_path": self.notebook_path,
+                    "working_dir": _safe(os.getcwd),
+                    "lineage_version": __version__,
+                    "ipython_version": _ipython_version(),
+                },
+            )
+        return self._journal
+
+    def close(self) -> None:
+        if self._journal is not None:
+            self._journal.close()
+            self._journal = None
+
+    # -- warnings ------------------------------------------------------------
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Print a one-line capture warning the first time a kind of problem happens."""
+        if key in self._warned:
+            return
+        self._warned.add(key)
+        try:
+            print(f"jupyter-lineage: {message}", file=sys.stderr)
+        except Exception:
+            pass
+
+    # -- the cell's life -----------------------------------------------------
+
+    def begin(self, options: CaptureOptions, source: str, code: str, transformed: str | None,
+              cell_id: str | None, execution_count: int | None) -> None:
+        """Start capturing a cell that is about to run. Never raises.
+
+        ``source`` is what the record shows; ``code`` is the Python to analyse
+        and ``transformed`` its IPython-transformed form when already known.
+        """
+        capture = None
+        try:
+            capture = self._begin(options, source, code, transformed, cell_id, execution_count)
+        except Exception as exc:
+            self.warn_once(f"begin:{type(exc).__name__}", f"could not start capturing this cell ({_describe(exc)}); it runs as usual")
+        self._stack.append(capture)
+
+    def skip(self) -> None:
+        """Mark a cell that is not captured, so begin/end stay paired."""
+        self._stack.append(None)
+
+    def _begin(self, options: CaptureOptions, source: str, code: str, transformed: str | None,
+               cell_id: str | None, execution_count: int | None) -> _CellCapture:
+        errors: list[str] = []
+        if transformed is None:
+            try:
+                transformed = self.shell.transform_cell(code)
+            except Exception as exc:
+                transformed = code
+                errors.append(f"transform: {_describe(exc)}")
+        analysis = analyse(transformed)
+        user_ns = self.shell.user_ns
+        inputs: dict[str, tuple[Fingerprint | None, int]] = {}
+        for name in analysis.reads:
+            if name not in user_ns:
+                continue
+            obj = user_ns[name]
+            if isinstance(obj, types.ModuleType):
+                continue
+            inputs[name] = (self._fingerprint(obj, options, errors, name), id(obj))
+        execution_id = uuid.uuid4().hex
+        journal = self._journal_writer()
+        journal.append(
+            "cell_start",
+            {
+                "execution_id": execution_id,
+                "execution_count": execution_count,
+                "notebook_path": self.notebook_path,
+                "cell_id": cell_id,
+                "source": source,
+                "source_hash": hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+                "name": options.name,
+                "tags": list(options.tags),
+                "model": options.model,
+                "note": options.note,
+                "mode": options.mode,
+                "capture_values": options.capture_values,
+                "started_at": utc_now(),
+            },
+        )
+        tracker = FileTracker(ignore_prefixes=[self.store_dir])
+        tracker.__enter__()
+        return _CellCapture(execution_id, options, analysis, inputs, tracker, time.perf_counter(), errors)
+
+    def end(self, error: BaseException | None, execution_count: int | None) -> None:
+        """Finish the innermost capture after its cell ran. Never raises."""
+        if not self._stack:
+            return  # e.g. the cell that loaded the extension
+        capture = self._stack.pop()
+        if capture is None:
+            return
+        ended = time.perf_counter()
+        capture.files.__exit__(None, None, None)
+        try:
+            self._end(capture, ended, error, execution_count)
+            self.captured_count += 1
+        except Exception as exc:
+            self.warn_once(f"end:{type(exc).__name__}", f"could not record this cell ({_describe(exc)}); the cell itself ran as usual")
+
+    def _end(self, capture: _CellCapture, ended: float, error: BaseException | None,
+             execution_count: int | None) -> None:
+        errors = capture.errors
+        values = self._values_after(capture, errors)
+        files = self._file_records(capture.files.results(), errors)
+        environment_id = self._environment_id(capture.analysis, errors)
+        status, error_type, message, tb = _error_fields(error)
+        journal = self._journal_writer()
+        journal.append(
+            "cell_end",
+            {
+                "execution_id": capture.execution_id,
+                "execution_count": execution_count,
+                "ended_at": utc_now(),
+                "duration_ms": (ended - capture.started) * 1000.0,
+                "status": status,
+                "error_type": error_type,
+                "error_message": message,
+                "traceback": tb,
+                "environment_id": environment_id,
+                "seeds": self._seeds(capture.analysis),
+                "values": [v.to_json() for v in values],
+                "files": files,
+                "capture_errors": errors,
+            },
+        )
+        journal.request_sync()
+        sync_error = journal.take_sync_error()
+        if sync_error is not None:
+            self.warn_once("fsync", f"the journal could not be flushed to disk ({_describe(sync_error)})")
+        for problem in errors:
+            self.warn_once(f"value:{problem.split(':', 1)[0]}", f"part of this cell was not captured: {problem}")
+
+    # -- pieces --------------------------------------------------------------
+
+    def _fingerprint(self, obj: object, options: CaptureOptions, errors: list[str], name: str) -> Fingerprint | None:
+        if not options.capture_values:
+            return None
+        fp = fingerprint(obj, budget_s=self.value_budget_s)
+        if fp.kind != "content":
+            errors.append(f"{name}: {fp.kind} fingerprint ({fp.note or 'no content hash'})")
+        return fp
+
+    def _values_after(self, capture: _CellCapture, errors: list[str]) -> list[ValueRecord]:
+        user_ns = self.shell.user_ns
+        options = capture.options
+        records: list[ValueRecord] = []
+        for name, (fp, _) in capture.inputs.items():
+            records.append(ValueRecord(name, "input", "read", fp or _type_only(user_ns.get(name))))
+        bound = set()
+        for name in capture.analysis.binds:
+            if name not in user_ns:
+                continue
+            obj = user_ns[name]
+            if isinstance(obj, types.ModuleType):
+                continue
+            bound.add(name)
+            fp = self._fingerprint(obj, options, errors, name) if options.capture_values else _type_only(obj)
+            records.append(ValueRecord(name, "output", "assigned", fp))
+        for name in capture.analysis.deletes:
+            if name not in user_ns:
+                records.append(ValueRecord(name, "output", "deleted", None))
+        if not options.capture_values:
+            return records
+        # In-place mutation: an input still bound to the same object whose content changed.
+        for name, (before, obj_id) in capture.inputs.items():
+            if name in bound or name not in user_ns or before is None:
+                continue
+            obj = user_ns[name]
+            if id(obj) != obj_id or is_immutable_value(obj) or before.kind != "content":
+                continue
+            after = fingerprint(obj, budget_s=self.value_budget_s)
+            if after.digest != before.digest:
+                records.append(ValueRecord(name, "output", "mutated", after))
+        return records
+
+    def _file_records(self, accesses: dict[str, str], errors: list[str]) -> list[dict[str, Any]]:
+        records = []
+        for path, access in accesses.items():
+            entry: dict[str, Any] = {"path": path, "access": access, "size": None, "sha256": None, "note": None}
+            try:
+                st = os.stat(path)
+                key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
+                digest = self._file_hashes.get(key)
+                if digest is None:
+                    digest, _ = sha256_file(path)
+                    self._file_hashes[key] = digest
+                entry["size"] = st.st_size
+                entry["sha256"] = digest
+            except FileNotFoundError:
+                entry["note"] = "gone after the cell (deleted or moved)"
+            except OSError as exc:
+                entry["note"] = f"not hashed: {_describe(exc)}"
+                errors.append(f"file {path}: {_describe(exc)}")
+            records.append(entry)
+        return records
+
+    def _environment_id(self, analysis: CellAnalysis, errors: list[str]) -> str | None:
+        try:
+            if analysis.installs_packages:
+                self.environment.invalidate()
+            env = self.environment.snapshot()
+        except Exception as exc:
+            errors.append(f"environment: {_describe(exc)}")
+            return None
+        if env.environment_id not in self._emitted_environments:
+            self._journal_writer().append("environment", env.to_json())
+            self._emitted_environments.add(env.environment_id)
+        return env.environment_id
+
+    def _seeds(self, analysis: CellAnalysis) -> list[dict[str, Any]]:
+        seeds = []
+        for seed in analysis.seeds:
+            value = seed.literal
+            if value is None and seed.argument.isidentifier():
+                candidate = self.shell.user_ns.get(seed.argument)
+                if isinstance(candidate, (int, str)) and not isinstance(candidate, bool):
+                    value = candidate
+            seeds.append({"call": seed.call, "argument": seed.argument, "value": value if isinstance(value, (int, str, float)) else None})
+        return seeds
+
+
+def _type_only(obj: object) -> Fingerprint | None:
+    if obj is None:
+        return None
+    t = type(obj)
+    return Fingerprint(digest="", kind="identity", type_name=f"{t.__module__}.{t.__qualname__}", note="values not captured (--no-values)")
+
+
+def _error_fields(error: BaseException | None) -> tuple[str, str | None, str | None, str | None]:
+    if error is None:
+        return "ok", None, None, None
+    status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+    error_type = type(error).__qualname__
+    module = type(error).__module__
+    if module not in ("builtins", "__main__"):
+        error_type = f"{module}.{error_type}"
+    message = _safe(lambda: str(error)) or ""
+    try:
+        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    except Exception as exc:
+        tb = f"(traceback not available: {_describe(exc)})"
+    return status, error_type, message[:MAX_MESSAGE_CHARS], tb[-MAX_TRACEBACK_CHARS:]
+
+
+def _describe(exc: BaseException) -> str:
+    text = _safe(lambda: str(exc)) or ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _safe(fn: Any) -> Any:
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def _ipython_version() -> str | None:
+    mod = sys.modules.get("IPython")
+    return getattr(mod, "__version__", None)

@@ -1,0 +1,119 @@
+"""Plain records shared by capture, store and the interfaces above them (no I/O)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+FingerprintKind = Literal["content", "identity", "timeout", "error"]
+ExecutionStatus = Literal["ok", "failed", "interrupted"]
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """A content fingerprint of one in-memory value, with a short description of it.
+
+    ``kind`` is ``content`` when ``digest`` is a hash of the value's content;
+    ``identity`` when the value could not be hashed by content and ``digest``
+    only identifies the object; ``timeout`` when hashing ran out of its time
+    budget; ``error`` when hashing raised (``note`` says why).
+    """
+
+    digest: str
+    kind: FingerprintKind
+    type_name: str
+    shape: str | None = None
+    length: int | None = None
+    summary: str = ""
+    note: str | None = None
+
+
+@dataclass(slots=True)
+class ValueRecord:
+    """A variable a cell read (role ``input``) or bound/changed/deleted (role ``output``)."""
+
+    name: str
+    role: Literal["input", "output"]
+    action: Literal["read", "assigned", "mutated", "deleted"]
+    fingerprint: Fingerprint | None
+
+    def to_json(self) -> dict[str, Any]:
+        fp = self.fingerprint
+        return {
+            "name": self.name,
+            "role": self.role,
+            "action": self.action,
+            "fingerprint": fp.digest if fp else None,
+            "fingerprint_kind": fp.kind if fp else None,
+            "type_name": fp.type_name if fp else None,
+            "shape": fp.shape if fp else None,
+            "length": fp.length if fp else None,
+            "summary": fp.summary if fp else None,
+            "note": fp.note if fp else None,
+        }
+
+
+@dataclass(slots=True)
+class FileAccess:
+    """A file a cell opened, with its SHA-256 after the cell ran."""
+
+    path: str
+    access: Literal["read", "write", "readwrite"]
+    size: int | None = None
+    sha256: str | None = None
+    note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "access": self.access,
+            "size": self.size,
+            "sha256": self.sha256,
+            "note": self.note,
+        }
+
+
+@dataclass(slots=True)
+class Environment:
+    """Where code ran. ``environment_id`` is a hash of every field but ``captured_at``."""
+
+    environment_id: str
+    captured_at: str
+    python_version: str
+    python_implementation: str
+    python_executable: str
+    platform: str
+    os_name: str
+    os_release: str
+    machine: str
+    hostname: str
+    cpu_model: str | None
+    cpu_count: int | None
+    ram_bytes: int | None
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    git: dict[str, Any] | None = None
+    container: dict[str, Any] | None = None
+    env_vars: dict[str, str] = field(default_factory=dict)
+    packages: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "environment_id": self.environment_id,
+            "captured_at": self.captured_at,
+            "python_version": self.python_version,
+            "python_implementation": self.python_implementation,
+            "python_executable": self.python_executable,
+            "platform": self.platform,
+            "os_name": self.os_name,
+            "os_release": self.os_release,
+            "machine": self.machine,
+            "hostname": self.hostname,
+            "cpu_model": self.cpu_model,
+            "cpu_count": self.cpu_count,
+            "ram_bytes": self.ram_bytes,
+            "gpus": self.gpus,
+            "git": self.git,
+            "container": self.container,
+            "env_vars": self.env_vars,
+            "packages": self.packages,
+        }

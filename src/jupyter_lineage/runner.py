@@ -1,0 +1,113 @@
+"""Run a notebook headless in a real kernel with capture on, and summarise what was captured."""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import STORE_DIR_ENV, resolve_store_dir
+
+
+@dataclass(slots=True)
+class RunResult:
+    """The outcome of one headless notebook run."""
+
+    notebook: Path
+    store_dir: Path
+    seconds: float
+    error: str | None = None
+    counts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def summary(self) -> str:
+        lines = [f"{self.notebook}: {'ran' if self.ok else 'FAILED'} in {self.seconds:.1f} s; store {self.store_dir}"]
+        if self.error:
+            lines.append(f"error: {self.error}")
+        c = self.counts
+        if c:
+            lines.append(
+                f"captured {c['runs']} cell run(s) ({c['failed']} failed), "
+                f"{c['inputs']} input and {c['outputs']} output value(s), "
+                f"{c['files_read']} file(s) read and {c['files_written']} written, "
+                f"{c['environments']} environment(s)"
+            )
+            for row in c.get("recent", []):
+                lines.append(
+                    f"  [{row['execution_count']}] {row['status']:<11} {row['duration_ms']:>9.1f} ms  "
+                    f"{row['label']}"
+                )
+        return "\n".join(lines)
+
+
+def run_notebook(
+    path: str | os.PathLike[str],
+    *,
+    output: str | os.PathLike[str] | None = None,
+    store_dir: str | os.PathLike[str] | None = None,
+    capture_all: bool = False,
+    timeout: int = 600,
+    progress: bool = True,
+    kernel_name: str = "python3",
+) -> RunResult:
+    """Execute every cell with nbclient; cells tagged ``raises-exception`` may fail."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError
+
+    nb_path = Path(path).resolve()
+    nb = nbformat.read(nb_path, as_version=4)
+    store = resolve_store_dir(store_dir, str(nb_path))
+    env = {**os.environ, "JPY_SESSION_NAME": str(nb_path), STORE_DIR_ENV: str(store)}
+    extra = []
+    if capture_all:
+        extra = [
+            "--InteractiveShellApp.extensions=['jupyter_lineage']",
+            "--InteractiveShellApp.exec_lines=['%lineage on']",
+        ]
+    total = sum(1 for c in nb.cells if c.cell_type == "code")
+    done = {"n": 0}
+
+    def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any, **_: Any) -> None:
+        if not progress:
+            return
+        done["n"] += 1
+        status = execute_reply.get("content", {}).get("status", "?") if execute_reply else "?"
+        first = (cell.source.strip().splitlines() or [""])[0][:60]
+        print(f"[{done['n']}/{total}] {status:<5} {first}", file=sys.stderr, flush=True)
+
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name=kernel_name,
+        resources={"metadata": {"path": str(nb_path.parent)}},
+        extra_arguments=extra,
+        on_cell_executed=on_cell_executed,
+    )
+    started = time.perf_counter()
+    error = None
+    try:
+        client.execute(env=env)
+    except CellExecutionError as exc:
+        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "a cell failed"
+    seconds = time.perf_counter() - started
+    if output:
+        nbformat.write(nb, output)
+    result = RunResult(nb_path, store, seconds, error)
+    result.counts = _counts(store, str(nb_path))
+    return result
+
+
+def _counts(store_dir: Path, notebook: str) -> dict[str, Any]:
+    from .store import DuckDBStore
+
+    store = DuckDBStore(store_dir)
+    if not store.journal_dir.exists():
+        return {}
+    return store.notebook_summary(notebook)

@@ -1,0 +1,476 @@
+"""The DuckDB store: ingest journals, migrate the schema, answer queries.
+
+DuckDB admits one read-write process per file, and even a read-only reader
+blocks a writer, so every connection here lives for one ingest or one query
+and lock conflicts are retried with backoff (DESIGN §2, §8). Nothing on the
+kernel's capture path imports this module.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import DB_FILE_NAME, JOURNAL_DIR_NAME
+from ..errors import QueryError, SchemaVersionError, StoreError, StoreLockedError
+from ..journal import JournalLine, iter_lines, journal_files
+
+if TYPE_CHECKING:
+    import duckdb
+    import pandas as pd
+
+SCHEMA_VERSION = 1
+# Files stay readable by DuckDB releases from 1.1 on, whichever release writes them.
+STORAGE_COMPATIBILITY_VERSION = "v1.1.0"
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+_BATCH_EVENTS = 50_000
+_PID_RE = re.compile(r"\(PID (\d+)\)")
+
+
+@dataclass(slots=True)
+class IngestReport:
+    """What one ingest pass did."""
+
+    events: int = 0
+    journals: int = 0
+    problems: list[str] = field(default_factory=list)
+
+
+class DuckDBStore:
+    """A store directory: ``journal/*.jsonl`` (the source of truth) and ``lineage.duckdb``."""
+
+    def __init__(self, root: str | os.PathLike[str], *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+        self.root = Path(root)
+        self.db_path = self.root / DB_FILE_NAME
+        self.journal_dir = self.root / JOURNAL_DIR_NAME
+        self.lock_timeout_s = lock_timeout_s
+
+    # -- connections ---------------------------------------------------------
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A short-lived connection, retried while another process holds the file."""
+        import duckdb
+
+        if read_only and not self.db_path.exists():
+            raise StoreError(f"no store database at {self.db_path}; capture a cell or run `jupyter-lineage ingest` first")
+        self.root.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_s
+        delay = 0.01
+        while True:
+            try:
+                con = duckdb.connect(
+                    str(self.db_path),
+                    read_only=read_only,
+                    config={"storage_compatibility_version": STORAGE_COMPATIBILITY_VERSION},
+                )
+                break
+            except duckdb.IOException as exc:
+                message = str(exc)
+                if "lock" not in message.lower():
+                    raise StoreError(f"cannot open {self.db_path}: {message.splitlines()[0]}") from None
+                if time.monotonic() >= deadline:
+                    pid = _PID_RE.search(message)
+                    holder = f"process {pid.group(1)}" if pid else "another process"
+                    raise StoreLockedError(
+                        f"{self.db_path} is locked by {holder} for more than {self.lock_timeout_s:g} s; "
+                        "close that process's connection (or wait) and retry"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.25)
+            except duckdb.Error as exc:
+                raise StoreError(
+                    f"cannot open {self.db_path}: {str(exc).splitlines()[0]}; "
+                    "if the file is damaged, `jupyter-lineage rebuild` recreates it from the journals"
+                ) from None
+        try:
+            yield con
+        finally:
+            con.close()
+
+    # -- schema --------------------------------------------------------------
+
+    def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
+        exists = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'"
+        ).fetchone()[0]
+        if exists:
+            row = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchone()
+            version = int(row[0]) if row else 0
+            if version > SCHEMA_VERSION:
+                raise SchemaVersionError(
+                    f"{self.db_path} has schema version {version}, newer than this jupyter-lineage "
+                    f"understands ({SCHEMA_VERSION}); upgrade with `pip install -U jupyter-lineage`"
+                )
+            if version == SCHEMA_VERSION:
+                return
+        from .. import __version__
+
+        sql = resources.files("jupyter_lineage.store").joinpath("schema.sql").read_text(encoding="utf-8")
+        con.execute("BEGIN")
+        con.execute(sql)
+        con.execute(
+            "INSERT OR REPLACE INTO schema_info VALUES ('schema_version', ?), ('written_by', ?)",
+            [str(SCHEMA_VERSION), __version__],
+        )
+        con.execute("COMMIT")
+
+    # -- ingest --------------------------------------------------------------
+
+    def ingest(self, progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Bring new journal lines into DuckDB: incremental by byte offset, idempotent by event id."""
+        report = IngestReport()
+        journals = journal_files(self.journal_dir)
+        with self.connect() as con:
+            self._ensure_schema(con)
+            offsets = dict(con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall())
+            for path in journals:
+                start = offsets.get(path.name, 0)
+                try:
+                    size = path.stat().st_size
+                except OSError:
+                    continue
+                if size <= start:
+                    continue
+                report.journals += 1
+                batch = _Batch(path.name)
+                for line in iter_lines(path, start):
+                    batch.add(line)
+                    if batch.count >= _BATCH_EVENTS:
+                        report.events += self._flush(con, batch)
+                        report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
+                        if progress:
+                            progress(report.events)
+                        batch = _Batch(path.name, batch.end)
+                report.events += self._flush(con, batch)
+                report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
+        return report
+
+    def _flush(self, con: duckdb.DuckDBPyConnection, batch: _Batch) -> int:
+        if batch.end is None:
+            return 0
+        import pyarrow as pa
+
+        con.execute("BEGIN")
+        try:
+            new = batch.rows["events"]
+            if new:
+                staged = pa.Table.from_pylist(new)
+                con.register("staged_events", staged)
+                dup_rows = con.execute(
+                    "SELECT event_id FROM events WHERE event_id IN (SELECT event_id FROM staged_events)"
+                ).fetchall()
+                con.unregister("staged_events")
+                if dup_rows:
+                    batch.drop({r[0] for r in dup_rows})
+            for table, rows in batch.rows.items():
+                if not rows:
+                    continue
+                staged = pa.Table.from_pylist(rows)
+                con.register("staged", staged)
+                if table == "environment_records":
+                    con.execute(
+                        "INSERT INTO environment_records BY NAME SELECT * FROM staged s "
+                        "WHERE s.environment_id NOT IN (SELECT environment_id FROM environment_records) "
+                        "QUALIFY row_number() OVER (PARTITION BY s.environment_id) = 1"
+                    )
+                elif table == "package_records":
+                    con.execute(
+                        "INSERT INTO package_records BY NAME SELECT DISTINCT * FROM staged s "
+                        "WHERE s.environment_id NOT IN (SELECT environment_id FROM package_records)"
+                    )
+                else:
+                    con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged")
+                con.unregister("staged")
+            for problem in batch.problems:
+                con.execute(
+                    "INSERT INTO ingest_problems VALUES (?, ?, ?, now())",
+                    [batch.journal, problem[0], problem[1]],
+                )
+            con.execute(
+                "INSERT OR REPLACE INTO journal_offsets VALUES (?, ?, ?, ?, now())",
+                [batch.journal, batch.end, batch.last_hash, batch.last_seq],
+            )
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        return len(batch.rows["events"])
+
+    # -- queries -------------------------------------------------------------
+
+    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True) -> pd.DataFrame:
+        """Run read-only SQL over the store's views and tables; returns a DataFrame."""
+        import duckdb
+
+        if ingest:
+            self.ingest()
+        with self.connect(read_only=True) as con:
+            try:
+                return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+            except duckdb.Error as exc:
+                first = str(exc).splitlines()[0]
+                raise QueryError(f"{first} (the views are runs, cells, failed_attempts, cell_inputs, cell_outputs, files, environments, packages)") from None
+
+    def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
+        """Counts of what was captured for one notebook, and its latest session's runs."""
+        counts = self.query(
+            """
+            SELECT
+              (SELECT count(*) FROM runs WHERE notebook_path = $nb) AS runs,
+              (SELECT count(*) FROM failed_attempts WHERE notebook_path = $nb) AS failed,
+              (SELECT count(*) FROM cell_inputs WHERE notebook_path = $nb) AS inputs,
+              (SELECT count(*) FROM cell_outputs WHERE notebook_path = $nb) AS outputs,
+              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'write') AS files_read,
+              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'read') AS files_written,
+              (SELECT count(DISTINCT environment_id) FROM runs WHERE notebook_path = $nb) AS environments
+            """,
+            {"nb": notebook_path},
+        )
+        recent = self.query(
+            """
+            SELECT execution_count, status, coalesce(duration_ms, 0) AS duration_ms,
+                   coalesce(name, split_part(trim(source), chr(10), 1)) AS label
+            FROM runs
+            WHERE notebook_path = $nb
+              AND session_id = (SELECT arg_max(session_id, started_at) FROM runs WHERE notebook_path = $nb)
+            ORDER BY started_at
+            """,
+            {"nb": notebook_path},
+            ingest=False,
+        )
+        summary: dict[str, Any] = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
+        summary["recent"] = recent.to_dict("records")
+        return summary
+
+    def info(self) -> dict[str, Any]:
+        """Store location, schema version and row counts."""
+        self.ingest()
+        with self.connect(read_only=True) as con:
+            counts = {}
+            for view in ("runs", "failed_attempts", "cells", "cell_inputs", "cell_outputs", "files", "environments", "packages"):
+                counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
+            sessions = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
+            events = con.execute("SELECT count(*) FROM events").fetchone()[0]
+            version = con.execute("SELECT value FROM schema_info WHERE key='schema_version'").fetchone()[0]
+            problems = con.execute("SELECT count(*) FROM ingest_problems").fetchone()[0]
+        return {
+            "store_dir": str(self.root),
+            "database": str(self.db_path),
+            "database_bytes": self.db_path.stat().st_size if self.db_path.exists() else 0,
+            "journals": len(journal_files(self.journal_dir)),
+            "journal_bytes": sum(p.stat().st_size for p in journal_files(self.journal_dir)),
+            "schema_version": int(version),
+            "sessions": sessions,
+            "events": events,
+            "ingest_problems": problems,
+            "counts": counts,
+        }
+
+    def rebuild(self) -> IngestReport:
+        """Recreate the DuckDB file from the journals (they are the source of truth)."""
+        if self.db_path.exists():
+            backup = self.db_path.with_suffix(f".broken-{int(time.time())}")
+            os.replace(self.db_path, backup)
+        wal = self.db_path.with_name(self.db_path.name + ".wal")
+        if wal.exists():
+            os.replace(wal, wal.with_suffix(f".broken-{int(time.time())}"))
+        return self.ingest()
+
+
+class _Batch:
+    """Rows for every table from a run of journal lines, ready to append."""
+
+    def __init__(self, journal: str, end: int | None = None) -> None:
+        self.journal = journal
+        self.rows: dict[str, list[dict[str, Any]]] = {
+            "events": [],
+            "sessions": [],
+            "executions": [],
+            "execution_results": [],
+            "value_records": [],
+            "file_records": [],
+            "environment_records": [],
+            "package_records": [],
+        }
+        self.problems: list[tuple[int, str]] = []
+        self.end = end
+        self.last_hash: str | None = None
+        self.last_seq: int | None = None
+        self.count = 0
+
+    def add(self, line: JournalLine) -> None:
+        raw_end = line.offset + len(line.raw) + 1
+        self.end = raw_end
+        self.count += 1
+        event = line.event
+        if event is None:
+            self.problems.append((line.offset, line.error or "unreadable line"))
+            return
+        event_id = event["id"]
+        self.last_hash = line.line_hash
+        self.last_seq = event.get("seq")
+        self.rows["events"].append(
+            {
+                "event_id": event_id,
+                "journal": self.journal,
+                "byte_offset": line.offset,
+                "seq": event.get("seq"),
+                "ts": event.get("ts"),
+                "type": event.get("type"),
+                "session_id": event.get("session"),
+                "line_hash": line.line_hash,
+            }
+        )
+        handler = _HANDLERS.get(event.get("type", ""))
+        if handler is not None:
+            try:
+                handler(self, event_id, event.get("session"), event.get("data") or {})
+            except (KeyError, TypeError, ValueError, AttributeError) as exc:
+                self.problems.append((line.offset, f"event {event_id} of type {event.get('type')} is malformed: {exc}"))
+
+    def drop(self, event_ids: set[str]) -> None:
+        """Forget rows from events that are already in the store."""
+        for table, rows in self.rows.items():
+            self.rows[table] = [r for r in rows if r.get("event_id") not in event_ids] if table != "package_records" else rows
+
+
+def _on_session(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+    batch.rows["sessions"].append(
+        {
+            "session_id": session,
+            "event_id": event_id,
+            "started_at": batch.rows["events"][-1]["ts"],
+            "pid": d.get("pid"),
+            "user_name": d.get("user"),
+            "hostname": d.get("hostname"),
+            "notebook_path": d.get("notebook_path"),
+            "working_dir": d.get("working_dir"),
+            "lineage_version": d.get("lineage_version"),
+            "ipython_version": d.get("ipython_version"),
+        }
+    )
+
+
+def _on_cell_start(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+    batch.rows["executions"].append(
+        {
+            "execution_id": d["execution_id"],
+            "event_id": event_id,
+            "session_id": session,
+            "execution_count": d.get("execution_count"),
+            "notebook_path": d.get("notebook_path"),
+            "cell_id": d.get("cell_id"),
+            "source": d.get("source"),
+            "source_hash": d.get("source_hash"),
+            "name": d.get("name"),
+            "tags": list(d.get("tags") or []),
+            "model": d.get("model"),
+            "note": d.get("note"),
+            "mode": d.get("mode"),
+            "capture_values": d.get("capture_values"),
+            "started_at": d.get("started_at"),
+        }
+    )
+
+
+def _on_cell_end(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+    execution_id = d["execution_id"]
+    batch.rows["execution_results"].append(
+        {
+            "execution_id": execution_id,
+            "event_id": event_id,
+            "execution_count": d.get("execution_count"),
+            "ended_at": d.get("ended_at"),
+            "duration_ms": d.get("duration_ms"),
+            "status": d.get("status"),
+            "error_type": d.get("error_type"),
+            "error_message": d.get("error_message"),
+            "traceback": d.get("traceback"),
+            "environment_id": d.get("environment_id"),
+            "seeds": json.dumps(d.get("seeds") or []),
+            "capture_errors": [str(e) for e in d.get("capture_errors") or []],
+        }
+    )
+    for i, v in enumerate(d.get("values") or []):
+        batch.rows["value_records"].append(
+            {
+                "execution_id": execution_id,
+                "event_id": event_id,
+                "ordinal": i,
+                "name": v.get("name"),
+                "role": v.get("role"),
+                "action": v.get("action"),
+                "fingerprint": v.get("fingerprint"),
+                "fingerprint_kind": v.get("fingerprint_kind"),
+                "type_name": v.get("type_name"),
+                "shape": v.get("shape"),
+                "length": v.get("length"),
+                "summary": v.get("summary"),
+                "note": v.get("note"),
+            }
+        )
+    for i, f in enumerate(d.get("files") or []):
+        batch.rows["file_records"].append(
+            {
+                "execution_id": execution_id,
+                "event_id": event_id,
+                "ordinal": i,
+                "path": f.get("path"),
+                "access": f.get("access"),
+                "size": f.get("size"),
+                "sha256": f.get("sha256"),
+                "note": f.get("note"),
+            }
+        )
+
+
+def _on_environment(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+    git = d.get("git") or {}
+    packages = d.get("packages") or {}
+    env_id = d["environment_id"]
+    batch.rows["environment_records"].append(
+        {
+            "environment_id": env_id,
+            "event_id": event_id,
+            "captured_at": d.get("captured_at"),
+            "python_version": d.get("python_version"),
+            "python_implementation": d.get("python_implementation"),
+            "python_executable": d.get("python_executable"),
+            "platform": d.get("platform"),
+            "os_name": d.get("os_name"),
+            "os_release": d.get("os_release"),
+            "machine": d.get("machine"),
+            "hostname": d.get("hostname"),
+            "cpu_model": d.get("cpu_model"),
+            "cpu_count": d.get("cpu_count"),
+            "ram_bytes": d.get("ram_bytes"),
+            "gpus": json.dumps(d.get("gpus") or []),
+            "git_commit": git.get("commit"),
+            "git_branch": git.get("branch"),
+            "git_dirty": git.get("dirty"),
+            "git_diff_sha256": git.get("diff_sha256"),
+            "git_remote": git.get("remote"),
+            "container": json.dumps(d.get("container")) if d.get("container") else None,
+            "env_vars": json.dumps(d.get("env_vars") or {}),
+            "package_count": len(packages),
+        }
+    )
+    for name, version in packages.items():
+        batch.rows["package_records"].append({"environment_id": env_id, "name": name, "version": version})
+
+
+_HANDLERS: dict[str, Callable[[_Batch, str, str, dict[str, Any]], None]] = {
+    "session_start": _on_session,
+    "cell_start": _on_cell_start,
+    "cell_end": _on_cell_end,
+    "environment": _on_environment,
+}

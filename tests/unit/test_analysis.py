@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+import pytest
+
+from jupyter_lineage.capture.analysis import analyse, is_ipython_name
+
+
+@pytest.mark.parametrize(
+    ("source", "reads", "binds"),
+    [
+        ("y = x + 1", ["x"], ["y"]),
+        ("x = 1\ny = x", [], ["x", "y"]),
+        ("y = x\nx = 2", ["x"], ["y", "x"]),
+        ("x += 1", ["x"], ["x"]),
+        ("df.dropna(inplace=True)", ["df"], []),
+        ("df['c'] = df['a'] * k", ["df", "k"], []),
+        ("import numpy as np\na = np.zeros(3)", [], ["np", "a"]),
+        ("from os import path as p", [], ["p"]),
+        ("def f(a, b=default):\n    return a + g(b) + c\n", ["default", "g", "c"], ["f"]),
+        ("squares = [i * i for i in items if i > lim]", ["items", "lim"], ["squares"]),
+        ("{k: v for k, v in pairs}", ["pairs"], []),
+        ("f = lambda q: q + offset", ["offset"], ["f"]),
+        ("for i in range(n):\n    total = total + i", ["n", "total"], ["i", "total"]),
+        ("x = x + 1", ["x"], ["x"]),
+        ("with open(p) as fh:\n    data = fh.read()", ["p"], ["fh", "data"]),
+        ("try:\n    pass\nexcept ValueError as e:\n    msg = str(e)", [], ["e", "msg"]),
+        ("class A(Base):\n    attr = other\n", ["Base", "other"], ["A"]),
+        ("def g():\n    global counter\n    counter = 1\n", [], ["g", "counter"]),
+        ("print(_, _i3, Out, In)", [], []),
+    ],
+)
+def test_reads_and_binds(source: str, reads: list[str], binds: list[str]) -> None:
+    result = analyse(source)
+    assert [r for r in result.reads if r not in ("print", "range", "open", "str", "ValueError")] == reads
+    assert list(result.binds) == binds
+
+
+def test_function_body_reads_globals_it_uses() -> None:
+    # Calling the function later reads `c` and `g`: the cell's code depends on them.
+    result = analyse("def f(a):\n    return g(a) + c\n")
+    assert {"g", "c"} <= set(result.reads)
+    assert "a" not in result.reads
+
+
+def test_deletes() -> None:
+    result = analyse("del x, y[0]")
+    assert result.deletes == ("x",)
+    assert "y" in result.reads
+
+
+def test_seed_calls_found_with_values() -> None:
+    result = analyse(
+        "import random, numpy as np\nrandom.seed(1)\nnp.random.seed(seed=SEED)\n"
+        "rng = np.random.default_rng(7)\ntorch.manual_seed(3)\nother.seed(9)\n"
+    )
+    calls = {(s.call, s.argument, s.literal) for s in result.seeds}
+    assert ("random.seed", "1", 1) in calls
+    assert ("np.random.seed", "SEED", None) in calls
+    assert ("np.random.default_rng", "7", 7) in calls
+    assert ("torch.manual_seed", "3", 3) in calls
+    assert not any(s.call == "other.seed" for s in result.seeds)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "get_ipython().run_line_magic('pip', 'install foo')",
+        "get_ipython().system('pip install foo')",
+        "!pip install foo",
+        "%pip install foo",
+    ],
+)
+def test_package_installs_detected(source: str) -> None:
+    assert analyse(source).installs_packages
+
+
+def test_imports_listed() -> None:
+    assert analyse("import a.b\nfrom c.d import e\nfrom . import f").imports == ("a", "c")
+
+
+def test_syntax_error_is_reported_not_raised() -> None:
+    result = analyse("def (:")
+    assert result.syntax_error and result.syntax_error.startswith("SyntaxError")
+    assert result.reads == ()
+
+
+def test_cached_by_source() -> None:
+    assert analyse("a = b") is analyse("a = b")
+
+
+def test_ipython_names() -> None:
+    for name in ("_", "__", "___", "_i", "_ii", "_i12", "_12", "Out", "In", "_oh"):
+        assert is_ipython_name(name), name
+    for name in ("_private", "x", "i12", "data_1"):
+        assert not is_ipython_name(name), name
