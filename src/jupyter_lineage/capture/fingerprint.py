@@ -78,8 +78,7 @@ def _describe_exception(exc: BaseException) -> str:
         message = str(exc)
     except Exception:
         message = "<unprintable message>"
-    text = f"{name}: {message}" if message else name
-    return text[:_MAX_NOTE]
+    return f"{name}: {message}" if message else name
 
 
 def _type_name(tp: type) -> str:
@@ -320,14 +319,14 @@ class _Walker:
         finally:
             del self._active[key]
 
-    def feed_sub(self, h: Any, tag: bytes, fill: Callable[[Any], None]) -> None:
-        """Hash what ``fill`` writes separately and append ``tag`` + that digest.
+    def feed_sub(self, h: Any, tag: bytes, fill: Callable[..., None], *args: Any) -> None:
+        """Hash what ``fill(self, sub, *args)`` writes separately; append ``tag`` + that digest.
 
         Keeps large or open-ended streams (arrays, pickles) from being
         ambiguous with whatever follows them in the parent stream.
         """
         sub = _xxh3_128()
-        fill(sub)
+        fill(self, sub, *args)
         h.update(tag + sub.digest())
 
     def feed_pickle(self, h: Any, obj: Any) -> None:
@@ -434,8 +433,8 @@ def _feed_builtin_subclass(walker: _Walker, h: Any, obj: Any) -> None:
     elif issubclass(tp, tuple):
         _feed_sequence(walker, h, b"U", tuple(tuple.__iter__(obj)))
     elif issubclass(tp, (set, frozenset)):
-        base = set if issubclass(tp, set) else frozenset
-        _feed_set(walker, h, base(base.__iter__(obj)))
+        items = set.__iter__(obj) if issubclass(tp, set) else frozenset.__iter__(obj)
+        _feed_set(walker, h, (set if issubclass(tp, set) else frozenset)(items))
     else:
         for base, exact in _SCALAR_BASES:
             if issubclass(tp, base):
@@ -565,7 +564,7 @@ def _find_hook(tp: type) -> Any:
 def _feed_reduced_state(walker: _Walker, h: Any, obj: Any) -> None:
     """datetime/date/time/timedelta: the compact state their own ``__reduce__`` gives."""
     _feed_type_tag(h, type(obj))
-    walker.feed(h, type(obj).__reduce__(obj)[1])
+    walker.feed(h, obj.__reduce__()[1])
 
 
 def _feed_decimal(walker: _Walker, h: Any, obj: Any) -> None:
@@ -699,7 +698,7 @@ def _feed_ndarray(walker: _Walker, h: Any, arr: Any) -> None:
     if dtype.hasobject or dtype.kind == "T":
         _feed_object_elements(walker, h, arr)
     else:
-        walker.feed_sub(h, b"B", lambda sub: _feed_array_bytes(walker, sub, arr, np))
+        walker.feed_sub(h, b"B", _feed_array_bytes, arr, np)
 
 
 def _feed_numpy_scalar(walker: _Walker, h: Any, obj: Any) -> None:
@@ -749,6 +748,8 @@ def _feed_arrow_chunked(walker: _Walker, h: Any, chunked: Any) -> None:
     base = 0
     for chunk in chunked.chunks:
         n = len(chunk)
+        if n == 0:
+            continue
         offset = chunk.offset
         buffers = chunk.buffers()
         if chunk.null_count:
@@ -763,7 +764,7 @@ def _feed_arrow_chunked(walker: _Walker, h: Any, chunked: Any) -> None:
             for start in range(0, n, step):
                 part = offsets[start : start + step + 1]
                 length_hash.update(np.diff(part).astype(np.int64, copy=False))
-            if buffers[2] is not None and n:
+            if buffers[2] is not None:
                 data = memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])]
                 for start in range(0, data.nbytes, _CHUNK_BYTES):
                     data_hash.update(data[start : start + _CHUNK_BYTES])
@@ -794,7 +795,7 @@ def _feed_arrow(walker: _Walker, h: Any, obj: Any) -> None:
         for column in obj.columns:
             if isinstance(column, pa.Array):
                 column = pa.chunked_array([column])
-            walker.feed_sub(h, b"C", lambda sub, c=column: _feed_arrow_chunked(walker, sub, c))
+            walker.feed_sub(h, b"C", _feed_arrow_chunked, column)
     elif issubclass(tp, pa.ChunkedArray):
         _feed_arrow_chunked(walker, h, obj)
     elif issubclass(tp, pa.Array):
@@ -841,7 +842,7 @@ def _feed_pandas_values(walker: _Walker, h: Any, values: Any) -> None:
         pa = sys.modules["pyarrow"]
         if isinstance(chunked, pa.Array):
             chunked = pa.chunked_array([chunked], type=chunked.type)
-        walker.feed_sub(h, b"C", lambda sub: _feed_arrow_chunked(walker, sub, chunked))
+        walker.feed_sub(h, b"C", _feed_arrow_chunked, chunked)
         return
     walker.feed_pickle(h, values)
 
@@ -868,21 +869,21 @@ def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
         _feed_type_tag(h, tp)
         rows, columns = obj.shape
         h.update(_pack_q(rows) + _pack_q(columns))
-        walker.feed_sub(h, b"c", lambda sub: _feed_pandas_index(walker, sub, obj.columns))
-        walker.feed_sub(h, b"i", lambda sub: _feed_pandas_index(walker, sub, obj.index))
+        walker.feed_sub(h, b"c", _feed_pandas_index, obj.columns)
+        walker.feed_sub(h, b"i", _feed_pandas_index, obj.index)
         for position in range(columns):
             values = obj.iloc[:, position].array
-            walker.feed_sub(h, b"v", lambda sub, v=values: _feed_pandas_values(walker, sub, v))
+            walker.feed_sub(h, b"v", _feed_pandas_values, values)
     elif issubclass(tp, pd.Series):
         _feed_type_tag(h, tp)
         walker.feed(h, obj.name)
-        walker.feed_sub(h, b"i", lambda sub: _feed_pandas_index(walker, sub, obj.index))
-        walker.feed_sub(h, b"v", lambda sub: _feed_pandas_values(walker, sub, obj.array))
+        walker.feed_sub(h, b"i", _feed_pandas_index, obj.index)
+        walker.feed_sub(h, b"v", _feed_pandas_values, obj.array)
     elif issubclass(tp, pd.Index):
-        walker.feed_sub(h, b"i", lambda sub: _feed_pandas_index(walker, sub, obj))
+        walker.feed_sub(h, b"i", _feed_pandas_index, obj)
     elif issubclass(tp, pd.api.extensions.ExtensionArray):
         _feed_type_tag(h, tp)
-        walker.feed_sub(h, b"v", lambda sub: _feed_pandas_values(walker, sub, obj))
+        walker.feed_sub(h, b"v", _feed_pandas_values, obj)
     else:
         walker.feed_pickle(h, obj)
 
@@ -929,6 +930,14 @@ def _resolve_handler(obj: Any, tp: type) -> Callable[[_Walker, Any, Any], None]:
     return handler
 
 
+def _stdlib_handler(tp: type, module: str) -> Callable[[_Walker, Any, Any], None] | None:
+    qualname = type.__dict__["__qualname__"].__get__(tp)
+    handler = _STDLIB_HANDLERS.get((module, qualname))
+    if handler is not None and getattr(sys.modules.get(module), qualname, None) is tp:
+        return handler
+    return None
+
+
 def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, Any], None]:
     np = sys.modules.get("numpy")
     if np is not None:
@@ -944,9 +953,8 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
     pa = sys.modules.get("pyarrow")
     if pa is not None and issubclass(tp, (pa.Table, pa.RecordBatch, pa.ChunkedArray, pa.Array)):
         return _feed_arrow
-    qualname = type.__dict__["__qualname__"].__get__(tp)
-    handler = _STDLIB_HANDLERS.get((module, qualname))
-    if handler is not None and getattr(sys.modules.get(module), qualname, None) is tp:
+    handler = _stdlib_handler(tp, module)
+    if handler is not None:
         return handler
     enum = sys.modules.get("enum")
     if enum is not None and issubclass(tp, enum.Enum):
@@ -979,9 +987,18 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
             None,
             _truncate(f"module {_module_name(obj)}" + (f" {version}" if version else "")),
         )
+    if tp is types.BuiltinFunctionType:
+        return None, None, _truncate(f"builtin {obj.__qualname__}")
     if issubclass(tp, type):
         return None, None, _truncate(f"class {_type_name(obj)}")
     module = _module_of(tp)
+    if _stdlib_handler(tp, module) is not None:
+        # The standard library's own reprs of its value types; no user code.
+        return None, None, _truncate(repr(obj))
+    enum = sys.modules.get("enum")
+    if enum is not None and issubclass(tp, enum.Enum):
+        name = object.__getattribute__(obj, "__dict__").get("_name_")
+        return None, None, _truncate(f"{_type_name(tp)}.{name if type(name) is str else '?'}")
     np = sys.modules.get("numpy")
     if np is not None and issubclass(tp, np.ndarray):
         shape = tuple(obj.shape)
@@ -1086,7 +1103,7 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
         shape=shape,
         length=length,
         summary=summary,
-        note=note,
+        note=note[:_MAX_NOTE],
     )
 
 

@@ -233,8 +233,8 @@ class Recorder:
         sync_error = journal.take_sync_error()
         if sync_error is not None:
             self.warn_once("fsync", f"the journal could not be flushed to disk ({_describe(sync_error)})")
-        for problem in errors:
-            self.warn_once(f"value:{problem.split(':', 1)[0]}", f"part of this cell was not captured: {problem}")
+        # Values that could only be identified, not hashed, are recorded in
+        # ``capture_errors``; they are not failures worth interrupting the user for.
 
     # -- pieces --------------------------------------------------------------
 

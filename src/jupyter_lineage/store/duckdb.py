@@ -76,7 +76,10 @@ class DuckDBStore:
             except duckdb.IOException as exc:
                 message = str(exc)
                 if "lock" not in message.lower():
-                    raise StoreError(f"cannot open {self.db_path}: {message.splitlines()[0]}") from None
+                    raise StoreError(
+                        f"cannot open {self.db_path}: {message.splitlines()[0]}; "
+                        "if the file is damaged, `jupyter-lineage rebuild` recreates it from the journals"
+                    ) from None
                 if time.monotonic() >= deadline:
                     pid = _PID_RE.search(message)
                     holder = f"process {pid.group(1)}" if pid else "another process"
