@@ -44,8 +44,16 @@ def cmd_sql(args: argparse.Namespace) -> int:
     else:
         import pandas as pd
 
-        with pd.option_context("display.max_rows", args.max_rows, "display.max_columns", None,
-                               "display.width", 200, "display.max_colwidth", 60):
+        with pd.option_context(
+            "display.max_rows",
+            args.max_rows,
+            "display.max_columns",
+            None,
+            "display.width",
+            200,
+            "display.max_colwidth",
+            60,
+        ):
             print(df.to_string(index=False) if len(df) else "(no rows)")
     return 0
 
@@ -54,7 +62,9 @@ def cmd_info(args: argparse.Namespace) -> int:
     """Print the store's location, schema version and row counts."""
     store = _store(args)
     if not store.root.exists():
-        raise UsageError(f"no store at {store.root}; run a notebook with %load_ext jupyter_lineage first, or pass --store DIR")
+        raise UsageError(
+            f"no store at {store.root}; run a notebook with %load_ext jupyter_lineage first, or pass --store DIR"
+        )
     info = store.info()
     if args.json:
         print(json.dumps(info, indent=2))
@@ -133,42 +143,72 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"jupyter-lineage {__version__}")
-    parser.add_argument("--store", metavar="DIR", help="store directory (default: $JUPYTER_LINEAGE_DIR or ./.lineage)")
+    parser.add_argument(
+        "--store",
+        metavar="DIR",
+        help="store directory (default: $JUPYTER_LINEAGE_DIR or ./.lineage)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    p = sub.add_parser("sql", help="run a read-only SQL query and print the result",
-                       description=cmd_sql.__doc__,
-                       epilog='example: jupyter-lineage sql "SELECT status, count(*) FROM runs GROUP BY status"')
+    p = sub.add_parser(
+        "sql",
+        help="run a read-only SQL query and print the result",
+        description=cmd_sql.__doc__,
+        epilog='example: jupyter-lineage sql "SELECT status, count(*) FROM runs GROUP BY status"',
+    )
     p.add_argument("query", nargs="+", help="the SQL (quote it), or - to read it from stdin")
     p.add_argument("--format", choices=["table", "csv", "json"], default="table")
     p.add_argument("--max-rows", type=int, default=200, help="rows shown in table format")
     p.set_defaults(func=cmd_sql)
 
-    p = sub.add_parser("info", help="store location, schema version and counts",
-                       description=cmd_info.__doc__, epilog="example: jupyter-lineage info --json")
+    p = sub.add_parser(
+        "info",
+        help="store location, schema version and counts",
+        description=cmd_info.__doc__,
+        epilog="example: jupyter-lineage info --json",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("ingest", help="ingest new journal events into DuckDB",
-                       description=cmd_ingest.__doc__, epilog="example: jupyter-lineage ingest")
+    p = sub.add_parser(
+        "ingest",
+        help="ingest new journal events into DuckDB",
+        description=cmd_ingest.__doc__,
+        epilog="example: jupyter-lineage ingest",
+    )
     p.set_defaults(func=cmd_ingest)
 
-    p = sub.add_parser("rebuild", help="recreate the DuckDB file from the journals",
-                       description=cmd_rebuild.__doc__, epilog="example: jupyter-lineage rebuild")
+    p = sub.add_parser(
+        "rebuild",
+        help="recreate the DuckDB file from the journals",
+        description=cmd_rebuild.__doc__,
+        epilog="example: jupyter-lineage rebuild",
+    )
     p.set_defaults(func=cmd_rebuild)
 
-    p = sub.add_parser("verify", help="check the journals' hash chains",
-                       description=cmd_verify.__doc__, epilog="example: jupyter-lineage verify --json")
+    p = sub.add_parser(
+        "verify",
+        help="check the journals' hash chains",
+        description=cmd_verify.__doc__,
+        epilog="example: jupyter-lineage verify --json",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_verify)
 
-    p = sub.add_parser("run", help="execute a notebook headless with capture and summarise it",
-                       description=cmd_run.__doc__,
-                       epilog="example: jupyter-lineage run notebooks/quickstart.ipynb -o executed.ipynb")
+    p = sub.add_parser(
+        "run",
+        help="execute a notebook headless with capture and summarise it",
+        description=cmd_run.__doc__,
+        epilog="example: jupyter-lineage run notebooks/quickstart.ipynb -o executed.ipynb",
+    )
     p.add_argument("notebook", help="path of the .ipynb to run")
     p.add_argument("-o", "--output", metavar="FILE", help="write the executed notebook here")
-    p.add_argument("--all-cells", action="store_true", help="capture every cell (as with %%lineage on)")
-    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell (default 600)")
+    p.add_argument(
+        "--all-cells", action="store_true", help="capture every cell (as with %%lineage on)"
+    )
+    p.add_argument(
+        "--timeout", type=int, default=600, help="seconds allowed per cell (default 600)"
+    )
     p.add_argument("--quiet", action="store_true", help="no per-cell progress")
     p.set_defaults(func=cmd_run)
     return parser

@@ -245,11 +245,19 @@ def verify_chain(path: str | os.PathLike[str]) -> list[ChainProblem]:
             continue
         if line.event.get("prev") != expected_prev:
             problems.append(
-                ChainProblem(name, line.offset, "hash chain broken: a line before it was changed, removed or reordered")
+                ChainProblem(
+                    name,
+                    line.offset,
+                    "hash chain broken: a line before it was changed, removed or reordered",
+                )
             )
         if line.event.get("seq") != expected_seq:
             problems.append(
-                ChainProblem(name, line.offset, f"sequence number {line.event.get('seq')} where {expected_seq} was expected")
+                ChainProblem(
+                    name,
+                    line.offset,
+                    f"sequence number {line.event.get('seq')} where {expected_seq} was expected",
+                )
             )
         expected_prev = line.line_hash
         seq = line.event.get("seq")

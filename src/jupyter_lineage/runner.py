@@ -27,7 +27,9 @@ class RunResult:
         return self.error is None
 
     def summary(self) -> str:
-        lines = [f"{self.notebook}: {'ran' if self.ok else 'FAILED'} in {self.seconds:.1f} s; store {self.store_dir}"]
+        lines = [
+            f"{self.notebook}: {'ran' if self.ok else 'FAILED'} in {self.seconds:.1f} s; store {self.store_dir}"
+        ]
         if self.error:
             lines.append(f"error: {self.error}")
         c = self.counts

@@ -61,7 +61,12 @@ def execute_notebook(
     path = directory / name
     nbformat.write(nb, path)
     store_dir = store_dir or directory / ".lineage"
-    kernel_env = {**os.environ, "JPY_SESSION_NAME": str(path), "JUPYTER_LINEAGE_DIR": str(store_dir), **(env or {})}
+    kernel_env = {
+        **os.environ,
+        "JPY_SESSION_NAME": str(path),
+        "JUPYTER_LINEAGE_DIR": str(store_dir),
+        **(env or {}),
+    }
     client = NotebookClient(
         nb,
         timeout=timeout,

@@ -52,7 +52,15 @@ def test_pipeline_is_recorded(run_cells, tmp_path: Path) -> None:
         "error_message, traceback, environment_id, notebook_path, source, seeds "
         "FROM runs ORDER BY started_at"
     )
-    assert list(runs["name"].fillna("-")) == ["write", "read", "mutate", "save", "broken", "-", "cleanup"]
+    assert list(runs["name"].fillna("-")) == [
+        "write",
+        "read",
+        "mutate",
+        "save",
+        "broken",
+        "-",
+        "cleanup",
+    ]
     assert list(runs["status"]) == ["ok", "ok", "ok", "ok", "failed", "ok", "ok"]
     assert list(runs["mode"]) == ["magic"] * 5 + ["auto", "magic"]
     # execution counts are the notebook's own
@@ -64,7 +72,9 @@ def test_pipeline_is_recorded(run_cells, tmp_path: Path) -> None:
     # the recorded source is the cell without the magic line
     assert runs.loc[1, "source"].startswith("raw = pd.read_csv")
     # seeds
-    assert json.loads(runs.loc[0, "seeds"]) == [{"call": "np.random.default_rng", "argument": "0", "value": 0}]
+    assert json.loads(runs.loc[0, "seeds"]) == [
+        {"call": "np.random.default_rng", "argument": "0", "value": 0}
+    ]
 
     # the failure, with its error
     broken = runs.loc[4]
@@ -109,7 +119,9 @@ def test_pipeline_is_recorded(run_cells, tmp_path: Path) -> None:
     assert cleanup_out["z"]["action"] == "deleted"
 
     # files read and written, with correct SHA-256
-    files = run.sql("SELECT execution_id, path, access, size, sha256 FROM files ORDER BY started_at")
+    files = run.sql(
+        "SELECT execution_id, path, access, size, sha256 FROM files ORDER BY started_at"
+    )
     by_cell = {(r["execution_id"], Path(r["path"]).name): r for r in files.to_dict("records")}
     csv, pkl = tmp_path / "data.csv", tmp_path / "model.pkl"
     assert by_cell[(ids["write"], "data.csv")]["access"] == "write"
@@ -136,7 +148,9 @@ def test_pipeline_is_recorded(run_cells, tmp_path: Path) -> None:
     assert versions["pandas"] == pandas.__version__
 
     # not captured
-    assert not run.sql("SELECT * FROM runs WHERE source LIKE 'uncaptured%' OR source = 'z = 3'").shape[0]
+    assert not run.sql(
+        "SELECT * FROM runs WHERE source LIKE 'uncaptured%' OR source = 'z = 3'"
+    ).shape[0]
 
     # cells view: one row per cell
     cells = run.sql("SELECT * FROM cells")
@@ -183,14 +197,18 @@ def test_cell_behaviour_identical_with_and_without_extension(tmp_path: Path) -> 
     assert _strip_outputs(captured.nb)[1:] == _strip_outputs(plain.nb)[1:]
     assert _strip_outputs(auto.nb)[1:] == _strip_outputs(plain.nb)[1:]
     # the failing cell really failed, with the same traceback
-    err = [o for o in captured.code_cells[5].outputs if o.output_type == "error"][0]
+    err = next(o for o in captured.code_cells[5].outputs if o.output_type == "error")
     assert err.ename == "ZeroDivisionError"
     # and both capture modes recorded every cell identically
     for run in (captured, auto):
         df = run.sql("SELECT status, error_type FROM runs ORDER BY started_at")
         assert list(df["status"]) == ["ok", "ok", "ok", "ok", "failed", "ok", "ok", "ok"]
-    a = captured.sql("SELECT name, role, action, fingerprint FROM value_records ORDER BY execution_id, ordinal")
-    b = auto.sql("SELECT name, role, action, fingerprint FROM value_records ORDER BY execution_id, ordinal")
+    a = captured.sql(
+        "SELECT name, role, action, fingerprint FROM value_records ORDER BY execution_id, ordinal"
+    )
+    b = auto.sql(
+        "SELECT name, role, action, fingerprint FROM value_records ORDER BY execution_id, ordinal"
+    )
     assert sorted(map(tuple, a.values.tolist())) == sorted(map(tuple, b.values.tolist()))
 
 
@@ -210,7 +228,11 @@ def test_bad_magic_arguments_give_one_line(run_cells) -> None:
         outs = run.outputs(i)
         assert len(outs) == 1, outs
         out = outs[0]
-        text = out.get("text", "") if out.output_type == "stream" else f"{out.get('ename')}: {out.get('evalue')}"
+        text = (
+            out.get("text", "")
+            if out.output_type == "stream"
+            else f"{out.get('ename')}: {out.get('evalue')}"
+        )
         assert "UsageError" in text or out.get("ename") == "UsageError", text
         assert "Traceback" not in text
         assert "jupyter_lineage/" not in text

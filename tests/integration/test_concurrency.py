@@ -21,7 +21,9 @@ def _notebook(path: Path, tag: str) -> None:
     for i in range(CELLS_PER_KERNEL):
         if i % 15 == 14:
             # a query forces an ingest while the other kernel is writing and ingesting too
-            cells.append(f"%%lineage --tag {tag}\nseen = %lineage_sql SELECT count(*) AS n FROM runs\nacc += {i}")
+            cells.append(
+                f"%%lineage --tag {tag}\nseen = %lineage_sql SELECT count(*) AS n FROM runs\nacc += {i}"
+            )
         else:
             cells.append(f"%%lineage --tag {tag}\nacc += {i}")
     cells.append("print('total', acc)")
@@ -37,8 +39,18 @@ def test_two_kernels_one_store_lose_nothing(tmp_path: Path) -> None:
         _notebook(nb_path, tag)
         procs.append(
             subprocess.Popen(
-                [sys.executable, "-m", "jupyter_lineage.cli", "--store", str(store_dir), "run",
-                 str(nb_path), "-o", str(tmp_path / f"{tag}.out.ipynb"), "--quiet"],
+                [
+                    sys.executable,
+                    "-m",
+                    "jupyter_lineage.cli",
+                    "--store",
+                    str(store_dir),
+                    "run",
+                    str(nb_path),
+                    "-o",
+                    str(tmp_path / f"{tag}.out.ipynb"),
+                    "--quiet",
+                ],
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -64,10 +76,15 @@ def test_two_kernels_one_store_lose_nothing(tmp_path: Path) -> None:
     df = store.query("SELECT event_id, count(*) AS n FROM events GROUP BY event_id", ingest=False)
     assert set(df["event_id"]) == journal_events
     assert df["n"].max() == 1
-    runs = store.query("SELECT tags[1] AS tag, status, count(*) AS n FROM runs GROUP BY ALL ORDER BY tag", ingest=False)
+    runs = store.query(
+        "SELECT tags[1] AS tag, status, count(*) AS n FROM runs GROUP BY ALL ORDER BY tag",
+        ingest=False,
+    )
     assert runs.to_dict("records") == [
         {"tag": "k1", "status": "ok", "n": CELLS_PER_KERNEL},
         {"tag": "k2", "status": "ok", "n": CELLS_PER_KERNEL},
     ]
-    dup = store.query("SELECT count(*) - count(DISTINCT execution_id) AS d FROM executions", ingest=False)
+    dup = store.query(
+        "SELECT count(*) - count(DISTINCT execution_id) AS d FROM executions", ingest=False
+    )
     assert int(dup.iloc[0, 0]) == 0

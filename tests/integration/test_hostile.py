@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .test_capture import _strip_outputs
 from .conftest import execute_notebook
+from .test_capture import _strip_outputs
 
 SETUP = (
     "import socket, numpy as np\n"
@@ -43,7 +43,9 @@ def test_hostile_values_leave_cells_unchanged(tmp_path: Path) -> None:
         tmp_path / "captured",
     )
     assert _strip_outputs(captured.nb)[1:] == _strip_outputs(plain.nb)[1:]
-    assert captured.text(10) == plain.text(10) == "17.0"  # the generator was not consumed by capture
+    assert (
+        captured.text(10) == plain.text(10) == "17.0"
+    )  # the generator was not consumed by capture
 
     runs = captured.sql("SELECT status, capture_errors FROM runs ORDER BY started_at")
     assert list(runs["status"]) == ["ok"] * (len(HOSTILE) + 1)

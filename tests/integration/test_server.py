@@ -116,9 +116,7 @@ async def test_bad_paths_are_refused_with_a_json_message(
 
 async def test_request_without_a_token_is_refused(jp_fetch: Any) -> None:
     # jp_fetch adds "Authorization: token <token>" unless the header is given.
-    error = await fetch_error(
-        jp_fetch, "lineage", "api", "status", headers={"Authorization": ""}
-    )
+    error = await fetch_error(jp_fetch, "lineage", "api", "status", headers={"Authorization": ""})
 
     assert error.code == 403
     assert error.response is not None

@@ -31,7 +31,9 @@ from jupyter_lineage.capture.analysis import analyse, is_ipython_name
 )
 def test_reads_and_binds(source: str, reads: list[str], binds: list[str]) -> None:
     result = analyse(source)
-    assert [r for r in result.reads if r not in ("print", "range", "open", "str", "ValueError")] == reads
+    assert [
+        r for r in result.reads if r not in ("print", "range", "open", "str", "ValueError")
+    ] == reads
     assert list(result.binds) == binds
 
 

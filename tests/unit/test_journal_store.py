@@ -15,14 +15,39 @@ from jupyter_lineage.store import DuckDBStore
 
 def _cell(writer: JournalWriter, n: int, status: str = "ok") -> str:
     exec_id = f"exec{n:04d}"
-    writer.append("cell_start", {"execution_id": exec_id, "execution_count": n, "source": f"x = {n}",
-                                 "source_hash": str(n), "tags": ["t"], "mode": "magic",
-                                 "started_at": "2026-01-01T00:00:00+00:00"})
-    writer.append("cell_end", {"execution_id": exec_id, "execution_count": n, "status": status,
-                               "ended_at": "2026-01-01T00:00:01+00:00", "duration_ms": 1.5,
-                               "values": [{"name": "x", "role": "output", "action": "assigned",
-                                           "fingerprint": f"xxh3:{n}", "fingerprint_kind": "content"}],
-                               "files": [], "capture_errors": []})
+    writer.append(
+        "cell_start",
+        {
+            "execution_id": exec_id,
+            "execution_count": n,
+            "source": f"x = {n}",
+            "source_hash": str(n),
+            "tags": ["t"],
+            "mode": "magic",
+            "started_at": "2026-01-01T00:00:00+00:00",
+        },
+    )
+    writer.append(
+        "cell_end",
+        {
+            "execution_id": exec_id,
+            "execution_count": n,
+            "status": status,
+            "ended_at": "2026-01-01T00:00:01+00:00",
+            "duration_ms": 1.5,
+            "values": [
+                {
+                    "name": "x",
+                    "role": "output",
+                    "action": "assigned",
+                    "fingerprint": f"xxh3:{n}",
+                    "fingerprint_kind": "content",
+                }
+            ],
+            "files": [],
+            "capture_errors": [],
+        },
+    )
     return exec_id
 
 
@@ -76,8 +101,21 @@ def test_torn_last_line_waits_until_complete(tmp_path: Path) -> None:
     assert report.events == 2 and not report.problems
     assert store.query("SELECT count(*) FROM events", ingest=False).iloc[0, 0] == 2
     # the line is completed later: it is ingested then, once
-    w.path.write_bytes(full + json.dumps({"v": 1, "id": "late", "seq": 2, "type": "note", "session": "sess1",
-                                          "prev": "x", "data": {}}).encode() + b"\n")
+    w.path.write_bytes(
+        full
+        + json.dumps(
+            {
+                "v": 1,
+                "id": "late",
+                "seq": 2,
+                "type": "note",
+                "session": "sess1",
+                "prev": "x",
+                "data": {},
+            }
+        ).encode()
+        + b"\n"
+    )
     assert store.ingest().events == 1
     assert store.ingest().events == 0
     assert store.query("SELECT count(*) FROM events", ingest=False).iloc[0, 0] == 3
@@ -118,7 +156,9 @@ def test_newer_schema_gives_clear_error(tmp_path: Path) -> None:
     con = duckdb.connect(str(store.db_path))
     con.execute("UPDATE schema_info SET value = '99' WHERE key = 'schema_version'")
     con.close()
-    with pytest.raises(SchemaVersionError, match=r"schema version 99.*pip install -U jupyter-lineage"):
+    with pytest.raises(
+        SchemaVersionError, match=r"schema version 99.*pip install -U jupyter-lineage"
+    ):
         store.ingest()
 
 
@@ -133,7 +173,10 @@ def test_corrupt_database_names_the_fix_and_rebuild_recovers(tmp_path: Path) -> 
         store.query("SELECT 1")
     report = store.rebuild()
     assert report.events == 4
-    assert list(store.query("SELECT status FROM runs ORDER BY execution_count")["status"]) == ["ok", "failed"]
+    assert list(store.query("SELECT status FROM runs ORDER BY execution_count")["status"]) == [
+        "ok",
+        "failed",
+    ]
 
 
 def test_user_sql_is_read_only_and_errors_are_one_line(tmp_path: Path) -> None:

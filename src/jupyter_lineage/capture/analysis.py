@@ -72,7 +72,9 @@ def _analyse_cached(source: str) -> CellAnalysis:
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, MemoryError, RecursionError) as exc:
-        return CellAnalysis((), (), (), (), (), installs, syntax_error=f"{type(exc).__name__}: {exc}")
+        return CellAnalysis(
+            (), (), (), (), (), installs, syntax_error=f"{type(exc).__name__}: {exc}"
+        )
     visitor = _GlobalNames()
     visitor.visit(tree)
     binds = tuple(n for n in dict.fromkeys(visitor.stores) if not is_ipython_name(n))
@@ -167,7 +169,7 @@ class _GlobalNames(ast.NodeVisitor):
             params.add(args.vararg.arg)
         if args.kwarg:
             params.add(args.kwarg.arg)
-        body = node.body if isinstance(node.body, list) else [node.body]
+        body: list[ast.stmt] = node.body if isinstance(node.body, list) else [ast.Expr(node.body)]
         declared_global: set[str] = set()
         for sub in ast.walk(ast.Module(body=body, type_ignores=[])):
             if isinstance(sub, ast.Global):
@@ -205,10 +207,7 @@ class _GlobalNames(ast.NodeVisitor):
         self, node: ast.ListComp | ast.SetComp | ast.GeneratorExp | ast.DictComp
     ) -> None:
         targets = {
-            n.id
-            for gen in node.generators
-            for n in ast.walk(gen.target)
-            if isinstance(n, ast.Name)
+            n.id for gen in node.generators for n in ast.walk(gen.target) if isinstance(n, ast.Name)
         }
         # The first iterable is evaluated in the enclosing scope.
         self.visit(node.generators[0].iter)
@@ -297,7 +296,11 @@ def _find_seed_calls(tree: ast.AST) -> list[SeedCall]:
             continue
         owner, _, last = name.rpartition(".")
         libraries = _SEED_CALLS.get(last)
-        if libraries is None or (owner and owner not in libraries) or (not owner and last != "set_seed"):
+        if (
+            libraries is None
+            or (owner and owner not in libraries)
+            or (not owner and last != "set_seed")
+        ):
             continue
         arg_node = node.args[0] if node.args else None
         if arg_node is None:

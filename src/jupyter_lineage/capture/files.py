@@ -44,7 +44,7 @@ class FileTracker:
         if isinstance(path, int):
             return  # an already open file descriptor: its path was seen when it was opened
         try:
-            path = os.fsdecode(os.fspath(path))  # type: ignore[arg-type]
+            path = os.fsdecode(os.fspath(path))  # type: ignore[call-overload]
         except (TypeError, ValueError):
             return
         if not os.path.isabs(path):

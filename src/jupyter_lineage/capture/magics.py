@@ -87,7 +87,7 @@ class LineageMagics(Magics):
 
     def _run_body(self, options: CaptureOptions, cell: str) -> Any:
         """Run a cell body the way ``%%time`` does, captured."""
-        shell = self.shell
+        shell: Any = self.shell
         rec = self.recorder
         transformed = shell.transform_cell(cell)
         rec.begin(options, cell, cell, transformed, None, shell.execution_count)
@@ -255,10 +255,14 @@ def _pre_run_cell(recorder: Recorder, shell: Any) -> Callable[[Any], None]:
                 recorder.skip()
                 return
             count = shell.execution_count - 1 if info.store_history else None
-            recorder.begin(options, source, code, transformed, getattr(info, "cell_id", None), count)
+            recorder.begin(
+                options, source, code, transformed, getattr(info, "cell_id", None), count
+            )
         except Exception as exc:  # never let a callback error reach the user's cell
             recorder.skip()
-            recorder.warn_once("pre", f"capture hook failed ({type(exc).__name__}); the cell runs as usual")
+            recorder.warn_once(
+                "pre", f"capture hook failed ({type(exc).__name__}); the cell runs as usual"
+            )
 
     return pre_run_cell
 
@@ -269,7 +273,9 @@ def _post_run_cell(recorder: Recorder) -> Callable[[Any], None]:
             error = result.error_before_exec or result.error_in_exec
             recorder.end(error, result.execution_count)
         except Exception as exc:
-            recorder.warn_once("post", f"capture hook failed ({type(exc).__name__}); the cell ran as usual")
+            recorder.warn_once(
+                "post", f"capture hook failed ({type(exc).__name__}); the cell ran as usual"
+            )
 
     return post_run_cell
 

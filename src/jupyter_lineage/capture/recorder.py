@@ -127,8 +127,15 @@ class Recorder:
 
     # -- the cell's life -----------------------------------------------------
 
-    def begin(self, options: CaptureOptions, source: str, code: str, transformed: str | None,
-              cell_id: str | None, execution_count: int | None) -> None:
+    def begin(
+        self,
+        options: CaptureOptions,
+        source: str,
+        code: str,
+        transformed: str | None,
+        cell_id: str | None,
+        execution_count: int | None,
+    ) -> None:
         """Start capturing a cell that is about to run. Never raises.
 
         ``source`` is what the record shows; ``code`` is the Python to analyse
@@ -138,15 +145,25 @@ class Recorder:
         try:
             capture = self._begin(options, source, code, transformed, cell_id, execution_count)
         except Exception as exc:
-            self.warn_once(f"begin:{type(exc).__name__}", f"could not start capturing this cell ({_describe(exc)}); it runs as usual")
+            self.warn_once(
+                f"begin:{type(exc).__name__}",
+                f"could not start capturing this cell ({_describe(exc)}); it runs as usual",
+            )
         self._stack.append(capture)
 
     def skip(self) -> None:
         """Mark a cell that is not captured, so begin/end stay paired."""
         self._stack.append(None)
 
-    def _begin(self, options: CaptureOptions, source: str, code: str, transformed: str | None,
-               cell_id: str | None, execution_count: int | None) -> _CellCapture:
+    def _begin(
+        self,
+        options: CaptureOptions,
+        source: str,
+        code: str,
+        transformed: str | None,
+        cell_id: str | None,
+        execution_count: int | None,
+    ) -> _CellCapture:
         errors: list[str] = []
         if transformed is None:
             try:
@@ -184,9 +201,11 @@ class Recorder:
                 "started_at": utc_now(),
             },
         )
-        tracker = FileTracker(ignore_prefixes=[self.store_dir])
+        tracker = FileTracker(ignore_prefixes=[str(self.store_dir)])
         tracker.__enter__()
-        return _CellCapture(execution_id, options, analysis, inputs, tracker, time.perf_counter(), errors)
+        return _CellCapture(
+            execution_id, options, analysis, inputs, tracker, time.perf_counter(), errors
+        )
 
     def end(self, error: BaseException | None, execution_count: int | None) -> None:
         """Finish the innermost capture after its cell ran. Never raises."""
@@ -201,10 +220,18 @@ class Recorder:
             self._end(capture, ended, error, execution_count)
             self.captured_count += 1
         except Exception as exc:
-            self.warn_once(f"end:{type(exc).__name__}", f"could not record this cell ({_describe(exc)}); the cell itself ran as usual")
+            self.warn_once(
+                f"end:{type(exc).__name__}",
+                f"could not record this cell ({_describe(exc)}); the cell itself ran as usual",
+            )
 
-    def _end(self, capture: _CellCapture, ended: float, error: BaseException | None,
-             execution_count: int | None) -> None:
+    def _end(
+        self,
+        capture: _CellCapture,
+        ended: float,
+        error: BaseException | None,
+        execution_count: int | None,
+    ) -> None:
         errors = capture.errors
         values = self._values_after(capture, errors)
         files = self._file_records(capture.files.results(), errors)
@@ -232,13 +259,17 @@ class Recorder:
         journal.request_sync()
         sync_error = journal.take_sync_error()
         if sync_error is not None:
-            self.warn_once("fsync", f"the journal could not be flushed to disk ({_describe(sync_error)})")
+            self.warn_once(
+                "fsync", f"the journal could not be flushed to disk ({_describe(sync_error)})"
+            )
         # Values that could only be identified, not hashed, are recorded in
         # ``capture_errors``; they are not failures worth interrupting the user for.
 
     # -- pieces --------------------------------------------------------------
 
-    def _fingerprint(self, obj: object, options: CaptureOptions, errors: list[str], name: str) -> Fingerprint | None:
+    def _fingerprint(
+        self, obj: object, options: CaptureOptions, errors: list[str], name: str
+    ) -> Fingerprint | None:
         if not options.capture_values:
             return None
         fp = fingerprint(obj, budget_s=self.value_budget_s)
@@ -260,7 +291,11 @@ class Recorder:
             if isinstance(obj, types.ModuleType):
                 continue
             bound.add(name)
-            fp = self._fingerprint(obj, options, errors, name) if options.capture_values else _type_only(obj)
+            fp = (
+                self._fingerprint(obj, options, errors, name)
+                if options.capture_values
+                else _type_only(obj)
+            )
             records.append(ValueRecord(name, "output", "assigned", fp))
         for name in capture.analysis.deletes:
             if name not in user_ns:
@@ -282,7 +317,13 @@ class Recorder:
     def _file_records(self, accesses: dict[str, str], errors: list[str]) -> list[dict[str, Any]]:
         records = []
         for path, access in accesses.items():
-            entry: dict[str, Any] = {"path": path, "access": access, "size": None, "sha256": None, "note": None}
+            entry: dict[str, Any] = {
+                "path": path,
+                "access": access,
+                "size": None,
+                "sha256": None,
+                "note": None,
+            }
             try:
                 st = os.stat(path)
                 key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
@@ -321,7 +362,13 @@ class Recorder:
                 candidate = self.shell.user_ns.get(seed.argument)
                 if isinstance(candidate, (int, str)) and not isinstance(candidate, bool):
                     value = candidate
-            seeds.append({"call": seed.call, "argument": seed.argument, "value": value if isinstance(value, (int, str, float)) else None})
+            seeds.append(
+                {
+                    "call": seed.call,
+                    "argument": seed.argument,
+                    "value": value if isinstance(value, (int, str, float)) else None,
+                }
+            )
         return seeds
 
 
@@ -329,7 +376,12 @@ def _type_only(obj: object) -> Fingerprint | None:
     if obj is None:
         return None
     t = type(obj)
-    return Fingerprint(digest="", kind="identity", type_name=f"{t.__module__}.{t.__qualname__}", note="values not captured (--no-values)")
+    return Fingerprint(
+        digest="",
+        kind="identity",
+        type_name=f"{t.__module__}.{t.__qualname__}",
+        note="values not captured (--no-values)",
+    )
 
 
 def _error_fields(error: BaseException | None) -> tuple[str, str | None, str | None, str | None]:

@@ -47,7 +47,9 @@ class IngestReport:
 class DuckDBStore:
     """A store directory: ``journal/*.jsonl`` (the source of truth) and ``lineage.duckdb``."""
 
-    def __init__(self, root: str | os.PathLike[str], *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S) -> None:
+    def __init__(
+        self, root: str | os.PathLike[str], *, lock_timeout_s: float = DEFAULT_LOCK_TIMEOUT_S
+    ) -> None:
         self.root = Path(root)
         self.db_path = self.root / DB_FILE_NAME
         self.journal_dir = self.root / JOURNAL_DIR_NAME
@@ -61,7 +63,9 @@ class DuckDBStore:
         import duckdb
 
         if read_only and not self.db_path.exists():
-            raise StoreError(f"no store database at {self.db_path}; capture a cell or run `jupyter-lineage ingest` first")
+            raise StoreError(
+                f"no store database at {self.db_path}; capture a cell or run `jupyter-lineage ingest` first"
+            )
         self.root.mkdir(parents=True, exist_ok=True)
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.01
@@ -102,12 +106,13 @@ class DuckDBStore:
     # -- schema --------------------------------------------------------------
 
     def _ensure_schema(self, con: duckdb.DuckDBPyConnection) -> None:
-        exists = con.execute(
-            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'"
-        ).fetchone()[0]
+        exists = _scalar(
+            con, "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'"
+        )
         if exists:
-            row = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchone()
-            version = int(row[0]) if row else 0
+            version = int(
+                _scalar(con, "SELECT value FROM schema_info WHERE key = 'schema_version'") or 0
+            )
             if version > SCHEMA_VERSION:
                 raise SchemaVersionError(
                     f"{self.db_path} has schema version {version}, newer than this jupyter-lineage "
@@ -117,7 +122,11 @@ class DuckDBStore:
                 return
         from .. import __version__
 
-        sql = resources.files("jupyter_lineage.store").joinpath("schema.sql").read_text(encoding="utf-8")
+        sql = (
+            resources.files("jupyter_lineage.store")
+            .joinpath("schema.sql")
+            .read_text(encoding="utf-8")
+        )
         con.execute("BEGIN")
         con.execute(sql)
         con.execute(
@@ -134,7 +143,9 @@ class DuckDBStore:
         journals = journal_files(self.journal_dir)
         with self.connect() as con:
             self._ensure_schema(con)
-            offsets = dict(con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall())
+            offsets = dict(
+                con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall()
+            )
             for path in journals:
                 start = offsets.get(path.name, 0)
                 try:
@@ -210,7 +221,9 @@ class DuckDBStore:
 
     # -- queries -------------------------------------------------------------
 
-    def query(self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True) -> pd.DataFrame:
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> pd.DataFrame:
         """Run read-only SQL over the store's views and tables; returns a DataFrame."""
         import duckdb
 
@@ -218,10 +231,14 @@ class DuckDBStore:
             self.ingest()
         with self.connect(read_only=True) as con:
             try:
-                return con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+                return (
+                    con.execute(sql, params).df() if params is not None else con.execute(sql).df()
+                )
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
-                raise QueryError(f"{first} (the views are runs, cells, failed_attempts, cell_inputs, cell_outputs, files, environments, packages)") from None
+                raise QueryError(
+                    f"{first} (the views are runs, cells, failed_attempts, cell_inputs, cell_outputs, files, environments, packages)"
+                ) from None
 
     def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
         """Counts of what was captured for one notebook, and its latest session's runs."""
@@ -259,12 +276,21 @@ class DuckDBStore:
         self.ingest()
         with self.connect(read_only=True) as con:
             counts = {}
-            for view in ("runs", "failed_attempts", "cells", "cell_inputs", "cell_outputs", "files", "environments", "packages"):
-                counts[view] = con.execute(f"SELECT count(*) FROM {view}").fetchone()[0]
-            sessions = con.execute("SELECT count(*) FROM sessions").fetchone()[0]
-            events = con.execute("SELECT count(*) FROM events").fetchone()[0]
-            version = con.execute("SELECT value FROM schema_info WHERE key='schema_version'").fetchone()[0]
-            problems = con.execute("SELECT count(*) FROM ingest_problems").fetchone()[0]
+            for view in (
+                "runs",
+                "failed_attempts",
+                "cells",
+                "cell_inputs",
+                "cell_outputs",
+                "files",
+                "environments",
+                "packages",
+            ):
+                counts[view] = _scalar(con, f"SELECT count(*) FROM {view}")
+            sessions = _scalar(con, "SELECT count(*) FROM sessions")
+            events = _scalar(con, "SELECT count(*) FROM events")
+            version = _scalar(con, "SELECT value FROM schema_info WHERE key = 'schema_version'")
+            problems = _scalar(con, "SELECT count(*) FROM ingest_problems")
         return {
             "store_dir": str(self.root),
             "database": str(self.db_path),
@@ -287,6 +313,12 @@ class DuckDBStore:
         if wal.exists():
             os.replace(wal, wal.with_suffix(f".broken-{int(time.time())}"))
         return self.ingest()
+
+
+def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
+    """The first column of the first row, or None."""
+    row = con.execute(sql).fetchone()
+    return row[0] if row else None
 
 
 class _Batch:
@@ -338,15 +370,24 @@ class _Batch:
             try:
                 handler(self, event_id, event.get("session"), event.get("data") or {})
             except (KeyError, TypeError, ValueError, AttributeError) as exc:
-                self.problems.append((line.offset, f"event {event_id} of type {event.get('type')} is malformed: {exc}"))
+                self.problems.append(
+                    (
+                        line.offset,
+                        f"event {event_id} of type {event.get('type')} is malformed: {exc}",
+                    )
+                )
 
     def drop(self, event_ids: set[str]) -> None:
         """Forget rows from events that are already in the store."""
         for table, rows in self.rows.items():
-            self.rows[table] = [r for r in rows if r.get("event_id") not in event_ids] if table != "package_records" else rows
+            self.rows[table] = (
+                [r for r in rows if r.get("event_id") not in event_ids]
+                if table != "package_records"
+                else rows
+            )
 
 
-def _on_session(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+def _on_session(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
     batch.rows["sessions"].append(
         {
             "session_id": session,
@@ -363,7 +404,7 @@ def _on_session(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -
     )
 
 
-def _on_cell_start(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+def _on_cell_start(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
     batch.rows["executions"].append(
         {
             "execution_id": d["execution_id"],
@@ -385,7 +426,7 @@ def _on_cell_start(batch: _Batch, event_id: str, session: str, d: dict[str, Any]
     )
 
 
-def _on_cell_end(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+def _on_cell_end(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
     execution_id = d["execution_id"]
     batch.rows["execution_results"].append(
         {
@@ -436,7 +477,7 @@ def _on_cell_end(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) 
         )
 
 
-def _on_environment(batch: _Batch, event_id: str, session: str, d: dict[str, Any]) -> None:
+def _on_environment(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
     git = d.get("git") or {}
     packages = d.get("packages") or {}
     env_id = d["environment_id"]
@@ -461,17 +502,19 @@ def _on_environment(batch: _Batch, event_id: str, session: str, d: dict[str, Any
             "git_branch": git.get("branch"),
             "git_dirty": git.get("dirty"),
             "git_diff_sha256": git.get("diff_sha256"),
-            "git_remote": git.get("remote"),
+            "git_remote": git.get("remote_url"),
             "container": json.dumps(d.get("container")) if d.get("container") else None,
             "env_vars": json.dumps(d.get("env_vars") or {}),
             "package_count": len(packages),
         }
     )
     for name, version in packages.items():
-        batch.rows["package_records"].append({"environment_id": env_id, "name": name, "version": version})
+        batch.rows["package_records"].append(
+            {"environment_id": env_id, "name": name, "version": version}
+        )
 
 
-_HANDLERS: dict[str, Callable[[_Batch, str, str, dict[str, Any]], None]] = {
+_HANDLERS: dict[str, Callable[[_Batch, str, str | None, dict[str, Any]], None]] = {
     "session_start": _on_session,
     "cell_start": _on_cell_start,
     "cell_end": _on_cell_end,
