@@ -23,11 +23,9 @@ _installed = False
 class FileTracker:
     """Collects the paths opened while it is active, with whether each was read or written."""
 
-    def __init__(self, ignore_prefixes: Iterable[str] = ()) -> None:
+    def __init__(self, ignore: tuple[str, ...]) -> None:
         self.accesses: dict[str, set[str]] = {}
-        self._ignore = tuple(_ignored_prefixes()) + tuple(
-            os.path.join(os.path.realpath(p), "") for p in ignore_prefixes
-        )
+        self._ignore = ignore
 
     def __enter__(self) -> FileTracker:
         install()
@@ -80,13 +78,15 @@ def _access_of(mode: object, flags: object) -> str:
     return "read"
 
 
-def _ignored_prefixes() -> list[str]:
+def ignored_prefixes(extra: Iterable[str] = ()) -> tuple[str, ...]:
+    """Directories whose files are never a cell's data: the interpreter, the OS, the store."""
     prefixes = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}
     roots = [os.path.join(os.path.realpath(p), "") for p in prefixes if p]
     roots += [os.path.join(p, "") for p in prefixes if p]
     # ipykernel writes each cell's source to a temp file that tracebacks read back.
     roots.append(os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}", ""))
-    return [*roots, "/proc/", "/sys/", "/dev/", "/usr/share/zoneinfo/", "/usr/lib/"]
+    roots += [os.path.join(os.path.realpath(p), "") for p in extra]
+    return (*roots, "/proc/", "/sys/", "/dev/", "/usr/share/zoneinfo/", "/usr/lib/")
 
 
 def _hook(event: str, args: tuple[object, ...]) -> None:

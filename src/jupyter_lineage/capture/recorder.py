@@ -27,14 +27,15 @@ from typing import Any
 from .. import __version__
 from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir
 from ..journal import JournalWriter, utc_now
-from ..models import Fingerprint, ValueRecord
+from ..models import Environment, Fingerprint, ValueRecord
 from .analysis import CellAnalysis, analyse
 from .environment import EnvironmentCapture
-from .files import FileTracker
+from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value, sha256_file
 
 MAX_TRACEBACK_CHARS = 20_000
 MAX_MESSAGE_CHARS = 2_000
+ENVIRONMENT_RECHECK_S = 1.0
 
 
 @dataclass(slots=True)
@@ -77,6 +78,9 @@ class Recorder:
         self._stack: list[_CellCapture | None] = []
         self._warned: set[str] = set()
         self._file_hashes: dict[tuple[str, int, int, int], str] = {}
+        self._ignored_paths: tuple[str, ...] | None = None
+        self._environment_checked = 0.0
+        self._current_environment: Environment | None = None
         self.captured_count = 0
 
     # -- configuration -------------------------------------------------------
@@ -86,6 +90,7 @@ class Recorder:
         self.close()
         self.store_dir = resolve_store_dir(store_dir)
         self._emitted_environments.clear()
+        self._ignored_paths = None
 
     @property
     def journal_path(self) -> Path | None:
@@ -201,7 +206,9 @@ class Recorder:
                 "started_at": utc_now(),
             },
         )
-        tracker = FileTracker(ignore_prefixes=[str(self.store_dir)])
+        if self._ignored_paths is None:
+            self._ignored_paths = ignored_prefixes([str(self.store_dir)])
+        tracker = FileTracker(self._ignored_paths)
         tracker.__enter__()
         return _CellCapture(
             execution_id, options, analysis, inputs, tracker, time.perf_counter(), errors
@@ -345,7 +352,18 @@ class Recorder:
         try:
             if analysis.installs_packages:
                 self.environment.invalidate()
-            env = self.environment.snapshot()
+            now = time.monotonic()
+            if (
+                self._current_environment is None
+                or analysis.installs_packages
+                or analysis.imports
+                or now - self._environment_checked > ENVIRONMENT_RECHECK_S
+            ):
+                # Checking for change costs ~40 µs of stat calls: do it at most
+                # once a second, and always after imports or package installs.
+                self._current_environment = self.environment.snapshot()
+                self._environment_checked = now
+            env = self._current_environment
         except Exception as exc:
             errors.append(f"environment: {_describe(exc)}")
             return None
