@@ -12,6 +12,7 @@ does.
 from __future__ import annotations
 
 import ast
+import importlib
 import re
 import shlex
 from collections.abc import Callable
@@ -28,6 +29,8 @@ from .recorder import CaptureOptions, Recorder
 _MAGIC_LINE = re.compile(r"^%%lineage(?:[ \t]+(.*))?$")
 _LINEAGE_ONLY_CELL = re.compile(r"^\s*(%load_ext\s+jupyter_lineage|%%?lineage\w*)\b")
 _RECORDER_ATTR = "_jupyter_lineage_recorder"
+# Magics of the layers above capture; their modules import only IPython at import time.
+_MORE_MAGICS = (("jupyter_lineage.graph.magics", "GraphMagics"),)
 
 
 def get_recorder(shell: Any) -> Recorder | None:
@@ -47,6 +50,10 @@ class LineageMagics(Magics):
     @argument("--name", "-n", help="A name for this cell, e.g. 'train'.")
     @argument("--tag", "-t", action="append", default=[], help="A tag (repeatable).")
     @argument("--model", "-m", help="Marks the cell as producing the model NAME.")
+    @argument(
+        "--base-model",
+        help="The model this one is fine-tuned or transferred from: NAME, NAME@VERSION, or a file path.",
+    )
     @argument("--note", help="A short note about the cell.")
     @argument("--no-values", action="store_true", help="Record names but not value fingerprints.")
     @argument("switch", nargs="?", help="Line magic only: on, off or status.")
@@ -167,7 +174,7 @@ class LineageMagics(Magics):
 def _options_from_args(args: Any) -> CaptureOptions:
     if args.switch is not None:
         raise IPythonUsageError(
-            f"%%lineage takes options only (--name, --tag, --model, --note, --no-values), "
+            f"%%lineage takes options only (--name, --tag, --model, --base-model, --note, --no-values), "
             f"not {args.switch!r}"
         )
     tags = tuple(t for t in args.tag if t)
@@ -176,6 +183,7 @@ def _options_from_args(args: Any) -> CaptureOptions:
         name=args.name,
         tags=tags,
         model=args.model,
+        base_model=args.base_model,
         note=args.note,
         capture_values=not args.no_values,
     )
@@ -288,6 +296,12 @@ def load(shell: Any) -> Recorder:
     recorder = Recorder(shell)
     setattr(shell, _RECORDER_ATTR, recorder)
     shell.register_magics(LineageMagics(shell, recorder))
+    for module, cls in _MORE_MAGICS:
+        try:
+            magics = getattr(importlib.import_module(module), cls)
+        except (ImportError, AttributeError):
+            continue
+        shell.register_magics(magics(shell, recorder))
     pre, post = _pre_run_cell(recorder, shell), _post_run_cell(recorder)
     recorder._hooks = (pre, post)  # type: ignore[attr-defined]
     shell.events.register("pre_run_cell", pre)

@@ -46,6 +46,7 @@ class CaptureOptions:
     name: str | None = None
     tags: tuple[str, ...] = ()
     model: str | None = None
+    base_model: str | None = None
     note: str | None = None
     capture_values: bool = True
 
@@ -200,6 +201,7 @@ class Recorder:
                 "name": options.name,
                 "tags": list(options.tags),
                 "model": options.model,
+                "base_model": options.base_model,
                 "note": options.note,
                 "mode": options.mode,
                 "capture_values": options.capture_values,

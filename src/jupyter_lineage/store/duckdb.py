@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 1
+# Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
+SCHEMA_FILES = ("schema.sql", "lineage.sql")
+# Statements that bring a store at version N-1 up to N, run before the schema files.
+MIGRATIONS: dict[int, list[str]] = {}
 # Files stay readable by DuckDB releases from 1.1 on, whichever release writes them.
 STORAGE_COMPATIBILITY_VERSION = "v1.1.0"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
@@ -122,13 +126,14 @@ class DuckDBStore:
                 return
         from .. import __version__
 
-        sql = (
-            resources.files("jupyter_lineage.store")
-            .joinpath("schema.sql")
-            .read_text(encoding="utf-8")
-        )
+        package = resources.files("jupyter_lineage.store")
         con.execute("BEGIN")
-        con.execute(sql)
+        if exists:
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in MIGRATIONS.get(step, []):
+                    con.execute(statement)
+        for name in SCHEMA_FILES:
+            con.execute(package.joinpath(name).read_text(encoding="utf-8"))
         con.execute(
             "INSERT OR REPLACE INTO schema_info VALUES ('schema_version', ?), ('written_by', ?)",
             [str(SCHEMA_VERSION), __version__],
@@ -418,6 +423,7 @@ def _on_cell_start(batch: _Batch, event_id: str, session: str | None, d: dict[st
             "name": d.get("name"),
             "tags": list(d.get("tags") or []),
             "model": d.get("model"),
+            "base_model": d.get("base_model"),
             "note": d.get("note"),
             "mode": d.get("mode"),
             "capture_values": d.get("capture_values"),
