@@ -4,8 +4,6 @@
 cheap: pandas, plotly, networkx and DuckDB are imported only when used.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
 try:
@@ -13,7 +11,28 @@ try:
 except ImportError:  # running from a source tree that was never built
     __version__ = "0.0.0+unknown"
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension"]
+_ANNOTATE_API = (
+    "annotate",
+    "completeness",
+    "end_experiment",
+    "log_metric",
+    "log_metrics",
+    "log_param",
+    "log_params",
+    "note",
+    "start_experiment",
+)
+
+__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_ANNOTATE_API]
+
+
+def __getattr__(name: str) -> Any:
+    # The public API is imported on first use, so importing the package stays cheap.
+    if name in _ANNOTATE_API:
+        from . import annotations
+
+        return getattr(annotations, name)
+    raise AttributeError(f"module 'jupyter_lineage' has no attribute {name!r}")
 
 
 def load_ipython_extension(ipython: Any) -> None:

@@ -10,18 +10,9 @@ import pytest
 from jupyter_lineage.cli import build_parser
 from jupyter_lineage.journal import JournalWriter
 from jupyter_lineage.store import DuckDBStore
+from jupyter_lineage.store.duckdb import VIEWS
 
 README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
-VIEWS = [
-    "runs",
-    "failed_attempts",
-    "cells",
-    "cell_inputs",
-    "cell_outputs",
-    "files",
-    "environments",
-    "packages",
-]
 
 
 def _documented_columns(view: str) -> set[str]:
@@ -29,7 +20,10 @@ def _documented_columns(view: str) -> set[str]:
     start = README.index(f"**`{view}`**")
     nxt = README.find("\n**`", start + 1)
     section = README[start : nxt if nxt > 0 else README.index("\nExamples:", start)]
-    return set(re.findall(r"`([a-z_0-9]+)`", section)) - {view}
+    names = set(re.findall(r"`([a-z_0-9]+)`", section)) - {view}
+    for other in re.findall(r"the columns of `([a-z_]+)`", section):
+        names |= _documented_columns(other)
+    return names
 
 
 @pytest.fixture(scope="module")
@@ -49,27 +43,19 @@ def test_view_columns_documented(store: DuckDBStore, view: str) -> None:
         documented.discard("action")  # documented as outputs-only
     assert actual - documented == set(), f"undocumented columns of {view}"
     values = {
-        "read",
-        "write",
-        "readwrite",
-        "content",
-        "identity",
-        "timeout",
-        "error",
-        "ok",
-        "failed",
-        "interrupted",
-        "incomplete",
-        "magic",
-        "auto",
-        "assigned",
-        "mutated",
-        "deleted",
-        "call",
-        "argument",
-        "value",
-        "cell_outputs",
-        "environments",
+        *("read", "write", "readwrite", "content", "identity", "timeout", "error", "ok", "failed"),
+        *("interrupted", "incomplete", "magic", "auto", "assigned", "mutated", "deleted", "call"),
+        *(
+            "argument",
+            "value",
+            "cell_outputs",
+            "environments",
+            "captured",
+            "note",
+            "failed_attempt",
+        ),
+        *("annotations", "experiments", "open", "ended", "success", "failure", "inconclusive"),
+        *("execution", "file", "model", "experiment", "type", "target", "fingerprint", "sha256"),
     }
     assert documented - actual - values == set(), f"README lists columns {view} does not have"
 

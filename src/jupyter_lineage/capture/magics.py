@@ -30,7 +30,10 @@ _MAGIC_LINE = re.compile(r"^%%lineage(?:[ \t]+(.*))?$")
 _LINEAGE_ONLY_CELL = re.compile(r"^\s*(%load_ext\s+jupyter_lineage|%%?lineage\w*)\b")
 _RECORDER_ATTR = "_jupyter_lineage_recorder"
 # Magics of the layers above capture; their modules import only IPython at import time.
-_MORE_MAGICS = (("jupyter_lineage.graph.magics", "GraphMagics"),)
+_MORE_MAGICS = (
+    ("jupyter_lineage.annotations.magics", "AnnotateMagics"),
+    ("jupyter_lineage.graph.magics", "GraphMagics"),
+)
 
 
 def get_recorder(shell: Any) -> Recorder | None:

@@ -15,11 +15,13 @@ import getpass
 import hashlib
 import os
 import socket
+import subprocess
 import sys
 import time
 import traceback
 import types
 import uuid
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,7 @@ from .fingerprint import fingerprint, is_immutable_value, sha256_file
 
 MAX_TRACEBACK_CHARS = 20_000
 MAX_MESSAGE_CHARS = 2_000
+RECENT_EXECUTIONS = 200
 ENVIRONMENT_RECHECK_S = 1.0
 
 
@@ -49,6 +52,30 @@ class CaptureOptions:
     base_model: str | None = None
     note: str | None = None
     capture_values: bool = True
+
+
+@dataclass(slots=True)
+class OpenExperiment:
+    """The experiment cells currently belong to, with the latest value of each metric logged in it."""
+
+    experiment_id: str
+    name: str
+    hypothesis: str | None
+    success: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentExecution:
+    """A captured execution of this session, kept for annotation targets and pickers."""
+
+    execution_id: str
+    execution_count: int | None
+    name: str | None
+    model: str | None
+    status: str
+    outputs: tuple[str, ...]
+    files: tuple[str, ...]
 
 
 @dataclass(slots=True)
@@ -83,6 +110,10 @@ class Recorder:
         self._environment_checked = 0.0
         self._current_environment: Environment | None = None
         self.captured_count = 0
+        self.experiment: OpenExperiment | None = None
+        self.annotation_ids: dict[str, str] = {}  # annotation id → thread id, this session
+        self._author: str | None = None
+        self.recent: deque[RecentExecution] = deque(maxlen=RECENT_EXECUTIONS)
 
     # -- configuration -------------------------------------------------------
 
@@ -113,6 +144,31 @@ class Recorder:
                 },
             )
         return self._journal
+
+    @property
+    def author(self) -> str:
+        """Who annotates: ``JUPYTER_LINEAGE_AUTHOR``, else git's user.email, else user@host."""
+        if self._author is None:
+            self._author = (
+                os.environ.get("JUPYTER_LINEAGE_AUTHOR")
+                or _git_email()
+                or (
+                    f"{_safe(getpass.getuser) or 'unknown'}@{_safe(socket.gethostname) or 'localhost'}"
+                )
+            )
+        return self._author
+
+    def emit(self, type_: str, data: dict[str, Any]) -> str:
+        """Append one event (annotation, metric, experiment...) to this session's journal."""
+        return self._journal_writer().append(type_, data)
+
+    @property
+    def current_execution_id(self) -> str | None:
+        """The execution running now, else the last one captured in this session."""
+        for capture in reversed(self._stack):
+            if capture is not None:
+                return capture.execution_id
+        return self.recent[-1].execution_id if self.recent else None
 
     def close(self) -> None:
         if self._journal is not None:
@@ -205,6 +261,7 @@ class Recorder:
                 "note": options.note,
                 "mode": options.mode,
                 "capture_values": options.capture_values,
+                "experiment_id": self.experiment.experiment_id if self.experiment else None,
                 "started_at": utc_now(),
             },
         )
@@ -265,7 +322,33 @@ class Recorder:
                 "capture_errors": errors,
             },
         )
+        if capture.options.note:
+            annotation_id = uuid.uuid4().hex
+            self.annotation_ids[annotation_id] = annotation_id
+            journal.append(
+                "annotation",
+                {
+                    "annotation_id": annotation_id,
+                    "thread_id": annotation_id,
+                    "kind": "note",
+                    "text": capture.options.note,
+                    "author": self.author,
+                    "targets": [{"type": "execution", "ref": capture.execution_id}],
+                    "experiment_id": self.experiment.experiment_id if self.experiment else None,
+                },
+            )
         journal.request_sync()
+        self.recent.append(
+            RecentExecution(
+                capture.execution_id,
+                execution_count,
+                capture.options.name,
+                capture.options.model,
+                status,
+                tuple(v.name for v in values if v.role == "output"),
+                tuple(f["path"] for f in files),
+            )
+        )
         sync_error = journal.take_sync_error()
         if sync_error is not None:
             self.warn_once(
@@ -430,6 +513,16 @@ def _safe(fn: Any) -> Any:
         return fn()
     except Exception:
         return None
+
+
+def _git_email() -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "config", "user.email"], capture_output=True, text=True, timeout=2, check=False
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None
 
 
 def _ipython_version() -> str | None:

@@ -28,6 +28,23 @@ if TYPE_CHECKING:
     import pandas as pd
 
 SCHEMA_VERSION = 1
+# The documented query surface (README, "SQL views").
+VIEWS = (
+    "runs",
+    "cells",
+    "failed_attempts",
+    "cell_inputs",
+    "cell_outputs",
+    "files",
+    "environments",
+    "packages",
+    "annotations",
+    "annotation_history",
+    "annotation_links",
+    "experiments",
+    "metrics",
+    "params",
+)
 # Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
 SCHEMA_FILES = ("schema.sql", "lineage.sql")
 # Statements that bring a store at version N-1 up to N, run before the schema files.
@@ -241,9 +258,7 @@ class DuckDBStore:
                 )
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
-                raise QueryError(
-                    f"{first} (the views are runs, cells, failed_attempts, cell_inputs, cell_outputs, files, environments, packages)"
-                ) from None
+                raise QueryError(f"{first} (the views are {', '.join(VIEWS)})") from None
 
     def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
         """Counts of what was captured for one notebook, and its latest session's runs."""
@@ -276,21 +291,60 @@ class DuckDBStore:
         summary["recent"] = recent.to_dict("records")
         return summary
 
+    def answered_questions(self, target_type: str, ref: str, template: str) -> pd.DataFrame:
+        """Template questions with a current annotation linked to an experiment or model."""
+        return self.query(
+            """
+            SELECT DISTINCT a.question
+            FROM annotations a JOIN annotation_links l USING (annotation_id)
+            WHERE a.template = $template AND a.question IS NOT NULL
+              AND l.target_type = $type AND l.target = $ref
+            """,
+            {"template": template, "type": target_type, "ref": ref},
+        )
+
+    def experiment_report(self, name: str) -> dict[str, Any] | None:
+        """The latest experiment called ``name``: its row, metrics, runs and annotations in time order."""
+        exp = self.query(
+            "SELECT * FROM experiments WHERE name = ? ORDER BY started_at DESC LIMIT 1", [name]
+        )
+        if exp.empty:
+            return None
+        row = exp.iloc[0].to_dict()
+        experiment_id = row["experiment_id"]
+        metrics = self.query(
+            "SELECT name, value, step, logged_at, execution_id FROM metrics "
+            "WHERE experiment_id = ? ORDER BY logged_at",
+            [experiment_id],
+            ingest=False,
+        )
+        timeline = self.query(
+            """
+            SELECT started_at AS ts, 'run' AS what, status AS kind, coalesce(name, '') AS title,
+                   coalesce(error_type || ': ' || error_message, '') AS text, execution_id AS ref
+            FROM runs WHERE experiment_id = $id
+            UNION ALL
+            SELECT a.created_at, 'annotation', a.kind, coalesce(a.question, ''), a.text, a.annotation_id
+            FROM annotations a
+            WHERE a.annotation_id IN (
+                SELECT annotation_id FROM annotation_links WHERE target_type = 'experiment' AND target = $id)
+               OR EXISTS (
+                SELECT 1 FROM annotation_links l JOIN executions e ON l.target = e.execution_id
+                WHERE l.annotation_id = a.annotation_id AND l.target_type = 'execution'
+                  AND e.experiment_id = $id)
+            ORDER BY ts
+            """,
+            {"id": experiment_id},
+            ingest=False,
+        )
+        return {"experiment": row, "metrics": metrics, "timeline": timeline}
+
     def info(self) -> dict[str, Any]:
         """Store location, schema version and row counts."""
         self.ingest()
         with self.connect(read_only=True) as con:
             counts = {}
-            for view in (
-                "runs",
-                "failed_attempts",
-                "cells",
-                "cell_inputs",
-                "cell_outputs",
-                "files",
-                "environments",
-                "packages",
-            ):
+            for view in VIEWS:
                 counts[view] = _scalar(con, f"SELECT count(*) FROM {view}")
             sessions = _scalar(con, "SELECT count(*) FROM sessions")
             events = _scalar(con, "SELECT count(*) FROM events")
@@ -340,6 +394,12 @@ class _Batch:
             "file_records": [],
             "environment_records": [],
             "package_records": [],
+            "annotation_records": [],
+            "annotation_targets": [],
+            "experiment_records": [],
+            "experiment_ends": [],
+            "metric_records": [],
+            "param_records": [],
         }
         self.problems: list[tuple[int, str]] = []
         self.end = end
@@ -427,6 +487,7 @@ def _on_cell_start(batch: _Batch, event_id: str, session: str | None, d: dict[st
             "note": d.get("note"),
             "mode": d.get("mode"),
             "capture_values": d.get("capture_values"),
+            "experiment_id": d.get("experiment_id"),
             "started_at": d.get("started_at"),
         }
     )
@@ -520,9 +581,114 @@ def _on_environment(batch: _Batch, event_id: str, session: str | None, d: dict[s
         )
 
 
+def _event_time(batch: _Batch) -> Any:
+    return batch.rows["events"][-1]["ts"]
+
+
+def _on_annotation(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
+    annotation_id = d["annotation_id"]
+    batch.rows["annotation_records"].append(
+        {
+            "annotation_id": annotation_id,
+            "event_id": event_id,
+            "session_id": session,
+            "thread_id": d.get("thread_id") or annotation_id,
+            "revises": d.get("revises"),
+            "kind": d.get("kind"),
+            "text": d.get("text"),
+            "author": d.get("author"),
+            "created_at": d.get("created_at") or _event_time(batch),
+            "experiment_id": d.get("experiment_id"),
+            "question": d.get("question"),
+            "template": d.get("template"),
+        }
+    )
+    for i, t in enumerate(d.get("targets") or []):
+        batch.rows["annotation_targets"].append(
+            {
+                "annotation_id": annotation_id,
+                "event_id": event_id,
+                "ordinal": i,
+                "target_type": t.get("type"),
+                "target": t.get("ref"),
+                "fingerprint": t.get("fingerprint"),
+                "sha256": t.get("sha256"),
+            }
+        )
+
+
+def _on_experiment_start(
+    batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]
+) -> None:
+    batch.rows["experiment_records"].append(
+        {
+            "experiment_id": d["experiment_id"],
+            "event_id": event_id,
+            "session_id": session,
+            "name": d.get("name"),
+            "hypothesis": d.get("hypothesis"),
+            "success_criterion": d.get("success"),
+            "notebook_path": d.get("notebook_path"),
+            "started_at": d.get("started_at") or _event_time(batch),
+        }
+    )
+
+
+def _on_experiment_end(
+    batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]
+) -> None:
+    batch.rows["experiment_ends"].append(
+        {
+            "experiment_id": d["experiment_id"],
+            "event_id": event_id,
+            "ended_at": d.get("ended_at") or _event_time(batch),
+            "outcome": d.get("outcome"),
+            "declared_outcome": d.get("declared_outcome"),
+            "evaluated_outcome": d.get("evaluated_outcome"),
+            "criterion_met": d.get("criterion_met"),
+            "evaluation": d.get("evaluation"),
+            "final_metrics": json.dumps(d.get("metrics") or {}),
+        }
+    )
+
+
+def _on_metric(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
+    batch.rows["metric_records"].append(
+        {
+            "event_id": event_id,
+            "session_id": session,
+            "execution_id": d.get("execution_id"),
+            "experiment_id": d.get("experiment_id"),
+            "name": d["name"],
+            "value": float(d["value"]),
+            "step": d.get("step"),
+            "logged_at": d.get("logged_at") or _event_time(batch),
+        }
+    )
+
+
+def _on_param(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
+    batch.rows["param_records"].append(
+        {
+            "event_id": event_id,
+            "session_id": session,
+            "execution_id": d.get("execution_id"),
+            "experiment_id": d.get("experiment_id"),
+            "name": d["name"],
+            "value": json.dumps(d.get("value")),
+            "logged_at": d.get("logged_at") or _event_time(batch),
+        }
+    )
+
+
 _HANDLERS: dict[str, Callable[[_Batch, str, str | None, dict[str, Any]], None]] = {
     "session_start": _on_session,
     "cell_start": _on_cell_start,
     "cell_end": _on_cell_end,
     "environment": _on_environment,
+    "annotation": _on_annotation,
+    "experiment_start": _on_experiment_start,
+    "experiment_end": _on_experiment_end,
+    "metric": _on_metric,
+    "param": _on_param,
 }

@@ -62,6 +62,7 @@ CREATE TABLE IF NOT EXISTS executions (
     note            VARCHAR,
     mode            VARCHAR,
     capture_values  BOOLEAN,
+    experiment_id   VARCHAR,
     started_at      TIMESTAMPTZ
 );
 
@@ -139,6 +140,75 @@ CREATE TABLE IF NOT EXISTS package_records (
     version        VARCHAR
 );
 
+CREATE TABLE IF NOT EXISTS annotation_records (
+    annotation_id VARCHAR,
+    event_id      VARCHAR,
+    session_id    VARCHAR,
+    thread_id     VARCHAR,
+    revises       VARCHAR,
+    kind          VARCHAR,
+    text          VARCHAR,
+    author        VARCHAR,
+    created_at    TIMESTAMPTZ,
+    experiment_id VARCHAR,
+    question      VARCHAR,
+    template      VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS annotation_targets (
+    annotation_id VARCHAR,
+    event_id      VARCHAR,
+    ordinal       INTEGER,
+    target_type   VARCHAR,
+    target        VARCHAR,
+    fingerprint   VARCHAR,
+    sha256        VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS experiment_records (
+    experiment_id     VARCHAR,
+    event_id          VARCHAR,
+    session_id        VARCHAR,
+    name              VARCHAR,
+    hypothesis        VARCHAR,
+    success_criterion VARCHAR,
+    notebook_path     VARCHAR,
+    started_at        TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS experiment_ends (
+    experiment_id     VARCHAR,
+    event_id          VARCHAR,
+    ended_at          TIMESTAMPTZ,
+    outcome           VARCHAR,
+    declared_outcome  VARCHAR,
+    evaluated_outcome VARCHAR,
+    criterion_met     BOOLEAN,
+    evaluation        VARCHAR,
+    final_metrics     JSON
+);
+
+CREATE TABLE IF NOT EXISTS metric_records (
+    event_id      VARCHAR,
+    session_id    VARCHAR,
+    execution_id  VARCHAR,
+    experiment_id VARCHAR,
+    name          VARCHAR,
+    value         DOUBLE,
+    step          BIGINT,
+    logged_at     TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS param_records (
+    event_id      VARCHAR,
+    session_id    VARCHAR,
+    execution_id  VARCHAR,
+    experiment_id VARCHAR,
+    name          VARCHAR,
+    value         JSON,
+    logged_at     TIMESTAMPTZ
+);
+
 -- Views: the documented, stable query surface.
 
 CREATE OR REPLACE VIEW runs AS
@@ -154,6 +224,7 @@ SELECT
     e.base_model,
     e.note,
     e.mode,
+    e.experiment_id,
     e.source,
     e.source_hash,
     e.started_at,
@@ -185,12 +256,103 @@ SELECT
 FROM runs
 GROUP BY notebook_path, coalesce(cell_id, source_hash);
 
+CREATE OR REPLACE VIEW annotation_history AS
+SELECT
+    a.annotation_id,
+    a.thread_id,
+    a.revises,
+    s.superseded_by,
+    row_number() OVER (PARTITION BY a.thread_id ORDER BY a.created_at, a.annotation_id) AS revision,
+    row_number() OVER (PARTITION BY a.thread_id ORDER BY a.created_at DESC, a.annotation_id DESC) = 1
+        AS is_current,
+    a.kind,
+    a.text,
+    a.author,
+    a.created_at,
+    a.experiment_id,
+    a.question,
+    a.template,
+    a.session_id,
+    coalesce(tg.targets, []) AS targets
+FROM annotation_records a
+LEFT JOIN (
+    SELECT revises AS annotation_id, arg_min(annotation_id, created_at) AS superseded_by
+    FROM annotation_records WHERE revises IS NOT NULL GROUP BY revises
+) s USING (annotation_id)
+LEFT JOIN (
+    SELECT annotation_id,
+           list({'type': target_type, 'target': target, 'fingerprint': fingerprint, 'sha256': sha256}
+                ORDER BY ordinal) AS targets
+    FROM annotation_targets GROUP BY annotation_id
+) tg USING (annotation_id);
+
+CREATE OR REPLACE VIEW annotations AS
+SELECT * EXCLUDE (superseded_by, is_current) FROM annotation_history WHERE is_current;
+
+CREATE OR REPLACE VIEW annotation_links AS
+SELECT a.annotation_id, a.kind, a.created_at, t.target_type, t.target, t.fingerprint, t.sha256
+FROM annotations a JOIN annotation_targets t USING (annotation_id)
+UNION ALL
+SELECT a.annotation_id, a.kind, a.created_at, 'experiment', a.experiment_id, NULL, NULL
+FROM annotations a WHERE a.experiment_id IS NOT NULL;
+
+CREATE OR REPLACE VIEW metrics AS
+SELECT m.execution_id, m.experiment_id, x.name AS experiment, m.name, m.value, m.step, m.logged_at
+FROM metric_records m LEFT JOIN experiment_records x USING (experiment_id);
+
+CREATE OR REPLACE VIEW params AS
+SELECT p.execution_id, p.experiment_id, x.name AS experiment, p.name, p.value, p.logged_at
+FROM param_records p LEFT JOIN experiment_records x USING (experiment_id);
+
+CREATE OR REPLACE VIEW experiments AS
+SELECT
+    x.experiment_id,
+    x.name,
+    x.hypothesis,
+    x.success_criterion,
+    x.notebook_path,
+    x.started_at,
+    e.ended_at,
+    CASE WHEN e.experiment_id IS NULL THEN 'open' ELSE 'ended' END AS state,
+    e.outcome,
+    e.declared_outcome,
+    e.evaluated_outcome,
+    e.criterion_met,
+    e.evaluation,
+    (SELECT map(list(name ORDER BY name), list(value ORDER BY name)) FROM (
+        SELECT name, arg_max(value, logged_at) AS value FROM metric_records m
+        WHERE m.experiment_id = x.experiment_id GROUP BY name)) AS metrics,
+    (SELECT count(*) FROM executions r WHERE r.experiment_id = x.experiment_id) AS execution_count,
+    (SELECT count(*) FROM runs r WHERE r.experiment_id = x.experiment_id
+        AND r.status IN ('failed', 'interrupted')) AS failed_count
+FROM experiment_records x
+LEFT JOIN experiment_ends e USING (experiment_id);
+
 CREATE OR REPLACE VIEW failed_attempts AS
 SELECT
-    execution_id, session_id, notebook_path, cell_id, execution_count, name, tags, model,
-    source, started_at, duration_ms, status, error_type, error_message, traceback
-FROM runs
-WHERE status IN ('failed', 'interrupted');
+    'captured' AS origin,
+    r.execution_id, r.session_id, r.notebook_path, r.cell_id, r.execution_count, r.name, r.tags,
+    r.model, r.experiment_id, r.source, r.started_at, r.duration_ms, r.status, r.error_type,
+    r.error_message, r.traceback,
+    (SELECT string_agg(l.annotation_id, ',') FROM annotation_links l
+     WHERE l.kind = 'failed_attempt' AND l.target_type = 'execution' AND l.target = r.execution_id) AS annotation_ids,
+    (SELECT string_agg(a.text, chr(10) || chr(10) ORDER BY a.created_at) FROM annotations a
+     JOIN annotation_links l USING (annotation_id)
+     WHERE l.kind = 'failed_attempt' AND l.target_type = 'execution' AND l.target = r.execution_id) AS explanation
+FROM runs r
+WHERE r.status IN ('failed', 'interrupted')
+UNION ALL
+-- failed attempts that were written down without a captured failing cell
+SELECT
+    'note', NULL, a.session_id, NULL, NULL, NULL, NULL, NULL,
+    NULL, a.experiment_id, NULL, a.created_at, NULL, 'failed', NULL,
+    NULL, NULL, a.annotation_id, a.text
+FROM annotations a
+WHERE a.kind = 'failed_attempt'
+  AND NOT EXISTS (
+      SELECT 1 FROM annotation_targets t JOIN runs r ON t.target = r.execution_id
+      WHERE t.annotation_id = a.annotation_id AND t.target_type = 'execution'
+        AND r.status IN ('failed', 'interrupted'));
 
 CREATE OR REPLACE VIEW cell_inputs AS
 SELECT
