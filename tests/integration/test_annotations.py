@@ -221,3 +221,34 @@ def test_bad_input_gets_one_clear_line(run_cells) -> None:
         assert len(outs) == 1, (cell, outs)
         assert "UsageError" in json.dumps(outs[0]) and expected in text, (cell, text)
         assert "Traceback" not in text
+
+
+def test_python_api_works_in_a_plain_script(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from jupyter_lineage.store import DuckDBStore
+
+    script = (
+        "import jupyter_lineage as jl\n"
+        "jl.start_experiment('script-run', hypothesis='scripts can annotate', success='auc > 0.5')\n"
+        "jl.log_param('seed', 3)\n"
+        "jl.log_metric('auc', 0.75)\n"
+        "jl.note('Run from a scheduled job', kind='note', on='experiment:script-run')\n"
+        "print(jl.end_experiment()['outcome'])\n"
+    )
+    env = {
+        **os.environ,
+        "JUPYTER_LINEAGE_DIR": str(tmp_path / "store"),
+        "JUPYTER_LINEAGE_AUTHOR": "ci@example.org",
+    }
+    out = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, check=True
+    )
+    assert out.stdout.strip() == "success"
+    store = DuckDBStore(tmp_path / "store")
+    exp = store.query("SELECT name, outcome, metrics FROM experiments").to_dict("records")
+    assert exp[0]["name"] == "script-run" and exp[0]["outcome"] == "success"
+    note = store.query("SELECT text, author FROM annotations").to_dict("records")
+    assert note == [{"text": "Run from a scheduled job", "author": "ci@example.org"}]
