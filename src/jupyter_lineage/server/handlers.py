@@ -19,50 +19,52 @@ from tornado import web
 from tornado.httputil import responses
 
 from .. import __version__
+from ..config import STORE_DIR_ENV, resolve_store_dir
 from ..errors import UsageError
 
 API_NAMESPACE = "lineage/api"
 AUTH_RESOURCE = "lineage"
-STORE_DIR_NAME = ".lineage"
-STORE_DIR_ENV = "JUPYTER_LINEAGE_DIR"
 
 
-def resolve_store_dir(
-    root_dir: str | os.PathLike[str],
-    notebook_path: str | None = None,
-    *,
-    override: str | None = None,
-) -> Path:
-    """Return the absolute store directory for a notebook (or for the server root).
+def notebook_file(root_dir: str | os.PathLike[str], notebook_path: str) -> Path:
+    """Return the absolute path of a notebook given relative to the server root.
 
     Args:
         root_dir: The server's root directory.
-        notebook_path: A notebook path relative to ``root_dir``, "/"-separated as in
-            the contents API; ``None`` or ``""`` means the root itself.
-        override: The value of ``JUPYTER_LINEAGE_DIR``, if set. An absolute override
-            wins outright; a relative one is taken from the notebook's directory, as
-            a kernel started there would.
+        notebook_path: "/"-separated and relative to ``root_dir``, as in the contents API.
 
     Raises:
-        UsageError: ``notebook_path`` is absolute, contains a NUL byte, or does not
+        UsageError: ``notebook_path`` contains a NUL byte, is absolute, or does not
             name a file inside ``root_dir`` once resolved.
     """
+    if "\0" in notebook_path:
+        raise UsageError(f"path {notebook_path!r} contains a NUL byte")
+    if PurePosixPath(notebook_path).is_absolute() or Path(notebook_path).is_absolute():
+        raise UsageError(f"path {notebook_path!r} is absolute; give it relative to the server root")
     root = Path(root_dir).expanduser().resolve()
-    base = root
-    if notebook_path:
-        if "\0" in notebook_path:
-            raise UsageError(f"path {notebook_path!r} contains a NUL byte")
-        if PurePosixPath(notebook_path).is_absolute() or Path(notebook_path).is_absolute():
-            raise UsageError(
-                f"path {notebook_path!r} is absolute; give it relative to the server root"
-            )
-        notebook = (root / notebook_path).resolve()
-        if notebook == root or not notebook.is_relative_to(root):
-            raise UsageError(
-                f"path {notebook_path!r} leaves the server root; give a notebook path inside it"
-            )
-        base = notebook.parent
-    return (base / Path(override or STORE_DIR_NAME).expanduser()).resolve()
+    notebook = (root / notebook_path).resolve()
+    if notebook == root or not notebook.is_relative_to(root):
+        raise UsageError(
+            f"path {notebook_path!r} leaves the server root; give a notebook path inside it"
+        )
+    return notebook
+
+
+def store_dir_for(root_dir: str | os.PathLike[str], notebook_path: str | None = None) -> Path:
+    """Return the store a kernel of this notebook writes to (the root's store without one).
+
+    The rule is the kernel's (``config.resolve_store_dir``), applied from the
+    notebook's directory, where Jupyter starts its kernel: a relative
+    ``JUPYTER_LINEAGE_DIR`` is taken from there too.
+    """
+    root = Path(root_dir).expanduser().resolve()
+    notebook = notebook_file(root, notebook_path) if notebook_path else None
+    working_dir = notebook.parent if notebook else root
+    override = os.environ.get(STORE_DIR_ENV)
+    explicit = working_dir / Path(override).expanduser() if override else None
+    return resolve_store_dir(
+        explicit, notebook_path=str(notebook) if notebook else None, cwd=working_dir
+    )
 
 
 class LineageAPIHandler(APIHandler):
@@ -111,9 +113,7 @@ class StatusHandler(LineageAPIHandler):
     async def get(self) -> None:
         try:
             path = self.raw_query_argument("path")
-            store_dir = resolve_store_dir(
-                self.root_dir, path, override=os.environ.get(STORE_DIR_ENV) or None
-            )
+            store_dir = store_dir_for(self.root_dir, path)
         except UsageError as error:
             self.write_json_error(400, str(error))
             return
