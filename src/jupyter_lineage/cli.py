@@ -135,6 +135,44 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def cmd_model(args: argparse.Namespace) -> int:
+    """The model registry (see ``jupyter-lineage model --help``)."""
+    from .registry.commands import run
+    from .sessions import use_store
+
+    use_store(args.store)
+    message, result = run(args)
+    _print_result(result)
+    print(message)
+    if args.model_command == "verify" and any(r["ok"] is False for r in result):
+        return 1
+    return 0
+
+
+def _print_result(result: Any) -> None:
+    import pandas as pd
+
+    if isinstance(result, pd.DataFrame):
+        with pd.option_context(
+            "display.max_rows",
+            500,
+            "display.max_columns",
+            None,
+            "display.width",
+            200,
+            "display.max_colwidth",
+            60,
+        ):
+            print(result.to_string(index=False) if len(result) else "(none)")
+    elif isinstance(result, list):
+        for item in result:
+            print(json.dumps(item, default=str))
+    elif isinstance(result, dict) and "versions" in result:
+        for v in result["versions"]:
+            nexts = ", ".join(f"{to} ({'/'.join(roles)})" for to, roles in v["next"].items()) or "-"
+            print(f"{v['version']:<12} {v['state']:<18} created {v['created_at']}  next: {nexts}")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-lineage",
@@ -211,6 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no per-cell progress")
     p.set_defaults(func=cmd_run)
+
+    from .registry.commands import add_model_commands
+
+    add_model_commands(sub)
+    sub.choices["model"].set_defaults(func=cmd_model)
     return parser
 
 

@@ -33,3 +33,11 @@ class QueryError(StoreError):
 
 class JournalError(LineageError):
     """A journal file is unreadable or its hash chain does not verify."""
+
+
+class RegistryError(LineageError):
+    """A registry operation was refused (unknown model, illegal transition, failing gate...)."""
+
+
+class SearchSyntaxError(UsageError):
+    """A registry search query could not be parsed; the message points at the position."""

@@ -17,6 +17,7 @@ from typing import Any
 from ..capture.recorder import OpenExperiment, Recorder
 from ..errors import UsageError
 from ..journal import utc_now
+from ..sessions import current_recorder, current_store
 from .model import (
     KINDS,
     OUTCOMES,
@@ -29,38 +30,12 @@ from .model import (
     template,
 )
 
-_script_recorder: Recorder | None = None
 _HEX_ID = re.compile(r"^[0-9a-f]{4,32}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def current_recorder() -> Recorder:
-    """The recorder of the running IPython kernel, or a script session outside IPython."""
-    global _script_recorder
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if shell is not None:
-        from ..capture.magics import get_recorder
-
-        recorder = get_recorder(shell)
-        if recorder is None:
-            raise UsageError(
-                "jupyter-lineage is not loaded in this kernel; run %load_ext jupyter_lineage first"
-            )
-        return recorder
-    if _script_recorder is None:
-        _script_recorder = Recorder(None)
-    return _script_recorder
-
-
 def _store(recorder: Recorder) -> Any:
-    from ..store import DuckDBStore
-
-    return DuckDBStore(recorder.store_dir)
+    return current_store()
 
 
 def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ _RECORDER_ATTR = "_jupyter_lineage_recorder"
 # Magics of the layers above capture; their modules import only IPython at import time.
 _MORE_MAGICS = (
     ("jupyter_lineage.annotations.magics", "AnnotateMagics"),
+    ("jupyter_lineage.registry.magics", "RegistryMagics"),
     ("jupyter_lineage.graph.magics", "GraphMagics"),
 )
 

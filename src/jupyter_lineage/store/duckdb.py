@@ -44,9 +44,17 @@ VIEWS = (
     "experiments",
     "metrics",
     "params",
+    "model_registry",
+    "model_versions",
+    "version_transitions",
+    "gate_results",
+    "gates",
+    "waivers",
+    "artifacts",
+    "audit_trail",
 )
 # Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
-SCHEMA_FILES = ("schema.sql", "lineage.sql")
+SCHEMA_FILES = ("schema.sql", "lineage.sql", "registry.sql")
 # Statements that bring a store at version N-1 up to N, run before the schema files.
 MIGRATIONS: dict[int, list[str]] = {}
 # Files stay readable by DuckDB releases from 1.1 on, whichever release writes them.
@@ -75,6 +83,8 @@ class DuckDBStore:
         self.db_path = self.root / DB_FILE_NAME
         self.journal_dir = self.root / JOURNAL_DIR_NAME
         self.lock_timeout_s = lock_timeout_s
+        self._ingested_sizes: dict[str, int] = {}
+        self._ingested_stamp: tuple[int, int] | None = None
 
     # -- connections ---------------------------------------------------------
 
@@ -163,6 +173,15 @@ class DuckDBStore:
         """Bring new journal lines into DuckDB: incremental by byte offset, idempotent by event id."""
         report = IngestReport()
         journals = journal_files(self.journal_dir)
+        # Nothing new in the journals and the database untouched since this process
+        # last ingested: no connection needed (a connect alone costs ~12 ms).
+        sizes = {p.name: _size(p) for p in journals}
+        if (
+            self._ingested_sizes
+            and sizes == self._ingested_sizes
+            and self._db_stamp() == self._ingested_stamp
+        ):
+            return report
         with self.connect() as con:
             self._ensure_schema(con)
             offsets = dict(
@@ -188,7 +207,17 @@ class DuckDBStore:
                         batch = _Batch(path.name, batch.end)
                 report.events += self._flush(con, batch)
                 report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
+        self._ingested_sizes = sizes
+        self._ingested_stamp = self._db_stamp()
         return report
+
+    def _db_stamp(self) -> tuple[int, int] | None:
+        try:
+            st = self.db_path.stat()
+        except OSError:
+            return None
+        wal = _size(self.db_path.with_name(self.db_path.name + ".wal"))
+        return (st.st_mtime_ns, st.st_size + wal)
 
     def _flush(self, con: duckdb.DuckDBPyConnection, batch: _Batch) -> int:
         if batch.end is None:
@@ -365,6 +394,7 @@ class DuckDBStore:
 
     def rebuild(self) -> IngestReport:
         """Recreate the DuckDB file from the journals (they are the source of truth)."""
+        self._ingested_sizes = {}
         if self.db_path.exists():
             backup = self.db_path.with_suffix(f".broken-{int(time.time())}")
             os.replace(self.db_path, backup)
@@ -372,6 +402,13 @@ class DuckDBStore:
         if wal.exists():
             os.replace(wal, wal.with_suffix(f".broken-{int(time.time())}"))
         return self.ingest()
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
 
 
 def _scalar(con: duckdb.DuckDBPyConnection, sql: str) -> Any:
@@ -400,6 +437,7 @@ class _Batch:
             "experiment_ends": [],
             "metric_records": [],
             "param_records": [],
+            **{table: [] for table, _, _ in _COPIED.values()},
         }
         self.problems: list[tuple[int, str]] = []
         self.end = end
@@ -681,7 +719,146 @@ def _on_param(batch: _Batch, event_id: str, session: str | None, d: dict[str, An
     )
 
 
+# Events whose data maps one-to-one onto a table's columns: type → (table, columns, JSON columns).
+_COPIED: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "model_registered": (
+        "model_records",
+        (
+            "model_id",
+            "name",
+            "group_name",
+            "description",
+            "owners",
+            "risk_tier",
+            "tags",
+            "documentation_url",
+            "repository_url",
+            "created_by",
+            "created_at",
+        ),
+        (),
+    ),
+    "model_updated": (
+        "model_updates",
+        (
+            "model_id",
+            "description",
+            "owners",
+            "risk_tier",
+            "tags",
+            "documentation_url",
+            "repository_url",
+            "retired",
+            "updated_by",
+            "justification",
+            "updated_at",
+        ),
+        (),
+    ),
+    "version_created": (
+        "version_records",
+        (
+            "version_id",
+            "model_id",
+            "version",
+            "commit_sha",
+            "execution_id",
+            "experiment_id",
+            "framework",
+            "framework_version",
+            "model_type",
+            "input_schema",
+            "output_schema",
+            "hyperparameters",
+            "datasets",
+            "base_model_version",
+            "intended_use",
+            "limitations",
+            "ethical_considerations",
+            "metrics",
+            "created_by",
+            "created_at",
+        ),
+        ("input_schema", "output_schema", "hyperparameters", "datasets", "metrics"),
+    ),
+    "version_transition": (
+        "transition_records",
+        (
+            "version_id",
+            "from_state",
+            "to_state",
+            "actor",
+            "role",
+            "justification",
+            "allow_multiple_production",
+            "occurred_at",
+        ),
+        (),
+    ),
+    "gate_defined": (
+        "gate_records",
+        ("gate_id", "scope_type", "scope", "metric", "op", "threshold", "created_by", "created_at"),
+        (),
+    ),
+    "gate_evaluated": (
+        "gate_evaluations",
+        (
+            "version_id",
+            "target_state",
+            "gate_id",
+            "metric",
+            "op",
+            "threshold",
+            "value",
+            "passed",
+            "waiver_id",
+            "outcome",
+            "actor",
+            "occurred_at",
+        ),
+        (),
+    ),
+    "waiver_recorded": (
+        "waiver_records",
+        ("waiver_id", "version_id", "metric", "actor", "reason", "expires_at", "created_at"),
+        (),
+    ),
+    "artifact_registered": (
+        "artifact_records",
+        (
+            "artifact_id",
+            "version_id",
+            "name",
+            "kind",
+            "uri",
+            "stored_path",
+            "sha256",
+            "size",
+            "created_by",
+            "created_at",
+        ),
+        (),
+    ),
+}
+
+
+def _copier(
+    table: str, columns: tuple[str, ...], json_columns: tuple[str, ...]
+) -> Callable[[_Batch, str, str | None, dict[str, Any]], None]:
+    def handle(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
+        row: dict[str, Any] = {"event_id": event_id}
+        for column in columns:
+            value = d.get(column)
+            row[column] = (
+                json.dumps(value) if column in json_columns and value is not None else value
+            )
+        batch.rows[table].append(row)
+
+    return handle
+
+
 _HANDLERS: dict[str, Callable[[_Batch, str, str | None, dict[str, Any]], None]] = {
+    **{type_: _copier(*spec) for type_, spec in _COPIED.items()},
     "session_start": _on_session,
     "cell_start": _on_cell_start,
     "cell_end": _on_cell_end,
