@@ -174,9 +174,9 @@ def evaluate_criterion(conditions: tuple[Condition, ...], metrics: dict[str, flo
 
 def check_metric_value(name: str, value: object) -> float:
     """A finite number, or a UsageError naming the metric."""
-    if not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-/]*$", str(name)):
+    if not name or not re.match(r"^[A-Za-z_][A-Za-z0-9_.\-/=]*$", str(name)):
         raise UsageError(
-            f"bad metric name {name!r}; use letters, digits, _ . - /, starting with a letter"
+            f"bad metric name {name!r}; use letters, digits and _ . - / =, starting with a letter (accuracy/plan=pro is accuracy for one group)"
         )
     try:
         number = float(value)  # type: ignore[arg-type]

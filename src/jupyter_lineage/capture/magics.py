@@ -33,6 +33,7 @@ _RECORDER_ATTR = "_jupyter_lineage_recorder"
 _MORE_MAGICS = (
     ("jupyter_lineage.annotations.magics", "AnnotateMagics"),
     ("jupyter_lineage.registry.magics", "RegistryMagics"),
+    ("jupyter_lineage.cards.magics", "CardMagics"),
     ("jupyter_lineage.graph.magics", "GraphMagics"),
 )
 

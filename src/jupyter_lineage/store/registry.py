@@ -11,7 +11,13 @@ if TYPE_CHECKING:
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    return df.astype(object).where(df.notna(), None).to_dict("records")
+    """Rows as plain Python: lists for list columns, None for missing values."""
+    rows = df.astype(object).where(df.notna(), None).to_dict("records")
+    for row in rows:
+        for key, value in row.items():
+            if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+                row[key] = value.tolist()
+    return rows
 
 
 def find_models(store: DuckDBStore, name: str, group: str | None = None) -> list[dict[str, Any]]:
@@ -111,10 +117,16 @@ def execution_inputs(store: DuckDBStore, execution_id: str) -> dict[str, Any]:
 
 
 def latest_model_execution(store: DuckDBStore, model: str) -> str | None:
-    """The latest successful execution captured with ``--model NAME``."""
+    """The training execution of a model: in the latest session that captured a successful cell with
+    ``--model NAME``, the first such cell (later ones evaluate or save what it produced)."""
     df = store.query(
-        "SELECT execution_id FROM runs WHERE model = ? AND status = 'ok' ORDER BY started_at DESC LIMIT 1",
-        [model],
+        """
+        SELECT execution_id FROM runs
+        WHERE model = $model AND status = 'ok'
+          AND session_id = (SELECT arg_max(session_id, started_at) FROM runs WHERE model = $model AND status = 'ok')
+        ORDER BY started_at LIMIT 1
+        """,
+        {"model": model},
     )
     return None if df.empty else str(df.iloc[0, 0])
 

@@ -1,0 +1,102 @@
+"""Model cards, the AI bill of materials (CycloneDX 1.6) and OpenLineage events, from what was recorded."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+
+from ..errors import UsageError
+from .check import missing_sections
+from .data import SECTIONS, card_data
+
+__all__ = [
+    "SECTIONS",
+    "add_text",
+    "bom",
+    "card_data",
+    "missing_sections",
+    "openlineage_events",
+    "render_html",
+    "render_json",
+    "render_markdown",
+]
+
+HUMAN_SECTIONS = (
+    "description",
+    "intended_use",
+    "primary_users",
+    "out_of_scope",
+    "factors",
+    "ethical_considerations",
+    "limitations",
+    "license",
+)
+
+
+def render_html(spec: str) -> str:
+    """The card of ``[GROUP/]NAME[@VERSION]`` as one self-contained HTML document."""
+    from .render import render_html as _render
+
+    return _render(card_data(spec))
+
+
+def render_json(spec: str) -> str:
+    """The card as JSON (stable keys, documented in the README)."""
+    return json.dumps(card_data(spec), indent=2, default=str, sort_keys=False)
+
+
+def render_markdown(spec: str) -> str:
+    from .render import render_markdown as _render
+
+    return _render(card_data(spec))
+
+
+def add_text(model: str, section: str, text: str) -> str:
+    """Add your own words to a section of a model's card (stored as an annotation on the model)."""
+    from ..annotations.api import note
+
+    if section not in HUMAN_SECTIONS:
+        raise UsageError(
+            f"cannot add text to {section!r}; sections open to text: {', '.join(HUMAN_SECTIONS)}"
+        )
+    return note(
+        text,
+        kind="note",
+        on=f"model:{model.split('@')[0].split('/')[-1]}",
+        question=f"card:{section}",
+    )
+
+
+def bom(spec: str) -> dict[str, Any]:
+    """The CycloneDX 1.6 ML-BOM of a model version."""
+    from ..sessions import current_store
+    from ..store import cards as q
+    from .bom import build_bom
+    from .data import resolve
+
+    card = card_data(spec)
+    target = resolve(spec)
+    artifacts = (
+        q.lifecycle(current_store(), target["version"]["version_id"])["artifacts"]
+        if target["registered"]
+        else []
+    )
+    return build_bom(card, artifacts)
+
+
+def openlineage_events(since: str | None = None) -> list[dict[str, Any]]:
+    """OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for every captured execution."""
+    from ..sessions import current_store
+    from ..store import cards as q
+    from .openlineage import run_events
+
+    events = []
+    for run in q.openlineage_runs(current_store(), since):
+        events.extend(run_events(run))
+    return events
+
+
+def write(text: str, path: str | os.PathLike[str]) -> None:
+    with open(path, "w", encoding="utf-8") as f:
+        f.write(text)

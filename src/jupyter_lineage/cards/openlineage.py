@@ -1,0 +1,131 @@
+"""OpenLineage run events for captured executions: START, then COMPLETE or FAIL, per execution."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from typing import Any
+
+from .. import __version__
+
+PRODUCER = f"urn:jupyter-lineage:{__version__}"
+RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
+FACETS = {
+    "sourceCode": "https://openlineage.io/spec/facets/1-0-1/SourceCodeJobFacet.json#/$defs/SourceCodeJobFacet",
+    "jobType": "https://openlineage.io/spec/facets/2-0-4/JobTypeJobFacet.json#/$defs/JobTypeJobFacet",
+    "errorMessage": "https://openlineage.io/spec/facets/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet",
+    "processing_engine": "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
+    "version": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet",
+}
+CUSTOM_FACET_SCHEMA = "urn:jupyter-lineage:schema:JupyterLineageRunFacet:1"
+
+
+def _facet(facet: str, **fields: Any) -> dict[str, Any]:
+    return {"_producer": PRODUCER, "_schemaURL": FACETS[facet], **fields}
+
+
+def _iso(value: Any) -> str | None:
+    if value is None:
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _dataset(namespace: str, name: str, version: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {"namespace": namespace, "name": name}
+    if version:
+        out["facets"] = {"version": _facet("version", datasetVersion=version)}
+    return out
+
+
+def run_events(run: dict[str, Any]) -> list[dict[str, Any]]:
+    """The START and the COMPLETE/FAIL event of one execution (a row of ``store.cards.openlineage_runs``)."""
+    notebook = run.get("notebook_path") or "unknown-notebook"
+    namespace = f"jupyter-lineage:{os.path.dirname(notebook) or '.'}"
+    job_name = f"{os.path.basename(notebook)}:{run.get('name') or 'cell'}"
+    run_id = str(uuid.UUID(hex=run["execution_id"]))
+    values_ns = f"jupyter-lineage:session/{run.get('session_id')}"
+    inputs = [
+        _dataset("file", f["path"], f.get("sha256"))
+        for f in run.get("file_accesses") or []
+        if f["access"] != "write"
+    ]
+    inputs += [
+        _dataset(values_ns, v["name"], v.get("fingerprint")) for v in run.get("value_inputs") or []
+    ]
+    outputs = [
+        _dataset("file", f["path"], f.get("sha256"))
+        for f in run.get("file_accesses") or []
+        if f["access"] != "read"
+    ]
+    outputs += [
+        _dataset(values_ns, v["name"], v.get("fingerprint"))
+        for v in run.get("value_outputs") or []
+        if v.get("action") != "deleted"
+    ]
+    job = {
+        "namespace": namespace,
+        "name": job_name,
+        "facets": {
+            "sourceCode": _facet(
+                "sourceCode", language="python", sourceCode=run.get("source") or ""
+            ),
+            "jobType": _facet(
+                "jobType", processingType="BATCH", integration="JUPYTER", jobType="NOTEBOOK_CELL"
+            ),
+        },
+    }
+    run_facets: dict[str, Any] = {
+        "processing_engine": _facet(
+            "processing_engine",
+            version=str(run.get("python_version") or ""),
+            name="python",
+            openlineageAdapterVersion=__version__,
+        ),
+        "jupyterLineage": {
+            "_producer": PRODUCER,
+            "_schemaURL": CUSTOM_FACET_SCHEMA,
+            "executionId": run["execution_id"],
+            "executionCount": run.get("execution_count"),
+            "environmentId": run.get("environment_id"),
+            "gitCommit": run.get("git_commit"),
+            "platform": run.get("platform"),
+            "packageCount": run.get("package_count"),
+            "tags": list(run.get("tags") or []),
+            "model": run.get("model"),
+            "durationMs": run.get("duration_ms"),
+        },
+    }
+    start = {
+        "eventType": "START",
+        "eventTime": _iso(run["started_at"]),
+        "producer": PRODUCER,
+        "schemaURL": RUN_EVENT_SCHEMA,
+        "run": {"runId": run_id, "facets": {"processing_engine": run_facets["processing_engine"]}},
+        "job": job,
+        "inputs": inputs,
+        "outputs": [],
+    }
+    events = [start]
+    status = run.get("status")
+    if status in ("ok", "failed", "interrupted"):
+        end_facets = dict(run_facets)
+        if status != "ok":
+            end_facets["errorMessage"] = _facet(
+                "errorMessage",
+                message=f"{run.get('error_type') or 'Error'}: {run.get('error_message') or ''}",
+                programmingLanguage="python",
+                stackTrace=run.get("traceback") or "",
+            )
+        events.append(
+            {
+                "eventType": {"ok": "COMPLETE", "failed": "FAIL", "interrupted": "ABORT"}[status],
+                "eventTime": _iso(run.get("ended_at") or run["started_at"]),
+                "producer": PRODUCER,
+                "schemaURL": RUN_EVENT_SCHEMA,
+                "run": {"runId": run_id, "facets": end_facets},
+                "job": job,
+                "inputs": inputs,
+                "outputs": outputs,
+            }
+        )
+    return events

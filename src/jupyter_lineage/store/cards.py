@@ -1,0 +1,273 @@
+"""What a model card, a bill of materials and OpenLineage events are made of, read in SQL."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from .registry import _records
+
+if TYPE_CHECKING:
+    from .duckdb import DuckDBStore
+
+
+def model_executions(
+    store: DuckDBStore, model: str, training_execution: str | None
+) -> list[dict[str, Any]]:
+    """Executions that worked on the model: cells captured with ``--model NAME`` in the training
+    session (up to the latest), failed ones included, in time order."""
+    return _records(
+        store.query(
+            """
+            SELECT execution_id, session_id, execution_count, name, tags, status, started_at, duration_ms,
+                   error_type, error_message, source, experiment_id, notebook_path, environment_id
+            FROM runs
+            WHERE model = $model
+              AND ($exec IS NULL OR session_id = (SELECT session_id FROM runs WHERE execution_id = $exec))
+            ORDER BY started_at
+            """,
+            {"model": model, "exec": training_execution},
+        )
+    )
+
+
+def execution(store: DuckDBStore, execution_id: str) -> dict[str, Any] | None:
+    rows = _records(
+        store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id], ingest=False)
+    )
+    return rows[0] if rows else None
+
+
+def data_inputs(store: DuckDBStore, execution_ids: list[str]) -> list[dict[str, Any]]:
+    """Datasets (files read; frames, arrays and tables by fingerprint) read by these executions."""
+    if not execution_ids:
+        return []
+    return _records(
+        store.query(
+            """
+            SELECT DISTINCT 'file' AS kind, f.path AS name, f.sha256 AS digest, f.size, NULL AS shape,
+                   NULL AS type_name, f.execution_id
+            FROM files f WHERE f.execution_id IN (SELECT unnest($ids)) AND f.access <> 'write'
+            UNION ALL
+            SELECT DISTINCT 'value', i.name, i.fingerprint, NULL, i.shape, i.type_name, i.execution_id
+            FROM cell_inputs i
+            WHERE i.execution_id IN (SELECT unnest($ids)) AND i.fingerprint_kind = 'content'
+              AND regexp_matches(i.type_name, 'DataFrame|Series|ndarray|Table|Dataset|Tensor')
+            ORDER BY 1, 2
+            """,
+            {"ids": execution_ids},
+            ingest=False,
+        )
+    )
+
+
+def preprocessing(
+    store: DuckDBStore, execution_id: str, max_depth: int = 25
+) -> list[dict[str, Any]]:
+    """Earlier executions of the same session whose outputs (values or files) the training cell
+    depends on, transitively: the data preparation behind the model."""
+    return _records(
+        store.query(
+            """
+            WITH RECURSIVE produced AS (
+                SELECT v.execution_id, v.fingerprint AS item FROM value_records v
+                WHERE v.role = 'output' AND v.fingerprint_kind = 'content'
+                UNION ALL
+                SELECT f.execution_id, f.sha256 FROM file_records f WHERE f.access <> 'read' AND f.sha256 IS NOT NULL
+            ),
+            consumed AS (
+                SELECT v.execution_id, v.fingerprint AS item FROM value_records v
+                WHERE v.role = 'input' AND v.fingerprint_kind = 'content'
+                UNION ALL
+                SELECT f.execution_id, f.sha256 FROM file_records f WHERE f.access <> 'write' AND f.sha256 IS NOT NULL
+            ),
+            session AS (
+                SELECT e.execution_id, e.started_at FROM executions e
+                WHERE e.session_id = (SELECT session_id FROM executions WHERE execution_id = $exec)
+            ),
+            dep(execution_id, depth) AS (
+                SELECT $exec, 0
+                UNION
+                SELECT p.execution_id, d.depth + 1
+                FROM dep d
+                JOIN consumed c ON c.execution_id = d.execution_id
+                JOIN produced p ON p.item = c.item AND p.execution_id <> d.execution_id
+                JOIN session s ON s.execution_id = p.execution_id
+                WHERE d.depth < $depth
+                  AND s.started_at < (SELECT started_at FROM session WHERE execution_id = d.execution_id)
+            )
+            SELECT r.execution_id, r.execution_count, r.name, r.status, r.started_at, r.source, min(d.depth) AS depth
+            FROM dep d JOIN runs r USING (execution_id)
+            WHERE d.execution_id <> $exec AND r.status = 'ok'
+            GROUP BY ALL
+            ORDER BY r.started_at
+            """,
+            {"exec": execution_id, "depth": max_depth},
+            ingest=False,
+        )
+    )
+
+
+def metrics_of(
+    store: DuckDBStore, execution_ids: list[str], experiment_id: str | None
+) -> list[dict[str, Any]]:
+    """Every metric logged on these executions or in the experiment, with the execution that logged it."""
+    return _records(
+        store.query(
+            """
+            SELECT m.name, m.value, m.step, m.logged_at, m.execution_id, m.experiment, r.status AS run_status
+            FROM metrics m LEFT JOIN runs r USING (execution_id)
+            WHERE m.execution_id IN (SELECT unnest($ids)) OR ($exp IS NOT NULL AND m.experiment_id = $exp)
+            ORDER BY m.logged_at
+            """,
+            {"ids": execution_ids, "exp": experiment_id},
+            ingest=False,
+        )
+    )
+
+
+def metric_history(store: DuckDBStore, model: str) -> list[dict[str, Any]]:
+    """The metrics of every attempt at the model, across sessions and experiments, failures included."""
+    return _records(
+        store.query(
+            """
+            WITH attempts AS (
+                SELECT session_id, experiment_id, min(started_at) AS started_at,
+                       bool_or(status IN ('failed', 'interrupted')) AS had_failure,
+                       list(execution_id) AS execution_ids
+                FROM runs WHERE model = $model GROUP BY session_id, experiment_id
+            )
+            SELECT a.session_id, a.experiment_id, x.name AS experiment, x.outcome, a.started_at, a.had_failure,
+                   m.name AS metric, arg_max(m.value, m.logged_at) AS value
+            FROM attempts a
+            LEFT JOIN experiments x ON x.experiment_id = a.experiment_id
+            JOIN metric_records m
+              ON list_contains(a.execution_ids, m.execution_id)
+              OR (a.experiment_id IS NOT NULL AND m.experiment_id = a.experiment_id)
+            GROUP BY ALL
+            ORDER BY a.started_at, m.name
+            """,
+            {"model": model},
+            ingest=False,
+        )
+    )
+
+
+def annotations_about(
+    store: DuckDBStore, model: str, execution_ids: list[str], experiment_id: str | None
+) -> list[dict[str, Any]]:
+    """Current annotations linked to the model, its executions, their values, or its experiment."""
+    return _records(
+        store.query(
+            """
+            SELECT DISTINCT a.annotation_id, a.kind, a.text, a.author, a.created_at, a.question, a.template,
+                   a.revision
+            FROM annotations a JOIN annotation_links l USING (annotation_id)
+            WHERE (l.target_type = 'model' AND l.target = $model)
+               OR (l.target_type = 'execution' AND l.target IN (SELECT unnest($ids)))
+               OR (l.target_type = 'experiment' AND $exp IS NOT NULL AND l.target = $exp)
+               OR (l.target_type = 'value' AND l.fingerprint IN (
+                      SELECT fingerprint FROM value_records WHERE execution_id IN (SELECT unnest($ids))))
+            ORDER BY a.created_at
+            """,
+            {"model": model, "ids": execution_ids, "exp": experiment_id},
+            ingest=False,
+        )
+    )
+
+
+def failed_attempts_of(
+    store: DuckDBStore, execution_ids: list[str], experiment_id: str | None
+) -> list[dict[str, Any]]:
+    return _records(
+        store.query(
+            """
+            SELECT origin, execution_id, execution_count, name, started_at, status, error_type, error_message,
+                   explanation
+            FROM failed_attempts
+            WHERE execution_id IN (SELECT unnest($ids)) OR ($exp IS NOT NULL AND experiment_id = $exp)
+            ORDER BY started_at
+            """,
+            {"ids": execution_ids, "exp": experiment_id},
+            ingest=False,
+        )
+    )
+
+
+def environment(store: DuckDBStore, environment_id: str | None) -> dict[str, Any] | None:
+    if not environment_id:
+        return None
+    rows = _records(
+        store.query(
+            "SELECT * FROM environments WHERE environment_id = ?", [environment_id], ingest=False
+        )
+    )
+    if not rows:
+        return None
+    env = rows[0]
+    env["packages"] = _records(
+        store.query(
+            "SELECT name, version FROM packages WHERE environment_id = ? ORDER BY name",
+            [environment_id],
+            ingest=False,
+        )
+    )
+    return env
+
+
+def experiment(store: DuckDBStore, experiment_id: str | None) -> dict[str, Any] | None:
+    if not experiment_id:
+        return None
+    rows = _records(
+        store.query(
+            "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id], ingest=False
+        )
+    )
+    return rows[0] if rows else None
+
+
+def lifecycle(store: DuckDBStore, version_id: str) -> dict[str, list[dict[str, Any]]]:
+    def rows(view: str, order: str) -> list[dict[str, Any]]:
+        return _records(
+            store.query(
+                f"SELECT * FROM {view} WHERE version_id = ? ORDER BY {order}",
+                [version_id],
+                ingest=False,
+            )
+        )
+
+    return {
+        "transitions": rows("version_transitions", "occurred_at"),
+        "gate_results": rows("gate_results", "occurred_at"),
+        "waivers": rows("waivers", "created_at"),
+        "artifacts": rows("artifacts", "created_at"),
+    }
+
+
+def current_gates(store: DuckDBStore, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
+    from .registry import applicable_gates
+
+    return applicable_gates(store, model_id, risk_tier)
+
+
+def openlineage_runs(store: DuckDBStore, since: str | None) -> list[dict[str, Any]]:
+    """Executions (with their inputs, outputs and environment) for OpenLineage run events."""
+    return _records(
+        store.query(
+            """
+            SELECT r.execution_id, r.session_id, r.notebook_path, r.execution_count, r.name, r.tags, r.model,
+                   r.source, r.started_at, r.ended_at, r.duration_ms, r.status, r.error_type, r.error_message,
+                   r.traceback, r.environment_id, e.python_version, e.platform, e.git_commit, e.git_remote,
+                   e.package_count,
+                   (SELECT list({'name': i.name, 'fingerprint': i.fingerprint, 'type_name': i.type_name, 'shape': i.shape})
+                    FROM cell_inputs i WHERE i.execution_id = r.execution_id) AS value_inputs,
+                   (SELECT list({'name': o.name, 'fingerprint': o.fingerprint, 'type_name': o.type_name, 'shape': o.shape, 'action': o.action})
+                    FROM cell_outputs o WHERE o.execution_id = r.execution_id) AS value_outputs,
+                   (SELECT list({'path': f.path, 'sha256': f.sha256, 'size': f.size, 'access': f.access})
+                    FROM files f WHERE f.execution_id = r.execution_id) AS file_accesses
+            FROM runs r LEFT JOIN environments e USING (environment_id)
+            WHERE $since IS NULL OR r.started_at >= CAST($since AS TIMESTAMPTZ)
+            ORDER BY r.started_at
+            """,
+            {"since": since},
+        )
+    )
