@@ -153,7 +153,14 @@ def lineage_figure(card: dict[str, Any]) -> Any | None:
         from ..graph import figure
     except ImportError:
         return None
+    from ..sessions import current_store
+
     try:
-        return figure(f"exec:{execution}", direction="upstream")
+        return figure(
+            f"model:{card['model_details']['name']}", direction="upstream", store=current_store()
+        )
     except Exception:  # the card must render even when the graph cannot be drawn
-        return None
+        try:
+            return figure(f"exec:{execution}", direction="upstream", store=current_store())
+        except Exception:
+            return None

@@ -1,0 +1,249 @@
+"""Upstream closure of a deep node: the store's recursive CTE against networkx, same graph, same run.
+
+The graph is lineage-shaped and its ids are the store's: kernel sessions of 50
+executions (``exec:<32 hex>``), each running in one of 20 environments
+(``env:<64 hex>``, a ``ran_in`` edge), binding one value
+(``value:<name>@xxh3:<32 hex>/exec:<32 hex>``) and reading two values bound
+earlier in its session (the previous one and one at random, every ninth a
+third); each session's
+last execution writes a file (``file:<64 hex>``) and its first reads the file of
+a random earlier session. That gives 1,000,000 nodes and about 2,000,000 edges
+(``--quick``: 100,000 and 200,000). The deep node is the last session's file.
+
+DuckDB runs the walk the library runs (``UPSTREAM_SQL`` from
+``jupyter_lineage.store.lineage``) over a table of the shape it walks
+(``walk_edges``: ``src``, ``dst``, ``kind``) in a DuckDB file, filled with an
+Arrow append. networkx builds a ``DiGraph`` from the same edges and runs
+``ancestors``; its figure includes the build, since the store never needs one.
+Both answers are checked to be the same set of nodes. A last figure walks the
+other way from an environment, whose descendants are a large part of the graph:
+the case where the closure itself, not finding it, is the work.
+
+Run as ``python bench/bench_graph.py [--quick] [--strict]``. ``run(quick)``
+returns the rows so that other entry points can aggregate them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from jupyter_lineage.store.lineage import DOWNSTREAM_SQL, UPSTREAM_SQL
+
+REPEATS = 7
+TARGET_S = 0.2
+SESSION_EXECUTIONS = 50
+ENVIRONMENTS = 20
+
+
+def lineage_graph(nodes: int, seed: int = 0) -> tuple[list[str], list[str], list[str], str]:
+    """``(src, dst, kind)`` columns of a lineage-shaped graph of about ``nodes`` nodes, and its deep node."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    sessions = max(2, nodes // (2 * SESSION_EXECUTIONS))
+    executions = [f"exec:{x:032x}" for x in rng.integers(0, 2**63, sessions * SESSION_EXECUTIONS)]
+    environments = [f"env:{x:064x}" for x in rng.integers(0, 2**63, ENVIRONMENTS)]
+    src: list[str] = []
+    dst: list[str] = []
+    kind: list[str] = []
+    files: list[str] = []
+    for s in range(sessions):
+        bound: list[str] = []
+        environment = environments[int(rng.integers(0, ENVIRONMENTS))]
+        for j in range(SESSION_EXECUTIONS):
+            execution = executions[s * SESSION_EXECUTIONS + j]
+            src.append(environment)
+            dst.append(execution)
+            kind.append("ran_in")
+            if j == 0 and s > 0:
+                src.append(files[int(rng.integers(0, s))])
+                dst.append(execution)
+                kind.append("used")
+            if bound:
+                reads = {bound[-1], bound[int(rng.integers(0, len(bound)))]}
+                if j % 9 == 8:
+                    reads.add(bound[int(rng.integers(0, len(bound)))])
+                for value in sorted(reads):
+                    src.append(value)
+                    dst.append(execution)
+                    kind.append("used")
+            if j == SESSION_EXECUTIONS - 1:
+                out = f"file:{int(rng.integers(0, 2**63)):032x}{int(rng.integers(0, 2**63)):032x}"
+                files.append(out)
+            else:
+                fp = int(rng.integers(0, 2**63))
+                out = f"value:v{j}@xxh3:{fp:032x}/{execution}"
+                bound.append(out)
+            src.append(execution)
+            dst.append(out)
+            kind.append("generated")
+    return src, dst, kind, files[-1]
+
+
+def busiest(src: list[str], prefix: str) -> str:
+    """The node with ``prefix`` that has the most edges out."""
+    counts: dict[str, int] = {}
+    for s in src:
+        if s.startswith(prefix):
+            counts[s] = counts.get(s, 0) + 1
+    return max(counts, key=counts.__getitem__)
+
+
+def best_time(fn: Any, repeats: int = REPEATS) -> tuple[float, Any]:
+    """Best wall time of ``repeats`` calls, in seconds, and the last result."""
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def cpu_time(fn: Any, repeats: int = 3) -> float:
+    """Least CPU time (all threads of this process) of ``repeats`` calls, in seconds."""
+    best = float("inf")
+    for _ in range(repeats):
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        fn()
+        after = resource.getrusage(resource.RUSAGE_SELF)
+        used = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+        best = min(best, used)
+    return best
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Measure every figure; one row per figure."""
+    import duckdb
+    import pyarrow as pa
+
+    size = 100_000 if quick else 1_000_000
+    src, dst, kind, deep = lineage_graph(size)
+    environment = busiest(src, "env:")
+    n_nodes = len(set(src) | set(dst))
+    n_edges = len(src)
+    label = f"{n_nodes:,} nodes / {n_edges:,} edges"
+
+    with tempfile.TemporaryDirectory(prefix="lineage-bench-") as tmp:
+        con = duckdb.connect(str(Path(tmp) / "graph.duckdb"))
+        edges = pa.table({"src": src, "dst": dst, "kind": kind})
+        con.register("edges_arrow", edges)
+        con.execute("CREATE TABLE walk_edges AS SELECT * FROM edges_arrow")
+        con.unregister("edges_arrow")
+        del edges
+        con.close()
+        con = duckdb.connect(str(Path(tmp) / "graph.duckdb"), read_only=True)
+        t_duck, walked = best_time(lambda: con.execute(UPSTREAM_SQL, {"start": [deep]}).df())
+        cpu_duck = cpu_time(lambda: con.execute(UPSTREAM_SQL, {"start": [deep]}).df())
+        t_duck_down, below = best_time(
+            lambda: con.execute(DOWNSTREAM_SQL, {"start": [environment]}).df(), 3
+        )
+        con.close()
+    duck_nodes = set(walked["src"]) | {deep}
+
+    gc.collect()
+    t_build, t_ancestors, nx_nodes, depth, t_descendants, descendants = _networkx(
+        src, dst, deep, environment
+    )
+    gc.collect()
+    same_below = set(below["dst"]) == descendants
+
+    t_nx = t_build + t_ancestors
+    return [
+        {
+            "figure": f"upstream closure of a deep node, {label}: DuckDB recursive CTE "
+            f"(CPU {cpu_duck:.3f} s on all threads) vs networkx build + ancestors",
+            "value": round(t_duck, 4),
+            "baseline": round(t_nx, 3),
+            "ratio": round(t_nx / t_duck, 1),
+            "target": f"< {TARGET_S} s and faster than networkx",
+            "pass": t_duck < TARGET_S and t_duck < t_nx,
+            "unit": "s",
+        },
+        {
+            "figure": f"the same closure: nodes found (DuckDB vs networkx), {depth} edges deep",
+            "value": len(duck_nodes),
+            "baseline": len(nx_nodes),
+            "ratio": 1.0 if duck_nodes == nx_nodes else 0.0,
+            "target": "the same nodes",
+            "pass": duck_nodes == nx_nodes,
+            "unit": "nodes",
+        },
+        {
+            "figure": f"networkx alone: DiGraph build of {label} (the baseline's first part)",
+            "value": round(t_build, 3),
+            "baseline": None,
+            "ratio": None,
+            "target": "reference",
+            "pass": True,
+            "unit": "s",
+        },
+        {
+            "figure": "networkx alone: ancestors on the built graph (the baseline's second part)",
+            "value": round(t_ancestors, 4),
+            "baseline": round(t_duck, 4),
+            "ratio": round(t_ancestors / t_duck, 4),
+            "target": "reference",
+            "pass": True,
+            "unit": "s",
+        },
+        {
+            "figure": f"downstream closure of an environment ({len(descendants):,} nodes reached): "
+            "DuckDB vs networkx build + descendants",
+            "value": round(t_duck_down, 3),
+            "baseline": round(t_build + t_descendants, 3),
+            "ratio": round((t_build + t_descendants) / t_duck_down, 1),
+            "target": "faster than networkx, same nodes",
+            "pass": t_duck_down < t_build + t_descendants and same_below,
+            "unit": "s",
+        },
+    ]
+
+
+def _networkx(
+    src: list[str], dst: list[str], deep: str, environment: str
+) -> tuple[float, float, set[str], int, float, set[str]]:
+    """networkx on the same edges: build time, ancestors of ``deep``, descendants of ``environment``."""
+    import networkx as nx
+
+    start = time.perf_counter()
+    graph = nx.DiGraph()
+    graph.add_edges_from(zip(src, dst, strict=True))
+    t_build = time.perf_counter() - start
+    t_ancestors, ancestors = best_time(lambda: nx.ancestors(graph, deep))
+    depth = max(nx.single_source_shortest_path_length(graph.reverse(copy=False), deep).values())
+    t_descendants, descendants = best_time(lambda: nx.descendants(graph, environment), 3)
+    return t_build, t_ancestors, ancestors | {deep}, depth, t_descendants, descendants
+
+
+def print_table(rows: list[dict[str, Any]]) -> None:
+    headers = ["figure", "value", "baseline", "ratio", "unit", "target", "pass"]
+    cells = [[("" if row[h] is None else str(row[h])) for h in headers] for row in rows]
+    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
+    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
+    print("  ".join("-" * w for w in widths))
+    for line in cells:
+        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100k nodes / 200k edges")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    rows = run(args.quick)
+    print_table(rows)
+    return 1 if args.strict and not all(row["pass"] for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
