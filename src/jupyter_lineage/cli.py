@@ -135,6 +135,62 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
+def _emit_text(text: str, output: str | None) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+        print(f"wrote {output} ({len(text.encode()):,} bytes)", file=sys.stderr)
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+def cmd_card(args: argparse.Namespace) -> int:
+    """Generate a model card from the record: self-contained HTML (offline, printable), JSON or Markdown."""
+    from .cards import card_data, missing_sections
+    from .cards.render import render_html, render_markdown
+    from .sessions import use_store
+
+    use_store(args.store)
+    card = card_data(args.model)
+    if args.check:
+        missing = missing_sections(card)
+        for section, how in missing:
+            print(f"missing {section}: {how}")
+        print(
+            "the card is complete" if not missing else f"{len(missing)} required section(s) empty"
+        )
+        return 1 if missing else 0
+    fmt = args.format or {".json": "json", ".md": "md"}.get(Path(args.output or "").suffix, "html")
+    if fmt == "json":
+        text = json.dumps(card, indent=2, default=str)
+    elif fmt == "md":
+        text = render_markdown(card)
+    else:
+        text = render_html(card)
+    _emit_text(text, args.output)
+    return 0
+
+
+def cmd_bom(args: argparse.Namespace) -> int:
+    """Write the CycloneDX 1.6 ML-BOM of a model version: the model with its modelCard, its datasets, its packages."""
+    from .cards import bom
+    from .sessions import use_store
+
+    use_store(args.store)
+    _emit_text(json.dumps(bom(args.model), indent=2), args.output)
+    return 0
+
+
+def cmd_openlineage(args: argparse.Namespace) -> int:
+    """Emit OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for captured executions, one per line."""
+    from .cards import openlineage_events
+    from .sessions import use_store
+
+    use_store(args.store)
+    events = openlineage_events(args.since)
+    _emit_text("".join(json.dumps(ev, default=str) + "\n" for ev in events), args.output)
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     """The model registry (see ``jupyter-lineage model --help``)."""
     from .registry.commands import run
@@ -250,11 +306,214 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no per-cell progress")
     p.set_defaults(func=cmd_run)
 
+    p = sub.add_parser(
+        "card",
+        help="a model card as HTML, JSON or Markdown; --check for CI",
+        description=cmd_card.__doc__,
+        epilog="example: jupyter-lineage card churn@1.0.0 -o card.html   |   jupyter-lineage card churn --check",
+    )
+    p.add_argument("model", help="[GROUP/]NAME[@VERSION], or a name used with %%%%lineage --model")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="write here (format from the extension: .html .json .md)",
+    )
+    p.add_argument(
+        "--format",
+        choices=["html", "json", "md"],
+        help="output format (default: from -o, else html)",
+    )
+    p.add_argument(
+        "--check", action="store_true", help="list empty required sections; exit 1 if any"
+    )
+    p.set_defaults(func=cmd_card)
+
+    p = sub.add_parser(
+        "bom",
+        help="the AI bill of materials (CycloneDX 1.6 JSON) of a model version",
+        description=cmd_bom.__doc__,
+        epilog="example: jupyter-lineage bom churn@1.0.0 -o bom.json",
+    )
+    p.add_argument("model", help="[GROUP/]NAME[@VERSION]")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=cmd_bom)
+
+    p = sub.add_parser(
+        "openlineage",
+        help="OpenLineage run events for captured executions (JSON lines)",
+        description=cmd_openlineage.__doc__,
+        epilog="example: jupyter-lineage openlineage --since 2026-01-01 -o events.jsonl",
+    )
+    p.add_argument(
+        "--since", help="only executions started at or after this time (ISO date or timestamp)"
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.set_defaults(func=cmd_openlineage)
+
     from .registry.commands import add_model_commands
 
     add_model_commands(sub)
     sub.choices["model"].set_defaults(func=cmd_model)
+    _add_graph_commands(sub)
     return parser
+
+
+# -- the lineage graph ------------------------------------------------------------
+
+GRAPH_EPILOG = """examples:
+  jupyter-lineage graph upstream model:churn-logreg
+  jupyter-lineage graph impact file:data/customers.csv
+  jupyter-lineage graph training-data churn-logreg --format json
+  jupyter-lineage graph html model:churn-logreg --upstream -o churn-lineage.html
+
+TARGET is an execution id (or a unique prefix), var:NAME, file:PATH, model:NAME[@VERSION],
+a cell name from %%lineage --name, or a node id from the lineage_nodes view.
+"""
+
+
+_GRAPH_TABLE_COLUMNS = {
+    "upstream": ["depth", "kind", "name", "status", "created_at", "node_id"],
+    "downstream": ["depth", "kind", "name", "status", "created_at", "node_id"],
+    "impact": ["created_at", "kind", "name", "status", "depth", "node_id"],
+    "path": ["step", "edge", "kind", "name", "status", "node_id"],
+    "training-data": ["depth", "kind", "name", "type_name", "shape", "path", "version", "node_id"],
+}
+
+
+def cmd_graph(args: argparse.Namespace) -> int:
+    """Lineage graph queries: upstream, downstream, impact, path, training data, HTML figure."""
+    from . import graph
+
+    store = _store(args)
+    command = args.graph_command
+    if command == "html":
+        direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
+        fig = graph.figure(
+            args.target,
+            direction=direction,
+            depth=args.depth,
+            failed=args.failed,
+            all_runs=args.all_runs,
+            kinds=graph.KINDS if args.all_kinds else graph.DEFAULT_KINDS,
+            store=store,
+        )
+        out = Path(args.output)
+        out.write_text(
+            fig.to_html(
+                include_plotlyjs=True,
+                full_html=True,
+                config={"scrollZoom": True, "displaylogo": False},
+            ),
+            encoding="utf-8",
+        )
+        print(f"wrote {out} ({fig.layout.title.text})")
+        return 0
+    if command == "upstream":
+        df = graph.upstream(args.target, args.depth, store=store)
+    elif command == "downstream":
+        df = graph.downstream(args.target, args.depth, store=store)
+    elif command == "impact":
+        df = graph.impact(args.target, store=store)
+    elif command == "path":
+        df = graph.path(args.a, args.b, store=store)
+    else:
+        df = graph.training_data(args.model, store=store)
+    if args.format == "json":
+        sys.stdout.write(df.to_json(orient="records", date_format="iso", default_handler=str))
+        sys.stdout.write("\n")
+        return 0
+    if command == "training-data" and len(df):
+        print(f"model version: {df['model_version'].iloc[0]}")
+    if command == "path" and not len(df):
+        print(f"no path between {args.a} and {args.b}")
+        return 0
+    import pandas as pd
+
+    shown = df[_GRAPH_TABLE_COLUMNS[command]].astype(object)
+    shown = shown.where(shown.notna(), "")
+    if "created_at" in shown:
+        shown["created_at"] = shown["created_at"].astype(str).str.slice(0, 19)
+    with pd.option_context(
+        "display.max_rows", None, "display.width", 250, "display.max_colwidth", 100
+    ):
+        print(shown.to_string(index=False) if len(shown) else "(none)")
+    return 0
+
+
+def _graph_depth(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--depth takes a whole number, not {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--depth must be 1 or more, not {value}")
+    return value
+
+
+def _add_graph_commands(sub: Any) -> None:
+    """``jupyter-lineage graph ...``: the lineage graph queries and its HTML figure."""
+    group = sub.add_parser(
+        "graph",
+        help="lineage graph: upstream, downstream, impact, path, training data, HTML",
+        description=cmd_graph.__doc__,
+        epilog=GRAPH_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    group.set_defaults(func=cmd_graph)
+    graph_sub = group.add_subparsers(dest="graph_command", metavar="QUERY", required=True)
+
+    def query(name: str, help_text: str, example: str) -> argparse.ArgumentParser:
+        p = graph_sub.add_parser(
+            name, help=help_text, description=help_text, epilog=f"example: {example}"
+        )
+        p.add_argument("--format", choices=["table", "json"], default="table")
+        return p
+
+    for name, what in (
+        ("upstream", "everything TARGET was made from, nearest first"),
+        ("downstream", "everything made from TARGET, nearest first"),
+    ):
+        p = query(name, what, f"jupyter-lineage graph {name} model:churn-logreg --depth 4")
+        p.add_argument("target", metavar="TARGET")
+        p.add_argument("--depth", type=_graph_depth, metavar="N", help="stop N edges away")
+    p = query(
+        "impact",
+        "the executions and model versions to re-run if TARGET (a file or dataset) changes",
+        "jupyter-lineage graph impact file:data/customers.csv",
+    )
+    p.add_argument("target", metavar="TARGET")
+    p = query(
+        "path",
+        "the shortest chain of edges between A and B (either way round)",
+        "jupyter-lineage graph path file:data/customers.csv model:churn-logreg",
+    )
+    p.add_argument("a", metavar="A")
+    p.add_argument("b", metavar="B")
+    p = query(
+        "training-data",
+        "the file and data versions a model version was trained from",
+        "jupyter-lineage graph training-data churn-logreg",
+    )
+    p.add_argument("model", metavar="MODEL", help="NAME, NAME@VERSION or any TARGET")
+    p = graph_sub.add_parser(
+        "html",
+        help="write the interactive figure as a self-contained, offline HTML file",
+        description="Write the lineage figure around TARGET (default: the whole store) "
+        "as one HTML file with plotly embedded.",
+        epilog="example: jupyter-lineage graph html model:churn-logreg --upstream -o lineage.html",
+    )
+    p.add_argument("target", metavar="TARGET", nargs="?")
+    p.add_argument("-o", "--output", metavar="FILE", required=True, help="the HTML file to write")
+    way = p.add_mutually_exclusive_group()
+    way.add_argument("--upstream", action="store_true", help="only what TARGET was made from")
+    way.add_argument("--downstream", action="store_true", help="only what was made from TARGET")
+    p.add_argument("--depth", type=_graph_depth, metavar="N", help="stop N edges away")
+    p.add_argument("--failed", action="store_true", help="add the failed runs of the cells shown")
+    p.add_argument("--all-runs", action="store_true", help="draw every re-run of a cell")
+    p.add_argument(
+        "--all-kinds", action="store_true", help="also draw environments and code versions"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

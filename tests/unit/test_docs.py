@@ -18,8 +18,8 @@ README = (Path(__file__).parents[2] / "README.md").read_text(encoding="utf-8")
 def _documented_columns(view: str) -> set[str]:
     """Column names in the README paragraph (and table) that starts with **`view`**."""
     start = README.index(f"**`{view}`**")
-    nxt = README.find("\n**`", start + 1)
-    section = README[start : nxt if nxt > 0 else README.index("\nExamples:", start)]
+    ends = [README.find(mark, start + 1) for mark in ("\n**`", "\nExamples:", "\n## ")]
+    section = README[start : min(e for e in ends if e > 0)]
     names = set(re.findall(r"`([a-z_0-9]+)`", section)) - {view}
     for other in re.findall(r"the columns of `([a-z_]+)`", section):
         names |= _documented_columns(other)
@@ -57,6 +57,8 @@ def test_view_columns_documented(store: DuckDBStore, view: str) -> None:
         *("annotations", "experiments", "open", "ended", "success", "failure", "inconclusive"),
         *("execution", "file", "model", "experiment", "type", "target", "fingerprint", "sha256"),
         *("tier", "passed", "waived", "transition", "waiver", "artifact"),
+        *("environment", "code", "used", "generated", "derived_from", "ran_in", "declared"),
+        "detected",
     }
     assert documented - actual - values == set(), f"README lists columns {view} does not have"
 

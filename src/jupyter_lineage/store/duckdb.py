@@ -52,6 +52,8 @@ VIEWS = (
     "waivers",
     "artifacts",
     "audit_trail",
+    "lineage_nodes",
+    "lineage_edges",
 )
 # Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
 SCHEMA_FILES = ("schema.sql", "lineage.sql", "registry.sql")
