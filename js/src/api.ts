@@ -6,7 +6,17 @@
 import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-import type { IServerStatus } from './tokens';
+import type {
+  GraphDirection,
+  IExecutionDetail,
+  IExecutionsPage,
+  IAnnotation,
+  ILineageGraph,
+  IModelsAnswer,
+  INewAnnotation,
+  IRunFilters,
+  IServerStatus
+} from './tokens';
 
 /**
  * URL namespace of the server extension's REST API, below the base URL.
@@ -37,12 +47,13 @@ export class LineageAPIError extends Error {
 }
 
 /**
- * Call an endpoint of the lineage API and return its JSON answer.
+ * Call an endpoint of the lineage API and return its answer.
  *
  * @param endPoint Path below `lineage/api/`, with an optional query string.
  * @param init Fetch options (method, body, headers).
  * @param settings Server connection settings; the page's defaults if omitted.
- * @returns The decoded JSON body.
+ * @returns The decoded JSON body, or the text of a non-JSON answer (the
+ *   model card's HTML).
  * @throws {LineageAPIError} On a network failure or a non-2xx answer.
  */
 export async function requestAPI<T>(
@@ -63,6 +74,10 @@ export async function requestAPI<T>(
   }
 
   const text = await response.text();
+  const contentType = response.headers.get('Content-Type') ?? '';
+  if (response.ok && contentType.startsWith('text/')) {
+    return text as T;
+  }
   let data: any = undefined;
   if (text.length > 0) {
     try {
@@ -93,11 +108,135 @@ export function fetchStatus(
   notebookPath: string | null,
   settings?: ServerConnection.ISettings
 ): Promise<IServerStatus> {
-  const query = notebookPath
-    ? URLExt.objectToQueryString({ path: notebookPath })
-    : '';
   return requestAPI<IServerStatus>(
-    `status${query}`,
+    'status' + query({ path: notebookPath }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * A query string of the given arguments, leaving out the empty ones.
+ */
+function query(
+  args: Record<string, string | number | null | undefined>
+): string {
+  const present: Record<string, string> = {};
+  for (const [key, value] of Object.entries(args)) {
+    if (value !== null && value !== undefined && value !== '') {
+      present[key] = String(value);
+    }
+  }
+  return URLExt.objectToQueryString(present);
+}
+
+/**
+ * `GET lineage/api/executions`: a page of a notebook's captured executions,
+ * newest first.
+ *
+ * @param before An execution id: the page of those that started before it.
+ */
+export function fetchExecutions(
+  notebookPath: string,
+  filters: IRunFilters,
+  limit: number,
+  before: string | null = null,
+  settings?: ServerConnection.ISettings
+): Promise<IExecutionsPage> {
+  return requestAPI<IExecutionsPage>(
+    'executions' +
+      query({
+        path: notebookPath,
+        status: filters.status,
+        tag: filters.tag,
+        limit,
+        before
+      }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `GET lineage/api/executions/<id>`: one execution in full.
+ */
+export function fetchExecution(
+  notebookPath: string,
+  executionId: string,
+  settings?: ServerConnection.ISettings
+): Promise<IExecutionDetail> {
+  return requestAPI<IExecutionDetail>(
+    `executions/${encodeURIComponent(executionId)}` +
+      query({ path: notebookPath }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `POST lineage/api/annotations`: record an annotation; returns it as stored.
+ */
+export async function postAnnotation(
+  notebookPath: string,
+  annotation: INewAnnotation,
+  settings?: ServerConnection.ISettings
+): Promise<IAnnotation> {
+  const answer = await requestAPI<{ annotation: IAnnotation }>(
+    'annotations' + query({ path: notebookPath }),
+    { method: 'POST', body: JSON.stringify(annotation) },
+    settings
+  );
+  return answer.annotation;
+}
+
+/**
+ * `GET lineage/api/graph`: the lineage figure around a node.
+ *
+ * @param node An execution id, a node id, `var:NAME`, `file:PATH` or `model:NAME`.
+ * @param depth Edges away from the node; `null` for no limit.
+ */
+export function fetchGraph(
+  notebookPath: string,
+  node: string,
+  direction: GraphDirection,
+  depth: number | null,
+  settings?: ServerConnection.ISettings
+): Promise<ILineageGraph> {
+  return requestAPI<ILineageGraph>(
+    'graph' + query({ path: notebookPath, node, direction, depth }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `GET lineage/api/models`: the models a card can be made for.
+ */
+export function fetchModels(
+  notebookPath: string,
+  settings?: ServerConnection.ISettings
+): Promise<IModelsAnswer> {
+  return requestAPI<IModelsAnswer>(
+    'models' + query({ path: notebookPath }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `GET lineage/api/models/<name>/card`: the model card as one HTML document.
+ *
+ * @param version A registered version; `null` for the latest.
+ */
+export function fetchModelCard(
+  notebookPath: string,
+  model: string,
+  version: string | null,
+  settings?: ServerConnection.ISettings
+): Promise<string> {
+  return requestAPI<string>(
+    `models/${encodeURIComponent(model)}/card` +
+      query({ path: notebookPath, version }),
     { method: 'GET' },
     settings
   );

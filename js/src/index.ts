@@ -1,9 +1,9 @@
 /**
  * jupyter-lineage: the Lineage sidebar of JupyterLab.
  *
- * One plugin puts a panel in the left area that follows the active notebook,
- * adds the `jupyter-lineage:open` command to the palette and reads its
- * settings from schema/plugin.json.
+ * One plugin puts a panel in the left area that follows the active notebook
+ * (refreshing after each of its cells runs), adds `jupyter-lineage:*`
+ * commands to the palette and reads its settings from schema/plugin.json.
  */
 
 import {
@@ -11,13 +11,20 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { ICommandPalette, MainAreaWidget } from '@jupyterlab/apputils';
+import {
+  INotebookTracker,
+  NotebookActions,
+  NotebookPanel
+} from '@jupyterlab/notebook';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { lineageIcon } from './icons';
 import { LineageModel } from './model';
 import { CommandIDs, ILineageSettings, PLUGIN_ID, SIDEBAR_ID } from './tokens';
+import { nodeLabel } from './widgets/GraphSvg';
+import { GraphTab } from './widgets/GraphView';
 import { LineagePanel } from './widgets/LineagePanel';
 
 /**
@@ -28,25 +35,42 @@ const SIDEBAR_RANK = 600;
 
 const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
-  description: 'Lineage sidebar: captured runs of the active notebook.',
+  description:
+    'Lineage sidebar: captured runs of the active notebook, annotations, graph and model cards.',
   autoStart: true,
   requires: [INotebookTracker],
-  optional: [ICommandPalette, ILayoutRestorer, ISettingRegistry],
+  optional: [
+    ICommandPalette,
+    ILayoutRestorer,
+    ISettingRegistry,
+    IRenderMimeRegistry
+  ],
   activate: (
     app: JupyterFrontEnd,
     tracker: INotebookTracker,
     palette: ICommandPalette | null,
     restorer: ILayoutRestorer | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const model = new LineageModel(app.serviceManager.serverSettings);
-    const panel = new LineagePanel(model);
+    const panel = new LineagePanel({
+      model,
+      rendermime,
+      openGraphInTab: () => void app.commands.execute(CommandIDs.openGraph)
+    });
     app.shell.add(panel, 'left', { rank: SIDEBAR_RANK });
     if (restorer) {
       restorer.add(panel, SIDEBAR_ID);
     }
 
     followActiveNotebook(tracker, model);
+    // Runs of the followed notebook show up without a reload.
+    NotebookActions.executed.connect((_, { notebook }) => {
+      if (tracker.currentWidget?.content === notebook) {
+        panel.cellExecuted();
+      }
+    });
 
     app.commands.addCommand(CommandIDs.open, {
       label: 'Open Lineage panel',
@@ -56,8 +80,48 @@ const plugin: JupyterFrontEndPlugin<void> = {
         app.shell.activateById(panel.id);
       }
     });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh Lineage panel',
+      caption: 'Ask the server again for the active notebook’s runs',
+      execute: () => model.refresh()
+    });
+    app.commands.addCommand(CommandIDs.showModels, {
+      label: 'Show models and model cards',
+      caption: 'Open the Models view of the Lineage panel',
+      execute: () => {
+        model.view = 'models';
+        app.shell.activateById(panel.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.openGraph, {
+      label: 'Open lineage graph in a tab',
+      caption: 'Show the graph of the selected run in the main area',
+      isEnabled: () => model.graph.kind === 'ready',
+      execute: () => {
+        const graph = model.graph;
+        if (graph.kind !== 'ready') {
+          return;
+        }
+        const content = new GraphTab(graph.value, rendermime);
+        const widget = new MainAreaWidget({ content });
+        const start = graph.value.nodes.find(
+          n => n.node_id === graph.value.start[0]
+        );
+        widget.title.label = `Lineage: ${start ? nodeLabel(start) : graph.value.node.slice(0, 24)}`;
+        widget.title.caption = `Lineage graph of ${graph.value.node}`;
+        widget.title.icon = lineageIcon;
+        app.shell.add(widget, 'main');
+      }
+    });
     if (palette) {
-      palette.addItem({ command: CommandIDs.open, category: 'Lineage' });
+      for (const command of [
+        CommandIDs.open,
+        CommandIDs.refresh,
+        CommandIDs.showModels,
+        CommandIDs.openGraph
+      ]) {
+        palette.addItem({ command, category: 'Lineage' });
+      }
     }
 
     if (settingRegistry) {
@@ -68,6 +132,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
             const composite =
               settings.composite as unknown as Partial<ILineageSettings>;
             panel.refreshInterval = composite.refreshInterval ?? 30;
+            model.pageSize = composite.pageSize ?? 50;
+            model.graphDepth = composite.graphDepth ?? 3;
           };
           apply();
           settings.changed.connect(apply);

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .capture.recorder import Recorder
@@ -47,6 +51,30 @@ def use_store(store_dir: str | None) -> Recorder:
         _process_recorder.close()
     _process_recorder = Recorder(None, store_dir=store_dir)
     return _process_recorder
+
+
+_store_sessions: dict[str, Recorder] = {}
+
+
+@contextmanager
+def session_for_store(store_dir: str | os.PathLike[str]) -> Iterator[Recorder]:
+    """Within the block, this process's session writes to and reads from ``store_dir``.
+
+    For a long-lived process serving several stores (the Jupyter server): each store
+    keeps one session, so its journal stays one file however many requests write to
+    it, and the process's own session is back in place after the block. Not for
+    concurrent use: callers run these blocks one at a time.
+    """
+    global _process_recorder
+    key = str(Path(store_dir).expanduser().resolve())
+    recorder = _store_sessions.get(key)
+    if recorder is None:
+        recorder = _store_sessions[key] = Recorder(None, store_dir=key)
+    previous, _process_recorder = _process_recorder, recorder
+    try:
+        yield recorder
+    finally:
+        _process_recorder = previous
 
 
 _stores: dict[str, DuckDBStore] = {}

@@ -20,12 +20,7 @@ export function StatusView(props: { state: StatusState }): JSX.Element {
         </p>
       );
     case 'ready':
-      return (
-        <>
-          <StoreInfo status={state.status} />
-          <EmptyState />
-        </>
-      );
+      return <StoreInfo status={state.status} />;
     case 'unavailable':
       return (
         <ServerProblem
@@ -47,7 +42,10 @@ export function StatusView(props: { state: StatusState }): JSX.Element {
   }
 }
 
-function StoreInfo(props: { status: IServerStatus }): JSX.Element {
+/**
+ * Where the store is and which version answered.
+ */
+export function StoreInfo(props: { status: IServerStatus }): JSX.Element {
   const { status } = props;
   return (
     <dl className="jp-Lineage-facts">
@@ -63,20 +61,6 @@ function StoreInfo(props: { status: IServerStatus }): JSX.Element {
       <dt>Version</dt>
       <dd className="jp-Lineage-version">jupyter-lineage {status.version}</dd>
     </dl>
-  );
-}
-
-function EmptyState(): JSX.Element {
-  return (
-    <div className="jp-Lineage-emptyState">
-      <h3 className="jp-Lineage-subtitle">No captured runs yet</h3>
-      <p>To start capturing, load the extension in the notebook:</p>
-      <pre className="jp-Lineage-code">%load_ext jupyter_lineage</pre>
-      <p>
-        then put <code>%%lineage</code> on the first line of a cell to capture
-        that cell, or run <code>%lineage on</code> to capture every cell.
-      </p>
-    </div>
   );
 }
 

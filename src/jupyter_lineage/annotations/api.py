@@ -141,6 +141,7 @@ def note(
     revises: str | None = None,
     question: str | None = None,
     template_name: str | None = None,
+    author: str | None = None,
 ) -> str:
     """Record an annotation; returns its id.
 
@@ -151,6 +152,8 @@ def note(
             ``model:NAME``, ``experiment:NAME`` (or a list of them). The open experiment,
             if any, is always linked.
         revises: the id of an earlier annotation this one replaces (both stay queryable).
+        author: who wrote it (the Jupyter server passes its signed-in user); by default
+            the session's author (``JUPYTER_LINEAGE_AUTHOR``, git's user.email, user@host).
     """
     recorder = current_recorder()
     kind = check_kind(kind)
@@ -170,7 +173,7 @@ def note(
             "revises": previous,
             "kind": kind,
             "text": text,
-            "author": recorder.author,
+            "author": author or recorder.author,
             "targets": targets,
             "experiment_id": recorder.experiment.experiment_id if recorder.experiment else None,
             "question": question,

@@ -1,74 +1,47 @@
 """REST handlers of the lineage API: validate the request, call one function, answer JSON.
 
 Every route lives below ``<base_url>/lineage/api/`` and is built in
-``setup_handlers``. Errors are JSON ``{"message": ...}`` with a status code:
-400 for a bad request, 403 without authentication.
+``setup_handlers``; what each one does is in ``service``. Errors are JSON
+``{"message": ..., "reason": ...}`` with a status code: 400 for a bad request,
+404 for an execution, annotation, model or node the store does not have, 403
+without authentication (or when the authorizer denies the ``lineage``
+resource, or a cookie-authenticated POST lacks its XSRF token), 503 while
+another process holds the store's database too long.
 """
 
 from __future__ import annotations
 
 import json
-import os
-from pathlib import Path, PurePosixPath
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from jupyter_server.auth.decorator import authorized
+from jupyter_server.auth.identity import (
+    IdentityProvider,
+    LegacyIdentityProvider,
+    PasswordIdentityProvider,
+)
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httputil import responses
 
 from .. import __version__
-from ..config import STORE_DIR_ENV, resolve_store_dir
-from ..errors import UsageError
+from ..errors import LineageError, StoreLockedError, UsageError
+from . import service
+from .locate import NotebookLocation, locate, store_dir_for
+from .service import NotFoundError, on_store_thread
 
 API_NAMESPACE = "lineage/api"
 AUTH_RESOURCE = "lineage"
-
-
-def notebook_file(root_dir: str | os.PathLike[str], notebook_path: str) -> Path:
-    """Return the absolute path of a notebook given relative to the server root.
-
-    Args:
-        root_dir: The server's root directory.
-        notebook_path: "/"-separated and relative to ``root_dir``, as in the contents API.
-
-    Raises:
-        UsageError: ``notebook_path`` contains a NUL byte, is absolute, or does not
-            name a file inside ``root_dir`` once resolved.
-    """
-    if "\0" in notebook_path:
-        raise UsageError(f"path {notebook_path!r} contains a NUL byte")
-    if PurePosixPath(notebook_path).is_absolute() or Path(notebook_path).is_absolute():
-        raise UsageError(f"path {notebook_path!r} is absolute; give it relative to the server root")
-    root = Path(root_dir).expanduser().resolve()
-    notebook = (root / notebook_path).resolve()
-    if notebook == root or not notebook.is_relative_to(root):
-        raise UsageError(
-            f"path {notebook_path!r} leaves the server root; give a notebook path inside it"
-        )
-    return notebook
-
-
-def store_dir_for(root_dir: str | os.PathLike[str], notebook_path: str | None = None) -> Path:
-    """Return the store a kernel of this notebook writes to (the root's store without one).
-
-    The rule is the kernel's (``config.resolve_store_dir``), applied from the
-    notebook's directory, where Jupyter starts its kernel: a relative
-    ``JUPYTER_LINEAGE_DIR`` is taken from there too.
-    """
-    root = Path(root_dir).expanduser().resolve()
-    notebook = notebook_file(root, notebook_path) if notebook_path else None
-    working_dir = notebook.parent if notebook else root
-    override = os.environ.get(STORE_DIR_ENV)
-    explicit = working_dir / Path(override).expanduser() if override else None
-    return resolve_store_dir(
-        explicit, notebook_path=str(notebook) if notebook else None, cwd=working_dir
-    )
+DEFAULT_PAGE_SIZE = 50
+# Jupyter Server's own identity providers: they know no names, only anonymous users.
+ANONYMOUS_IDENTITY_PROVIDERS = (IdentityProvider, PasswordIdentityProvider, LegacyIdentityProvider)
 
 
 class LineageAPIHandler(APIHandler):
-    """Base of the lineage handlers: authorization resource and JSON helpers."""
+    """Base of the lineage handlers: authorization resource, arguments and JSON answers."""
 
     auth_resource = AUTH_RESOURCE
 
@@ -90,9 +63,39 @@ class LineageAPIHandler(APIHandler):
         except UnicodeDecodeError as error:
             raise UsageError(f"query argument {name!r} is not valid UTF-8") from error
 
-    def write_json(self, data: dict[str, Any], status: int = 200) -> None:
+    def notebook_location(self, *, required: bool = False) -> NotebookLocation:
+        """The notebook named by ``?path=`` (relative to the server root) and its store."""
+        path = self.raw_query_argument("path")
+        if required and not path:
+            raise UsageError("give the notebook: path=<notebook path relative to the server root>")
+        return locate(self.root_dir, path or None)
+
+    def json_body(self) -> Any:
+        try:
+            return json.loads(self.request.body or b"null")
+        except (UnicodeDecodeError, ValueError) as error:
+            raise UsageError(f"the request body is not valid JSON: {error}") from None
+
+    @property
+    def author(self) -> str | None:
+        """The signed-in Jupyter user's name, as annotations record their author.
+
+        ``None`` when one of Jupyter Server's own identity providers is in use: behind
+        their shared token or password every browser is a made-up "Anonymous <moon>", so the
+        annotation takes the server session's author instead (``JUPYTER_LINEAGE_AUTHOR``,
+        git's user.email, user@host), who is the person running the server.
+        """
+        if type(self.identity_provider) in ANONYMOUS_IDENTITY_PROVIDERS:
+            return None
+        user = self.current_user
+        for attribute in ("name", "display_name", "username"):
+            value = getattr(user, attribute, None)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return None
+
+    def write_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
-        self.set_header("Content-Type", "application/json")
         self.finish(json.dumps(data))
 
     def write_json_error(self, status: int, message: str) -> None:
@@ -104,6 +107,20 @@ class LineageAPIHandler(APIHandler):
         self.log.warning("wrote error: %r", message)
         self.write_json({"message": message, "reason": responses.get(status)}, status=status)
 
+    @contextmanager
+    def json_errors(self) -> Iterator[None]:
+        """Answer the package's errors as JSON with the status code each deserves."""
+        try:
+            yield
+        except NotFoundError as error:
+            self.write_json_error(404, str(error))
+        except UsageError as error:
+            self.write_json_error(400, str(error))
+        except StoreLockedError as error:
+            self.write_json_error(503, str(error))
+        except LineageError as error:
+            self.write_json_error(500, str(error))
+
 
 class StatusHandler(LineageAPIHandler):
     """``GET /lineage/api/status[?path=<notebook>]``: version and store location."""
@@ -111,23 +128,144 @@ class StatusHandler(LineageAPIHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        try:
-            path = self.raw_query_argument("path")
-            store_dir = store_dir_for(self.root_dir, path)
-        except UsageError as error:
-            self.write_json_error(400, str(error))
-            return
-        self.write_json(
-            {
-                "version": __version__,
-                "store_dir": str(store_dir),
-                "store_exists": store_dir.is_dir(),
-            }
-        )
+        with self.json_errors():
+            store_dir = store_dir_for(self.root_dir, self.raw_query_argument("path"))
+            self.write_json(
+                {
+                    "version": __version__,
+                    "store_dir": str(store_dir),
+                    "store_exists": store_dir.is_dir(),
+                }
+            )
 
+
+class ExecutionsHandler(LineageAPIHandler):
+    """``GET /lineage/api/executions?path=NB[&status=S][&tag=T][&limit=N][&before=ID]``."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location(required=True)
+            status = service.check_status(self.raw_query_argument("status"))
+            tag = self.raw_query_argument("tag") or None
+            limit = service.check_whole_number(
+                "limit",
+                self.raw_query_argument("limit"),
+                default=DEFAULT_PAGE_SIZE,
+                most=service.MAX_PAGE_SIZE,
+            )
+            before = self.raw_query_argument("before") or None
+            if before is not None:
+                service.check_execution_id(before, "before")
+            self.write_json(
+                await on_store_thread(
+                    service.list_executions,
+                    location,
+                    status=status,
+                    tag=tag,
+                    limit=limit,
+                    before=before,
+                )
+            )
+
+
+class ExecutionHandler(LineageAPIHandler):
+    """``GET /lineage/api/executions/<id>[?path=NB]``: one execution in full."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, execution_id: str) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            service.check_execution_id(execution_id)
+            self.write_json(await on_store_thread(service.execution_detail, location, execution_id))
+
+
+class AnnotationsHandler(LineageAPIHandler):
+    """``GET /lineage/api/annotations?path=NB[&execution=ID]`` and ``POST`` a new one."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            execution_id = self.raw_query_argument("execution") or None
+            if execution_id is not None:
+                service.check_execution_id(execution_id)
+            self.write_json(
+                await on_store_thread(service.list_annotations, location, execution_id=execution_id)
+            )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            request = service.parse_annotation_request(self.json_body())
+            self.write_json(
+                await on_store_thread(service.add_annotation, location, request, self.author),
+                status=201,
+            )
+
+
+class GraphHandler(LineageAPIHandler):
+    """``GET /lineage/api/graph?node=N[&path=NB][&direction=D][&depth=K]``: the lineage figure."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            node = service.check_node(self.raw_query_argument("node"))
+            direction = service.check_direction(self.raw_query_argument("direction"))
+            depth = service.check_whole_number(
+                "depth",
+                self.raw_query_argument("depth"),
+                default=None,
+                most=service.MAX_GRAPH_DEPTH,
+            )
+            self.write_json(
+                await on_store_thread(
+                    service.lineage_graph, location, node, direction=direction, depth=depth
+                )
+            )
+
+
+class ModelsHandler(LineageAPIHandler):
+    """``GET /lineage/api/models[?path=NB]``: the models a card can be made for."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            self.write_json(await on_store_thread(service.list_models, location))
+
+
+class ModelCardHandler(LineageAPIHandler):
+    """``GET /lineage/api/models/<name>/card[?version=V][&path=NB]``: the card as HTML."""
+
+    @web.authenticated
+    @authorized
+    async def get(self, name: str) -> None:
+        with self.json_errors():
+            location = self.notebook_location()
+            spec = service.check_model_spec(name, self.raw_query_argument("version"))
+            html = await on_store_thread(service.model_card_html, location, spec)
+            self.finish(html, set_content_type="text/html; charset=utf-8")
+
+
+_ID = r"([^/]+)"
 
 ROUTES: list[tuple[str, type[LineageAPIHandler]]] = [
     ("status", StatusHandler),
+    ("executions", ExecutionsHandler),
+    (f"executions/{_ID}", ExecutionHandler),
+    ("annotations", AnnotationsHandler),
+    ("graph", GraphHandler),
+    ("models", ModelsHandler),
+    (f"models/{_ID}/card", ModelCardHandler),
 ]
 
 

@@ -1,0 +1,237 @@
+import * as React from 'react';
+
+import { formatAgo, formatDuration, formatTime } from '../format';
+import type { LineageModel } from '../model';
+import {
+  RUN_STATUSES,
+  type IExecutionSummary,
+  type IExecutionsPage,
+  type RunStatus
+} from '../tokens';
+import { current, ErrorNote, StatusIcon, statusTitle, Tags } from './parts';
+
+/**
+ * The notebook's captured executions, newest first, with filters and paging.
+ */
+export function Timeline(props: { model: LineageModel }): JSX.Element {
+  const { model } = props;
+  const loadable = model.executions;
+  const page = current(loadable);
+  const filtered = model.filters.status !== null || model.filters.tag !== null;
+  return (
+    <div className="jp-Lineage-timeline">
+      {page ? <Summary page={page} /> : null}
+      {page && (page.total > 0 || filtered) ? (
+        <Filters model={model} tags={page.tags} />
+      ) : null}
+      {loadable.kind === 'error' ? (
+        <ErrorNote
+          message={loadable.message}
+          httpStatus={loadable.httpStatus}
+        />
+      ) : null}
+      {page === null && loadable.kind === 'loading' ? (
+        <p className="jp-Lineage-muted">Loading the captured runs&hellip;</p>
+      ) : null}
+      {page && page.executions.length > 0 ? (
+        <ol className="jp-Lineage-runs" aria-label="Captured executions">
+          {page.executions.map(run => (
+            <RunItem
+              key={run.execution_id}
+              run={run}
+              onSelect={() => model.select(run.execution_id)}
+            />
+          ))}
+        </ol>
+      ) : null}
+      {page && page.executions.length === 0 && page.total > 0 ? (
+        <p className="jp-Lineage-muted">
+          No run matches these filters.{' '}
+          <button
+            className="jp-Lineage-link"
+            onClick={() => model.setFilters({ status: null, tag: null })}
+          >
+            Show all runs
+          </button>
+        </p>
+      ) : null}
+      {page && page.total === 0 && !filtered ? (
+        <NoRunsYet storeExists={page.store_exists} />
+      ) : null}
+      {page && page.next_before ? (
+        <button
+          className="jp-Lineage-button jp-Lineage-older"
+          disabled={loadable.kind === 'loading'}
+          onClick={() => void model.loadOlder()}
+        >
+          Show older runs
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function Summary(props: { page: IExecutionsPage }): JSX.Element | null {
+  const { page } = props;
+  if (page.total === 0) {
+    return null;
+  }
+  return (
+    <p className="jp-Lineage-summary">
+      <strong>{page.total}</strong> captured {page.total === 1 ? 'run' : 'runs'}
+      {page.failed > 0 ? (
+        <>
+          {' · '}
+          <span className="jp-Lineage-failedCount">
+            {page.failed} did not succeed
+          </span>
+        </>
+      ) : null}
+      {page.last_started_at ? (
+        <span
+          className="jp-Lineage-muted"
+          title={formatTime(page.last_started_at)}
+        >
+          {' · last '}
+          {formatAgo(page.last_started_at)}
+        </span>
+      ) : null}
+    </p>
+  );
+}
+
+function Filters(props: { model: LineageModel; tags: string[] }): JSX.Element {
+  const { model, tags } = props;
+  const { status, tag } = model.filters;
+  return (
+    <div className="jp-Lineage-filters">
+      <label>
+        <span className="jp-Lineage-label">Status</span>
+        <select
+          className="jp-Lineage-select jp-Lineage-statusFilter"
+          value={status ?? ''}
+          onChange={event =>
+            model.setFilters({
+              status: (event.target.value || null) as RunStatus | null
+            })
+          }
+        >
+          <option value="">all</option>
+          {RUN_STATUSES.map(s => (
+            <option key={s} value={s}>
+              {s}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span className="jp-Lineage-label">Tag</span>
+        <select
+          className="jp-Lineage-select jp-Lineage-tagFilter"
+          value={tag ?? ''}
+          disabled={tags.length === 0 && tag === null}
+          onChange={event =>
+            model.setFilters({ tag: event.target.value || null })
+          }
+        >
+          <option value="">all</option>
+          {[...new Set([...tags, ...(tag ? [tag] : [])])].map(t => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+      </label>
+    </div>
+  );
+}
+
+function RunItem(props: {
+  run: IExecutionSummary;
+  onSelect: () => void;
+}): JSX.Element {
+  const { run, onSelect } = props;
+  const title = run.name ?? run.first_line ?? '';
+  return (
+    <li
+      className={`jp-Lineage-run jp-mod-${run.status}`}
+      data-execution-id={run.execution_id}
+    >
+      <button
+        className="jp-Lineage-runButton"
+        onClick={onSelect}
+        title={`${statusTitle(run.status)}: open this run`}
+      >
+        <StatusIcon status={run.status} />
+        <span className="jp-Lineage-runMain">
+          <span className="jp-Lineage-runTitle">
+            <span className="jp-Lineage-count" title="Execution count">
+              [{run.execution_count ?? ' '}]
+            </span>
+            <span
+              className={
+                run.name ? 'jp-Lineage-runName' : 'jp-Lineage-runSource'
+              }
+            >
+              {title || '(empty cell)'}
+            </span>
+          </span>
+          {run.status !== 'ok' ? (
+            <span className="jp-Lineage-runError">
+              {run.error_type
+                ? `${run.error_type}: ${run.error_message ?? ''}`
+                : statusTitle(run.status)}
+            </span>
+          ) : null}
+          <span className="jp-Lineage-runMeta">
+            <Tags tags={run.tags} />
+            {run.model ? (
+              <span className="jp-Lineage-tag jp-mod-model" title="Model">
+                {run.model}
+              </span>
+            ) : null}
+            {run.annotation_count > 0 ? (
+              <span
+                className="jp-Lineage-noteCount"
+                title={`${run.annotation_count} annotation(s)`}
+              >
+                ✎ {run.annotation_count}
+              </span>
+            ) : null}
+          </span>
+        </span>
+        <span className="jp-Lineage-runWhen">
+          <span className="jp-Lineage-duration">
+            {formatDuration(run.duration_ms)}
+          </span>
+          <span className="jp-Lineage-muted" title={formatTime(run.started_at)}>
+            {formatAgo(run.started_at)}
+          </span>
+        </span>
+      </button>
+    </li>
+  );
+}
+
+/**
+ * What a new user does to see runs here.
+ */
+export function NoRunsYet(props: { storeExists: boolean }): JSX.Element {
+  return (
+    <div className="jp-Lineage-emptyState">
+      <h3 className="jp-Lineage-subtitle">No captured runs yet</h3>
+      <p>
+        {props.storeExists
+          ? 'Nothing was captured from this notebook so far. '
+          : null}
+        To start capturing, load the extension in the notebook:
+      </p>
+      <pre className="jp-Lineage-code">%load_ext jupyter_lineage</pre>
+      <p>
+        then put <code>%%lineage</code> on the first line of a cell to capture
+        that cell, or run <code>%lineage on</code> to capture every cell. Runs
+        appear here as soon as they finish.
+      </p>
+    </div>
+  );
+}

@@ -1,0 +1,426 @@
+"""What each endpoint of the lineage API does: one function per endpoint, JSON-ready answers.
+
+Handlers validate the request, then call one of these through ``on_store_thread``.
+Everything here blocks on the store (DuckDB connections that may wait for a lock,
+journal writes), so it runs on one worker thread instead of the server's event
+loop; one thread also keeps the process session that ``session_for_store``
+swaps in private to one call at a time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import math
+import re
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..annotations.model import check_kind, check_text
+from ..errors import RegistryError, StoreError, UsageError
+from ..store import DuckDBStore
+from ..store import notebook as queries
+from .locate import NotebookLocation
+
+T = TypeVar("T")
+
+# A request waits at most this long for another process's hold on the DuckDB file.
+STORE_LOCK_TIMEOUT_S = 10.0
+MAX_PAGE_SIZE = 500
+MAX_TEXT_CHARS = 100_000
+MAX_GRAPH_DEPTH = 100
+GRAPH_DIRECTIONS = ("upstream", "downstream", "both")
+CARDS_UNAVAILABLE = "model cards are not available in this installation"
+# What the sidebar draws of each node when it has no plotly renderer: enough for a label,
+# a shape and a tooltip (the figure's hover text has the rest).
+GRAPH_NODE_FIELDS = (
+    "node_id",
+    "kind",
+    "name",
+    "version",
+    "status",
+    "type_name",
+    "shape",
+    "path",
+    "execution_id",
+    "execution_count",
+    "error_type",
+    "created_at",
+)
+
+_EXECUTION_ID = re.compile(r"^[0-9a-f]{8,64}$")
+_MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
+_VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
+
+_worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store")
+_stores: dict[Path, DuckDBStore] = {}
+
+
+class NotFoundError(UsageError):
+    """The request names something the store does not have: an execution, an annotation, a model."""
+
+
+async def on_store_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Run ``function`` on the store's worker thread and wait for it without blocking the loop."""
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_worker, functools.partial(function, *args, **kwargs))
+
+
+def _store(location: NotebookLocation) -> DuckDBStore:
+    """The store object of a directory, kept for the server's life so ingests stay incremental."""
+    store = _stores.get(location.store_dir)
+    if store is None:
+        store = _stores[location.store_dir] = DuckDBStore(
+            location.store_dir, lock_timeout_s=STORE_LOCK_TIMEOUT_S
+        )
+    return store
+
+
+def _existing_store(location: NotebookLocation, what: str) -> DuckDBStore:
+    if not location.has_journal:
+        raise NotFoundError(
+            f"no {what}: nothing was captured into {location.store_dir} yet "
+            "(run %load_ext jupyter_lineage and a %%lineage cell in the notebook)"
+        )
+    return _store(location)
+
+
+# -- validation (pure) --------------------------------------------------------
+
+
+def check_execution_id(value: str, what: str = "execution id") -> str:
+    """An execution (or annotation) id: hexadecimal, as the store writes them."""
+    if not _EXECUTION_ID.match(value):
+        raise UsageError(f"{what} {value!r} is not one: ids are 8 to 64 hexadecimal digits")
+    return value
+
+
+def check_status(value: str | None) -> str | None:
+    """A run status to filter on, or ``None`` for all."""
+    if value is None or value == "":
+        return None
+    if value not in queries.RUN_STATUSES:
+        raise UsageError(f"unknown status {value!r}; use one of: {', '.join(queries.RUN_STATUSES)}")
+    return value
+
+
+def check_whole_number(
+    name: str, value: str | None, *, default: int | None, most: int
+) -> int | None:
+    """A positive whole number from a query argument, at most ``most``."""
+    if value is None or value == "":
+        return default
+    if not re.fullmatch(r"[0-9]{1,9}", value) or not 1 <= int(value) <= most:
+        raise UsageError(f"{name} must be a whole number from 1 to {most}, not {value!r}")
+    return int(value)
+
+
+def check_direction(value: str | None) -> str:
+    if value is None or value == "":
+        return "both"
+    if value not in GRAPH_DIRECTIONS:
+        raise UsageError(f"direction must be upstream, downstream or both, not {value!r}")
+    return value
+
+
+def check_node(value: str | None) -> str:
+    """A lineage target: a node id, an execution id, ``var:NAME``, ``file:PATH``, ``model:NAME``."""
+    if value is None or not value.strip():
+        raise UsageError(
+            "give the node to draw: node=<execution id, node id, var:NAME, file:PATH or model:NAME>"
+        )
+    if "\0" in value or len(value) > 2000:
+        raise UsageError(f"node {value[:80]!r} is not a lineage target")
+    return value.strip()
+
+
+def check_model_spec(name: str, version: str | None) -> str:
+    """``NAME`` or ``NAME@VERSION`` for a model card."""
+    if not _MODEL_NAME.match(name):
+        raise UsageError(f"bad model name {name!r}; use letters, digits, '-', '_' and '.'")
+    if version is None or version == "":
+        return name
+    if not _VERSION.match(version):
+        raise UsageError(f"bad model version {version!r}; give a version such as 1.0.0")
+    return f"{name}@{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class AnnotationRequest:
+    """The body of ``POST /lineage/api/annotations``, validated."""
+
+    kind: str
+    text: str
+    executions: tuple[str, ...]
+    revises: str | None = None
+
+
+ANNOTATION_FIELDS = ("kind", "text", "targets", "revises")
+
+
+def parse_annotation_request(body: Any) -> AnnotationRequest:
+    """Validate ``{kind, text, targets: [{type: "execution", ref}], revises?}``.
+
+    Raises:
+        UsageError: naming the field that is wrong and what it should be.
+    """
+    if not isinstance(body, Mapping):
+        raise UsageError(
+            'the request body must be a JSON object: {"kind": ..., "text": ..., "targets": [...]}'
+        )
+    unknown = sorted(set(body) - set(ANNOTATION_FIELDS))
+    if unknown:
+        raise UsageError(
+            f"unknown field {unknown[0]!r} in the annotation; fields are {', '.join(ANNOTATION_FIELDS)}"
+        )
+    kind = body.get("kind", "note")
+    if not isinstance(kind, str):
+        raise UsageError(f"kind must be a string, not {kind!r}")
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise UsageError("text must be a string of Markdown")
+    if len(text) > MAX_TEXT_CHARS:
+        raise UsageError(
+            f"text is {len(text)} characters long; an annotation holds at most {MAX_TEXT_CHARS}"
+        )
+    targets = body.get("targets", [])
+    if not isinstance(targets, list):
+        raise UsageError('targets must be a list of {"type": "execution", "ref": ID}')
+    executions: list[str] = []
+    for target in targets:
+        if not isinstance(target, Mapping) or set(target) - {"type", "ref"}:
+            raise UsageError(f'each target is {{"type": "execution", "ref": ID}}, not {target!r}')
+        if target.get("type") != "execution":
+            raise UsageError(
+                f"target type {target.get('type')!r} cannot be annotated from here; "
+                "use execution (annotate values, files, models and experiments with "
+                "%lineage_note in the notebook)"
+            )
+        ref = target.get("ref")
+        if not isinstance(ref, str):
+            raise UsageError(f"target ref must be an execution id, not {ref!r}")
+        executions.append(check_execution_id(ref))
+    revises = body.get("revises")
+    if revises is not None:
+        if not isinstance(revises, str):
+            raise UsageError(f"revises must be an annotation id, not {revises!r}")
+        check_execution_id(revises, "annotation id")
+    return AnnotationRequest(
+        kind=check_kind(kind),
+        text=check_text(text),
+        executions=tuple(dict.fromkeys(executions)),
+        revises=revises,
+    )
+
+
+# -- JSON ------------------------------------------------------------------------
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values: ISO 8601 times, ``None`` for NaN, lists for arrays."""
+    if value is None or isinstance(value, (str, bool, int)):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [jsonable(v) for v in value]
+    if hasattr(value, "tolist"):  # numpy arrays and scalars
+        return jsonable(value.tolist())
+    if hasattr(value, "item"):
+        return jsonable(value.item())
+    return str(value)
+
+
+# -- endpoints ---------------------------------------------------------------------
+
+
+def list_executions(
+    location: NotebookLocation,
+    *,
+    status: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    before: str | None = None,
+) -> dict[str, Any]:
+    """``GET executions``: a page of the notebook's executions, newest first, with counts."""
+    answer: dict[str, Any] = {
+        "notebook_path": location.path,
+        "recorded_paths": list(location.recorded_paths),
+        "store_dir": str(location.store_dir),
+        "store_exists": location.store_dir.is_dir(),
+        "executions": [],
+        "next_before": None,
+        "total": 0,
+        "failed": 0,
+        "last_started_at": None,
+        "tags": [],
+    }
+    if not location.has_journal:
+        if before is not None:
+            raise NotFoundError(f"no captured execution {before!r} to page from")
+        return answer
+    store = _store(location)
+    if before is not None and not queries.execution_exists(store, before):
+        raise NotFoundError(f"no captured execution {before!r} to page from")
+    rows = queries.notebook_executions(
+        store, location.recorded_paths, status=status, tag=tag, limit=limit + 1, before=before
+    )
+    answer["executions"] = rows[:limit]
+    if len(rows) > limit:
+        answer["next_before"] = rows[limit - 1]["execution_id"]
+    answer.update(queries.notebook_counts(store, location.recorded_paths))
+    return jsonable(answer)
+
+
+def execution_detail(location: NotebookLocation, execution_id: str) -> dict[str, Any]:
+    """``GET executions/<id>``: everything recorded about one execution."""
+    store = _existing_store(location, f"captured execution {execution_id!r}")
+    run = queries.execution(store, execution_id)
+    if run is None:
+        raise NotFoundError(f"no captured execution {execution_id!r} in {location.store_dir}")
+    environment = None
+    if run.get("environment_id"):
+        environment = queries.environment_summary(store, run["environment_id"])
+    return jsonable(
+        {
+            "execution": run,
+            **queries.execution_values(store, execution_id),
+            "files": queries.execution_files(store, execution_id),
+            "environment": environment,
+            **queries.execution_measurements(store, execution_id),
+            "annotations": queries.execution_annotations(store, execution_id),
+        }
+    )
+
+
+def list_annotations(
+    location: NotebookLocation, *, execution_id: str | None = None, limit: int = 200
+) -> dict[str, Any]:
+    """``GET annotations``: those of one execution, or of the whole notebook."""
+    if not location.has_journal:
+        if execution_id is not None:
+            raise NotFoundError(f"no captured execution {execution_id!r} in {location.store_dir}")
+        return {"annotations": []}
+    store = _store(location)
+    if execution_id is not None:
+        if not queries.execution_exists(store, execution_id):
+            raise NotFoundError(f"no captured execution {execution_id!r} in {location.store_dir}")
+        rows = queries.execution_annotations(store, execution_id)
+    elif location.recorded_paths:
+        rows = queries.notebook_annotations(store, location.recorded_paths, limit=limit)
+    else:
+        raise UsageError("give the notebook (path=...) or the execution (execution=...)")
+    return jsonable({"annotations": rows})
+
+
+def add_annotation(
+    location: NotebookLocation, request: AnnotationRequest, author: str | None
+) -> dict[str, Any]:
+    """``POST annotations``: append an ``annotation`` event to the server's session in the store.
+
+    Targets and the revised annotation must exist in the store. ``author`` ``None``
+    is the session's author. Returns the annotation as the store has it once ingested.
+    """
+    from ..annotations.api import note
+    from ..sessions import session_for_store
+
+    store = _existing_store(location, "executions to annotate")
+    for execution_id in request.executions:
+        if not queries.execution_exists(store, execution_id):
+            raise NotFoundError(f"no captured execution {execution_id!r} to annotate")
+    if request.revises is not None and queries.annotation(store, request.revises) is None:
+        raise NotFoundError(f"no annotation {request.revises!r} to revise")
+    with session_for_store(location.store_dir):
+        annotation_id = note(
+            request.text,
+            kind=request.kind,
+            on=[f"execution:{e}" for e in request.executions],
+            revises=request.revises,
+            author=author,
+        )
+    written = queries.annotation(store, annotation_id)
+    if written is None:
+        raise StoreError(
+            f"the annotation could not be written to {location.store_dir / 'journal'}; "
+            "check that the directory is writable"
+        )
+    return jsonable({"annotation": written})
+
+
+def lineage_graph(
+    location: NotebookLocation, node: str, *, direction: str = "both", depth: int | None = None
+) -> dict[str, Any]:
+    """``GET graph``: the plotly figure of the lineage around ``node``, and its nodes and edges."""
+    from .. import graph
+
+    store = _existing_store(location, f"lineage node {node!r}")
+    try:
+        figure = graph.figure(node, direction=direction, depth=depth, store=store)
+        start, sub = graph.subgraph(node, direction=direction, depth=depth, store=store)
+    except graph.UnknownTargetError as error:
+        raise NotFoundError(str(error)) from None
+    shown = set(graph.DEFAULT_KINDS)
+    nodes = [
+        {key: row.get(key) for key in GRAPH_NODE_FIELDS}
+        for row in sub.nodes.to_dict("records")
+        if row.get("kind") in shown or row.get("node_id") in start
+    ]
+    kept = {row["node_id"] for row in nodes}
+    edges = [
+        {"src": s, "dst": d, "kind": k}
+        for s, d, k in zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True)
+        if s in kept and d in kept
+    ]
+    return jsonable(
+        {
+            "node": node,
+            "start": start,
+            "direction": direction,
+            "depth": depth,
+            "figure": json.loads(figure.to_json()),
+            "nodes": nodes,
+            "edges": edges,
+        }
+    )
+
+
+def list_models(location: NotebookLocation) -> dict[str, Any]:
+    """``GET models``: registered models with their versions, and captured ``--model`` names."""
+    if not location.has_journal:
+        return {"models": [], "cards": cards_available()}
+    return jsonable(
+        {"models": queries.model_overview(_store(location)), "cards": cards_available()}
+    )
+
+
+def cards_available() -> bool:
+    """Whether this installation can render model cards."""
+    try:
+        from .. import cards
+    except ImportError:
+        return False
+    return callable(getattr(cards, "render_html", None))
+
+
+def model_card_html(location: NotebookLocation, spec: str) -> str:
+    """``GET models/<name>/card``: the model card as one self-contained HTML document."""
+    if not cards_available():
+        raise NotFoundError(CARDS_UNAVAILABLE)
+    from .. import cards
+    from ..sessions import session_for_store
+
+    _existing_store(location, f"model {spec!r}")
+    with session_for_store(location.store_dir):
+        try:
+            return str(cards.render_html(spec))
+        except RegistryError as error:
+            raise NotFoundError(str(error)) from None

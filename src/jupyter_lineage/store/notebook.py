@@ -1,0 +1,272 @@
+"""What the JupyterLab sidebar shows of a notebook, read in SQL over the documented views.
+
+A notebook is named by its absolute paths as kernels record them in
+``runs.notebook_path`` (usually one; two when the server root is reached through a
+symbolic link). Every statement is a constant with parameters. Results are plain
+Python records (lists for list columns, ``None`` for missing values); the first
+query of a request ingests new journal lines, the rest read what it ingested.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from .registry import _records
+
+if TYPE_CHECKING:
+    from .duckdb import DuckDBStore
+
+RUN_STATUSES = ("ok", "failed", "interrupted", "incomplete")
+
+# One timeline entry: what a list of runs needs, without the source or traceback.
+_TIMELINE_SQL = """
+WITH cursor AS (
+    SELECT started_at, execution_id FROM runs WHERE execution_id = $before
+)
+SELECT
+    r.execution_id, r.session_id, r.cell_id, r.execution_count, r.name, r.tags, r.model,
+    r.status, r.started_at, r.ended_at, r.duration_ms, r.error_type, r.error_message,
+    r.experiment_id, r.mode,
+    left(split_part(trim(r.source, chr(10) || ' '), chr(10), 1), 200) AS first_line,
+    (SELECT count(DISTINCT l.annotation_id) FROM annotation_links l
+     WHERE l.target_type = 'execution' AND l.target = r.execution_id) AS annotation_count
+FROM runs r
+WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+  AND ($status IS NULL OR r.status = $status)
+  AND ($tag IS NULL OR list_contains(r.tags, $tag))
+  AND ($before IS NULL OR EXISTS (
+      SELECT 1 FROM cursor c
+      WHERE r.started_at < c.started_at
+         OR (r.started_at = c.started_at AND r.execution_id < c.execution_id)))
+ORDER BY r.started_at DESC, r.execution_id DESC
+LIMIT $limit
+"""
+
+_NOTEBOOK_COUNTS_SQL = """
+SELECT
+    count(*) AS total,
+    count(*) FILTER (WHERE status IN ('failed', 'interrupted')) AS failed,
+    max(started_at) AS last_started_at
+FROM runs WHERE list_contains($paths::VARCHAR[], notebook_path)
+"""
+
+_NOTEBOOK_TAGS_SQL = """
+SELECT DISTINCT tag FROM (
+    SELECT unnest(tags) AS tag FROM runs WHERE list_contains($paths::VARCHAR[], notebook_path)
+) ORDER BY tag
+"""
+
+_ANNOTATION_COLUMNS = """
+a.annotation_id, a.thread_id, a.revises, a.revision, a.kind, a.text, a.author, a.created_at,
+a.experiment_id, a.question, a.template, a.session_id, a.targets
+"""
+
+_EXECUTION_ANNOTATIONS_SQL = f"""
+SELECT {_ANNOTATION_COLUMNS}
+FROM annotations a
+WHERE a.annotation_id IN (
+    SELECT annotation_id FROM annotation_links
+    WHERE target_type = 'execution' AND target = $execution)
+ORDER BY a.created_at DESC, a.annotation_id
+"""
+
+_NOTEBOOK_ANNOTATIONS_SQL = f"""
+SELECT {_ANNOTATION_COLUMNS}
+FROM annotations a
+WHERE a.annotation_id IN (
+        SELECT l.annotation_id FROM annotation_links l JOIN runs r ON l.target = r.execution_id
+        WHERE l.target_type = 'execution' AND list_contains($paths::VARCHAR[], r.notebook_path))
+   OR a.session_id IN (
+        SELECT session_id FROM sessions WHERE list_contains($paths::VARCHAR[], notebook_path))
+ORDER BY a.created_at DESC, a.annotation_id
+LIMIT $limit
+"""
+
+
+def notebook_executions(
+    store: DuckDBStore,
+    notebook_paths: Sequence[str],
+    *,
+    status: str | None = None,
+    tag: str | None = None,
+    limit: int = 50,
+    before: str | None = None,
+) -> list[dict[str, Any]]:
+    """A page of a notebook's captured executions, newest first.
+
+    Args:
+        notebook_paths: the notebook's absolute paths as recorded.
+        status: only runs with this status (``ok``, ``failed``, ``interrupted``, ``incomplete``).
+        tag: only runs with this ``--tag``.
+        limit: at most this many rows.
+        before: an execution id: only runs that started before it (the next page).
+    """
+    return _records(
+        store.query(
+            _TIMELINE_SQL,
+            {
+                "paths": list(notebook_paths),
+                "status": status,
+                "tag": tag,
+                "limit": limit,
+                "before": before,
+            },
+        )
+    )
+
+
+def notebook_counts(store: DuckDBStore, notebook_paths: Sequence[str]) -> dict[str, Any]:
+    """How many runs a notebook has, how many did not succeed, the latest start, and its tags."""
+    params = {"paths": list(notebook_paths)}
+    counts = _records(store.query(_NOTEBOOK_COUNTS_SQL, params, ingest=False))[0]
+    tags = store.query(_NOTEBOOK_TAGS_SQL, params, ingest=False)
+    counts["tags"] = [str(t) for t in tags["tag"]]
+    return counts
+
+
+def execution_exists(store: DuckDBStore, execution_id: str, *, ingest: bool = True) -> bool:
+    """Whether an execution with exactly this id was captured."""
+    df = store.query(
+        "SELECT 1 FROM runs WHERE execution_id = ? LIMIT 1", [execution_id], ingest=ingest
+    )
+    return not df.empty
+
+
+def execution(store: DuckDBStore, execution_id: str) -> dict[str, Any] | None:
+    """The ``runs`` row of one execution, or ``None``."""
+    rows = _records(store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id]))
+    return rows[0] if rows else None
+
+
+def execution_values(store: DuckDBStore, execution_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The values an execution read (``inputs``) and wrote (``outputs``), by name."""
+    inputs = store.query(
+        "SELECT name, type_name, fingerprint, fingerprint_kind, shape, length, summary, note "
+        "FROM cell_inputs WHERE execution_id = ? ORDER BY name",
+        [execution_id],
+        ingest=False,
+    )
+    outputs = store.query(
+        "SELECT name, action, type_name, fingerprint, fingerprint_kind, shape, length, summary, "
+        "note FROM cell_outputs WHERE execution_id = ? ORDER BY name",
+        [execution_id],
+        ingest=False,
+    )
+    return {"inputs": _records(inputs), "outputs": _records(outputs)}
+
+
+def execution_files(store: DuckDBStore, execution_id: str) -> list[dict[str, Any]]:
+    """The files an execution read and wrote."""
+    return _records(
+        store.query(
+            "SELECT path, access, size, sha256, note FROM files WHERE execution_id = ? "
+            "ORDER BY path",
+            [execution_id],
+            ingest=False,
+        )
+    )
+
+
+def execution_measurements(
+    store: DuckDBStore, execution_id: str
+) -> dict[str, list[dict[str, Any]]]:
+    """The metrics and parameters logged on an execution."""
+    metrics = store.query(
+        "SELECT name, value, step, logged_at FROM metrics WHERE execution_id = ? "
+        "ORDER BY logged_at, name",
+        [execution_id],
+        ingest=False,
+    )
+    params = store.query(
+        "SELECT name, value, logged_at FROM params WHERE execution_id = ? ORDER BY logged_at, name",
+        [execution_id],
+        ingest=False,
+    )
+    return {"metrics": _records(metrics), "params": _records(params)}
+
+
+def environment_summary(store: DuckDBStore, environment_id: str) -> dict[str, Any] | None:
+    """The environment an execution ran in, without its package list (``package_count`` says
+    how long it is)."""
+    rows = _records(
+        store.query(
+            """
+            SELECT environment_id, captured_at, python_version, python_implementation,
+                   python_executable, platform, os_name, os_release, machine, hostname, cpu_model,
+                   cpu_count, ram_bytes, git_commit, git_branch, git_dirty, git_diff_sha256,
+                   git_remote,
+                   package_count
+            FROM environments WHERE environment_id = ?
+            """,
+            [environment_id],
+            ingest=False,
+        )
+    )
+    return rows[0] if rows else None
+
+
+def execution_annotations(
+    store: DuckDBStore, execution_id: str, *, ingest: bool = False
+) -> list[dict[str, Any]]:
+    """The current annotations linked to an execution, newest first."""
+    return _records(
+        store.query(_EXECUTION_ANNOTATIONS_SQL, {"execution": execution_id}, ingest=ingest)
+    )
+
+
+def notebook_annotations(
+    store: DuckDBStore, notebook_paths: Sequence[str], *, limit: int = 200
+) -> list[dict[str, Any]]:
+    """The current annotations about a notebook, newest first: those linked to one of its
+    executions and those written in one of its kernel sessions."""
+    return _records(
+        store.query(_NOTEBOOK_ANNOTATIONS_SQL, {"paths": list(notebook_paths), "limit": limit})
+    )
+
+
+def annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
+    """One revision of an annotation, current or not, with ``is_current``."""
+    rows = _records(
+        store.query(
+            f"SELECT {_ANNOTATION_COLUMNS}, a.superseded_by, a.is_current "
+            "FROM annotation_history a WHERE a.annotation_id = ?",
+            [annotation_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
+def model_overview(store: DuckDBStore) -> list[dict[str, Any]]:
+    """Every model a card can be made for: the registered ones (``model_registry`` with their
+    versions, oldest first) and the ``--model`` names of captured cells not registered yet."""
+    registered = _records(
+        store.query(
+            """
+            SELECT m.model_id, m.name, m.group_name, m.description, m.owners, m.risk_tier, m.tags,
+                   m.retired, m.created_at, m.updated_at, m.version_count,
+                   coalesce((SELECT list({'version': v.version, 'state': v.state,
+                                          'created_at': v.created_at} ORDER BY v.created_at)
+                             FROM model_versions v WHERE v.model_id = m.model_id), [])
+                       AS versions
+            FROM model_registry m
+            ORDER BY m.name, m.group_name
+            """
+        )
+    )
+    for model in registered:
+        model["registered"] = True
+    captured = _records(
+        store.query(
+            """
+            SELECT model AS name, count(*) AS run_count, max(started_at) AS last_run_at
+            FROM runs
+            WHERE model IS NOT NULL AND model NOT IN (SELECT name FROM model_registry)
+            GROUP BY model ORDER BY model
+            """,
+            ingest=False,
+        )
+    )
+    for model in captured:
+        model.update(registered=False, versions=[])
+    return registered + captured
