@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -99,21 +98,50 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    """Check every journal's hash chain."""
-    from .journal import journal_files, verify_chain
+    """Check the journals' hash chains, that ingested events match their journal lines, and that
+    stored artifacts and recorded files still have their SHA-256 (changed data files are listed,
+    not failed)."""
+    from .verify import verify_store
 
-    store = _store(args)
-    problems = []
-    journals = journal_files(store.journal_dir)
-    for path in journals:
-        problems.extend(verify_chain(path))
+    report = verify_store(_store(args))
     if args.json:
-        print(json.dumps({"journals": len(journals), "problems": [asdict(p) for p in problems]}))
+        print(json.dumps(report.to_dict()))
     else:
-        for p in problems:
-            print(f"{p.journal} at byte {p.offset}: {p.problem}")
-        print(f"{len(journals)} journal(s) checked, {len(problems)} problem(s)")
-    return 1 if problems else 0
+        sys.stdout.write(report.render_text())
+    return 0 if report.ok else 1
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """Write a notebook that reproduces TARGET from its recorded upstream cells; with --run, execute
+    it in a fresh kernel, capture the re-run, and compare every result with the original."""
+    from .reproduce import reproduce
+
+    result = reproduce(
+        args.target,
+        store=_store(args),
+        output=args.output,
+        run=args.run,
+        cwd=args.cwd,
+        timeout=args.timeout,
+        progress=args.run and not args.quiet and not args.json,
+    )
+    if args.json:
+        print(json.dumps(result.to_dict(), default=str, ensure_ascii=False))
+    else:
+        sys.stdout.write(result.render_text())
+    return result.exit_code
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What differs between two runs, and so why their results may differ: code, parameters,
+    input data and environment."""
+    from .diff import render_html, render_json, render_text
+    from .reproduce import diff_targets
+
+    result = diff_targets(args.a, args.b, store=_store(args), upstream=not args.no_upstream)
+    render = {"json": render_json, "html": render_html}.get(args.format, render_text)
+    _emit_text(render(result), args.output)
+    return 0 if result.same else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -282,12 +310,61 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "verify",
-        help="check the journals' hash chains",
-        description=cmd_verify.__doc__,
+        help="check journals, ingested events, stored artifacts and recorded files",
+        description=" ".join((cmd_verify.__doc__ or "").split()),
         epilog="example: jupyter-lineage verify --json",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser(
+        "reproduce",
+        help="write (and with --run, run and compare) a notebook reproducing a result",
+        description=" ".join((cmd_reproduce.__doc__ or "").split()),
+        epilog="examples:\n"
+        "  jupyter-lineage reproduce model:churn --run\n"
+        "  jupyter-lineage reproduce churn@1.0.0 -o churn-again.ipynb\n"
+        "  jupyter-lineage reproduce churn-again.ipynb --run --cwd ../data-copy\n\n"
+        "Exits 1 when the re-run differs from the original.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "target",
+        metavar="TARGET",
+        help="model:NAME, NAME@VERSION, experiment:NAME, an execution id (or prefix), "
+        "or a notebook reproduce wrote",
+    )
+    p.add_argument("-o", "--output", metavar="FILE", help="the notebook to write")
+    p.add_argument("--run", action="store_true", help="execute it with nbclient and compare")
+    p.add_argument(
+        "--cwd", metavar="DIR", help="run in DIR (default: the original notebook's directory)"
+    )
+    p.add_argument("--timeout", type=int, default=600, help="seconds allowed per cell")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--quiet", action="store_true", help="no per-cell progress")
+    p.set_defaults(func=cmd_reproduce)
+
+    p = sub.add_parser(
+        "diff",
+        help="what differs between two runs: code, parameters, input data, environment",
+        description=" ".join((cmd_diff.__doc__ or "").split()),
+        epilog="examples:\n"
+        "  jupyter-lineage diff experiment:depth-4 experiment:depth-8\n"
+        "  jupyter-lineage diff churn@1.0.0 churn@1.1.0 --format html -o churn-diff.html\n\n"
+        "RUN_A and RUN_B are execution ids (or prefixes), experiment:NAME, model:NAME or "
+        "NAME@VERSION. Exits 1 when they differ.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("a", metavar="RUN_A")
+    p.add_argument("b", metavar="RUN_B")
+    p.add_argument("--format", choices=["text", "json", "html"], default="text")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    p.add_argument(
+        "--no-upstream",
+        action="store_true",
+        help="compare only the named executions, not the cells they depend on",
+    )
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser(
         "run",

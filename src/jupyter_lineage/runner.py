@@ -6,6 +6,7 @@ import os
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ class RunResult:
     seconds: float
     error: str | None = None
     counts: dict[str, Any] = field(default_factory=dict)
+    # code cell index -> the execution that ran it (also in the cell's metadata)
+    cell_executions: dict[int, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -57,8 +60,13 @@ def run_notebook(
     timeout: int = 600,
     progress: bool = True,
     kernel_name: str = "python3",
+    cwd: str | os.PathLike[str] | None = None,
 ) -> RunResult:
-    """Execute every cell with nbclient; cells tagged ``raises-exception`` may fail."""
+    """Execute every cell with nbclient; cells tagged ``raises-exception`` may fail.
+
+    The kernel runs in the notebook's directory (or ``cwd``). Each captured cell's
+    execution id is written into its metadata (``jupyter_lineage.executions``).
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError
@@ -88,20 +96,24 @@ def run_notebook(
         nb,
         timeout=timeout,
         kernel_name=kernel_name,
-        resources={"metadata": {"path": str(nb_path.parent)}},
+        resources={"metadata": {"path": str(Path(cwd).resolve() if cwd else nb_path.parent)}},
         extra_arguments=extra,
         on_cell_executed=on_cell_executed,
     )
     started = time.perf_counter()
+    since = datetime.now(timezone.utc)
     error = None
     try:
         client.execute(env=env)
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "a cell failed"
     seconds = time.perf_counter() - started
+    from .reproduce import link_executed_cells
+
+    cell_executions = link_executed_cells(nb, store, str(nb_path), since)
     if output:
         nbformat.write(nb, output)
-    result = RunResult(nb_path, store, seconds, error)
+    result = RunResult(nb_path, store, seconds, error, cell_executions=cell_executions)
     result.counts = _counts(store, str(nb_path))
     return result
 

@@ -35,6 +35,7 @@ _MORE_MAGICS = (
     ("jupyter_lineage.registry.magics", "RegistryMagics"),
     ("jupyter_lineage.cards.magics", "CardMagics"),
     ("jupyter_lineage.graph.magics", "GraphMagics"),
+    ("jupyter_lineage.reproduce_magics", "ReproduceMagics"),
 )
 
 

@@ -14,6 +14,10 @@ __all__ = ["setup_handlers"]
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Register the lineage API handlers with a running Jupyter server."""
+    """Register the lineage API handlers and the notebook save hook with a running Jupyter server."""
     setup_handlers(serverapp.web_app)
     serverapp.log.info("jupyter_lineage: serving /lineage/api/")
+    from .save_hook import register
+
+    if register(serverapp.contents_manager):
+        serverapp.log.info("jupyter_lineage: saved notebooks carry their cells' execution ids")

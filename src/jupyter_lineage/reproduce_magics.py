@@ -1,0 +1,100 @@
+"""``%lineage_reproduce`` and ``%lineage_diff``: reproduce a result, or compare two runs, inline.
+
+Registered by ``%load_ext jupyter_lineage``. Importing this module imports
+IPython and nothing heavy; nbformat, nbclient and DuckDB load when a magic runs.
+"""
+
+from __future__ import annotations
+
+import shlex
+from typing import Any
+
+from IPython.core.error import UsageError as IPythonUsageError
+from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+
+from .errors import LineageError
+
+
+def _timeout(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise IPythonUsageError(f"--timeout takes whole seconds, not {text!r}") from None
+    if value < 1:
+        raise IPythonUsageError(f"--timeout must be 1 second or more, not {value}")
+    return value
+
+
+@magics_class
+class ReproduceMagics(Magics):
+    """``%lineage_reproduce TARGET [--run]`` and ``%lineage_diff A B``."""
+
+    def __init__(self, shell: Any, recorder: Any) -> None:
+        super().__init__(shell)
+        self.recorder = recorder
+
+    def _args(self, fn: Any, line: str) -> Any:
+        try:
+            shlex.split(line)
+        except ValueError as exc:
+            raise IPythonUsageError(f"{exc} in {line!r}") from None
+        return parse_argstring(fn, line)
+
+    @magic_arguments()
+    @argument(
+        "target",
+        help="model:NAME, NAME@VERSION, experiment:NAME, an execution id, or a reproduction notebook.",
+    )
+    @argument("--run", action="store_true", help="Run it in a fresh kernel and compare.")
+    @argument("-o", "--output", help="Where to write the notebook.")
+    @argument("--cwd", help="Run in this directory instead of the original notebook's.")
+    @argument("--timeout", type=_timeout, default=600, help="Seconds allowed per cell.")
+    @line_magic
+    def lineage_reproduce(self, line: str) -> None:
+        """Write a notebook that reproduces TARGET; with --run, execute it and compare.
+
+        Examples::
+
+            %lineage_reproduce model:churn --run
+            %lineage_reproduce experiment:depth-8 -o depth-8-again.ipynb
+        """
+        args = self._args(self.lineage_reproduce, line)
+        from .reproduce import reproduce
+
+        try:
+            result = reproduce(
+                args.target,
+                store=self.recorder.store_dir,
+                output=args.output,
+                run=args.run,
+                cwd=args.cwd,
+                timeout=args.timeout,
+            )
+        except LineageError as exc:
+            raise IPythonUsageError(str(exc)) from None
+        print(result.render_text(), end="")
+
+    @magic_arguments()
+    @argument("a", help="A run: an execution id, experiment:NAME, model:NAME or NAME@VERSION.")
+    @argument("b", help="The run to compare it with.")
+    @argument("--no-upstream", action="store_true", help="Compare only the named executions.")
+    @line_magic
+    def lineage_diff(self, line: str) -> None:
+        """Show what differs between two runs: code, parameters, input data, environment.
+
+        Example::
+
+            %lineage_diff experiment:depth-4 experiment:depth-8
+        """
+        args = self._args(self.lineage_diff, line)
+        from .diff import render_text
+        from .reproduce import diff_targets
+
+        try:
+            result = diff_targets(
+                args.a, args.b, store=self.recorder.store_dir, upstream=not args.no_upstream
+            )
+        except LineageError as exc:
+            raise IPythonUsageError(str(exc)) from None
+        print(render_text(result), end="")
