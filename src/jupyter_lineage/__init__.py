@@ -23,7 +23,15 @@ _ANNOTATE_API = (
     "start_experiment",
 )
 
-__all__ = ["__version__", "load_ipython_extension", "unload_ipython_extension", *_ANNOTATE_API]
+_DATASET_API = ("log_dataset",)
+
+__all__ = [
+    "__version__",
+    "load_ipython_extension",
+    "unload_ipython_extension",
+    *_ANNOTATE_API,
+    *_DATASET_API,
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -32,6 +40,10 @@ def __getattr__(name: str) -> Any:
         from . import annotations
 
         return getattr(annotations, name)
+    if name in _DATASET_API:
+        from . import datasets
+
+        return getattr(datasets, name)
     raise AttributeError(f"module 'jupyter_lineage' has no attribute {name!r}")
 
 

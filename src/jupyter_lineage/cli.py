@@ -97,6 +97,44 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    """Check a store: permissions, disk space, journals' chains and unreadable lines, whether the
+    database opens, its schema version, what is not ingested yet, and who holds its lock."""
+    from .config import resolve_store_dir
+    from .doctor import diagnose
+
+    findings = diagnose(resolve_store_dir(args.store))
+    if args.json:
+        print(json.dumps([f.to_json() for f in findings]))
+    else:
+        for f in findings:
+            print(f"{f.status:<8} {f.check}: {f.detail}")
+            if f.fix and f.status != "ok":
+                print(f"{'':<8} fix: {f.fix}")
+    return 1 if any(f.status == "error" for f in findings) else 0
+
+
+def cmd_forget(args: argparse.Namespace) -> int:
+    """Hide an execution's source, error text, value summaries and the annotations on it from every
+    view and export (the journal keeps the original lines)."""
+    from .sessions import use_store
+
+    store = _store(args)
+    found = store.query(
+        "SELECT DISTINCT execution_id FROM runs WHERE starts_with(execution_id, ?) LIMIT 3",
+        [args.execution_id],
+    )["execution_id"].tolist()
+    if len(found) != 1:
+        problem = "no captured execution" if not found else "more than one execution"
+        raise UsageError(
+            f"{problem} matches {args.execution_id!r}; give an id from SELECT execution_id FROM runs"
+        )
+    use_store(args.store).forget(found[0], args.reason)
+    store.ingest()
+    print(f"forgot execution {found[0]}")
+    return 0
+
+
 def cmd_verify(args: argparse.Namespace) -> int:
     """Check the journals' hash chains, that ingested events match their journal lines, and that
     stored artifacts and recorded files still have their SHA-256 (changed data files are listed,
@@ -309,6 +347,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_rebuild)
 
     p = sub.add_parser(
+        "doctor",
+        help="diagnose the store: journals, database, schema, disk, lock, permissions",
+        description=" ".join((cmd_doctor.__doc__ or "").split()),
+        epilog="example: jupyter-lineage --store notebooks/.lineage doctor",
+    )
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser(
+        "forget",
+        help="hide an execution's texts from every view",
+        description=" ".join((cmd_forget.__doc__ or "").split()),
+        epilog='example: jupyter-lineage forget 3f2a9c --reason "pasted a key"',
+    )
+    p.add_argument("execution_id", metavar="EXECUTION_ID", help="an execution id or unique prefix")
+    p.add_argument("--reason", help="why, recorded with it")
+    p.set_defaults(func=cmd_forget)
+
+    p = sub.add_parser(
         "verify",
         help="check journals, ingested events, stored artifacts and recorded files",
         description=" ".join((cmd_verify.__doc__ or "").split()),
@@ -436,7 +493,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- the lineage graph ------------------------------------------------------------
+# -- the lineage graph -------------------------------------------------------------
 
 GRAPH_EPILOG = """examples:
   jupyter-lineage graph upstream model:churn-logreg
@@ -448,7 +505,7 @@ TARGET is an execution id (or a unique prefix), var:NAME, file:PATH, model:NAME[
 a cell name from %%lineage --name, or a node id from the lineage_nodes view.
 """
 
-
+# Columns shown in table format; --format json has them all.
 _GRAPH_TABLE_COLUMNS = {
     "upstream": ["depth", "kind", "name", "status", "created_at", "node_id"],
     "downstream": ["depth", "kind", "name", "status", "created_at", "node_id"],

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_lineage.store.duckdb import SCHEMA_VERSION
+
 REPO = Path(__file__).parents[2]
 
 
@@ -73,9 +75,9 @@ def test_info_and_verify(quickstart: Path) -> None:
     assert info["counts"]["runs"] == 9
     assert info["counts"]["failed_attempts"] == 1
     assert info["counts"]["environments"] == 1
-    assert info["schema_version"] == 1
+    assert info["schema_version"] == SCHEMA_VERSION
     text = cli("--store", store, "info").stdout
-    assert "schema version: 1" in text
+    assert f"schema version: {SCHEMA_VERSION}" in text
     verify = cli("--store", store, "verify")
     assert "0 problem(s)" in verify.stdout
 

@@ -18,6 +18,8 @@ _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 _lock = threading.Lock()
 _active: list[FileTracker] = []
 _installed = False
+# Threads of the extension's own (the background file hasher) whose opens are not a cell's.
+_quiet = threading.local()
 
 
 class FileTracker:
@@ -89,8 +91,13 @@ def ignored_prefixes(extra: Iterable[str] = ()) -> tuple[str, ...]:
     return (*roots, "/proc/", "/sys/", "/dev/", "/usr/share/zoneinfo/", "/usr/lib/")
 
 
+def ignore_this_thread() -> None:
+    """Never record the files the calling thread opens."""
+    _quiet.active = True
+
+
 def _hook(event: str, args: tuple[object, ...]) -> None:
-    if event != "open" or not _active:
+    if event != "open" or not _active or getattr(_quiet, "active", False):
         return
     try:
         path, mode, flags = args

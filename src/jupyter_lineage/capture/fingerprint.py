@@ -18,16 +18,20 @@ from __future__ import annotations
 import hashlib
 import os
 import pickle
+import signal
 import struct
 import sys
+import threading
 import time
 import types
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import xxhash
 
 from jupyter_lineage.models import Fingerprint
+from jupyter_lineage.redact import may_contain_secret, redact_text
 
 # Big enough that per-chunk overhead vanishes, small enough that copying one
 # chunk of a non-contiguous array keeps extra memory far below 64 MB.
@@ -35,6 +39,12 @@ _CHUNK_BYTES = 8 << 20
 # Elements of a Python container between two looks at the clock.
 _TICK = 4096
 _MAX_DEPTH = 100
+# Dicts and sets up to this size are hashed by their sorted element digests;
+# bigger ones by the sum of their element digests, which needs no memory per element.
+_SORT_LIMIT = 1 << 16
+# After the deadline, the alarm that stops a value's own code fires again this often,
+# in case that code catches the first interruption.
+_ALARM_REPEAT_S = 0.05
 _MAX_PICKLE_BYTES = 1 << 30
 _MAX_NOTE = 200
 _MAX_SUMMARY = 120
@@ -58,6 +68,10 @@ class _Timeout(BaseException):
     A BaseException so that no ``except Exception`` on the way, ours or a
     library's, swallows it.
     """
+
+
+class _OwnCodeTimeout(_Timeout):
+    """The deadline passed while the value's own code (not this module's) was running."""
 
 
 class _Unhashable(BaseException):
@@ -190,7 +204,11 @@ def _scalar_summary(obj: Any, tp: type) -> str:
     if tp is int:
         return _int_summary(obj)
     if tp is str or tp is bytes or tp is bytearray:
-        return _truncate(repr(obj[:_MAX_SUMMARY]))
+        text = repr(obj[: _MAX_SUMMARY * 4])
+        if may_contain_secret(text):
+            # Before the cut, so a credential is not left half-shown at the end.
+            text = redact_text(text)[0]
+        return _truncate(text)
     if tp is memoryview:
         return f"memoryview {obj.format} {obj.shape}"
     return _truncate(repr(obj))
@@ -254,20 +272,211 @@ class _Pickler(pickle.Pickler):
 
     def persistent_id(self, obj: Any) -> Any:
         tp = type(obj)
-        if tp in _PICKLE_NATIVE or obj is self._top:
+        if type(tp) is not type:
+            _check_metaclass(tp)
+        if tp in _PICKLE_NATIVE:
             return None
         walker = self._walker
         if _perf_counter() > walker.deadline:
             raise _Timeout("time budget exhausted while pickling")
+        if not walker.interruptible and _runs_own_code(tp):
+            raise _Unhashable(
+                f"{_type_name(tp)} pickles with its own code, which is not run here: "
+                "it could not be stopped at the time budget (define __lineage_fingerprint__)"
+            )
+        if obj is self._top:
+            return None
         if _replaces_in_pickle(obj, tp):
             return walker.digest(obj)
         return None
 
 
+# --- a value's own code: bounded in time, or not run ------------------------------
+#
+# Pickling a value of an unknown class runs that class's __reduce__,
+# __reduce_ex__, __getstate__ or __getattr__, and a __lineage_fingerprint__
+# hook is the class's own code too. Checking the clock between objects cannot
+# stop one that sleeps or loops, and a worker thread given up on at the
+# deadline would keep running, holding the value and racing the user's code.
+# So in the main thread (where IPython runs cells) an interval timer raises
+# _Timeout inside that code at the deadline, and again every 50 ms in case
+# the code catches it; if it caught one already (``except BaseException`` in
+# a loop), a trace function raises on every line it runs, which no except
+# clause survives. Elsewhere, or when the program uses SIGALRM itself,
+# classes outside a trusted set whose pickling runs their own code get an
+# identity fingerprint instead.
+
+
+class _Alarm:
+    """SIGALRM at a deadline, raising _Timeout in whatever Python code then runs."""
+
+    _active: _Alarm | None = None
+
+    def __init__(self, deadline: float) -> None:
+        self.fired = 0
+        self.traced: list[Any] = []
+        self._tracing = False
+        self._previous = signal.signal(signal.SIGALRM, _on_alarm)
+        _Alarm._active = self
+        delay = max(deadline - _perf_counter(), 0.001)
+        signal.setitimer(signal.ITIMER_REAL, delay, _ALARM_REPEAT_S)
+
+    def escalate(self, frame: Any) -> None:
+        """Make every line of the value's code (the frames up to this module's) raise."""
+        if self._tracing or sys.gettrace() is not None:
+            return  # a debugger or coverage tool owns tracing: leave it alone
+        self._tracing = True
+        sys.settrace(_raise_on_line)
+        while frame is not None and frame.f_code.co_filename != __file__:
+            frame.f_trace = _raise_on_line
+            self.traced.append(frame)
+            frame = frame.f_back
+
+    @staticmethod
+    def available() -> bool:
+        """Main thread, a platform with setitimer, and no one else using SIGALRM."""
+        if not hasattr(signal, "setitimer") or _Alarm._active is not None:
+            return False
+        if threading.current_thread() is not threading.main_thread():
+            return False
+        try:
+            handler = signal.getsignal(signal.SIGALRM)
+            timer = signal.getitimer(signal.ITIMER_REAL)
+        except (ValueError, OSError):
+            return False
+        return handler in (signal.SIG_DFL, None) and timer == (0.0, 0.0)
+
+    def stop(self) -> None:
+        _Alarm._active = None
+        signal.setitimer(signal.ITIMER_REAL, 0, 0)
+        # A signal that arrived just before the timer stopped is handled (as a
+        # no-op) by _on_alarm at this call, before the old handler is back.
+        _no_op()
+        signal.signal(signal.SIGALRM, self._previous)
+        if self._tracing:
+            sys.settrace(None)
+            for frame in self.traced:
+                frame.f_trace = None
+            self.traced.clear()
+
+
+def _raise_on_line(frame: Any, event: str, arg: Any) -> Any:
+    if _Alarm._active is None:
+        return None
+    if event == "line" and frame.f_code.co_filename != __file__:
+        raise _OwnCodeTimeout("time budget exhausted in the value's own code, which ignored it")
+    return _raise_on_line
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    alarm = _Alarm._active
+    if alarm is None:
+        return
+    alarm.fired += 1
+    if alarm.fired > 1:
+        alarm.escalate(frame)
+    code = getattr(frame, "f_code", None)
+    if code is None or code.co_filename == __file__:
+        raise _Timeout("time budget exhausted while pickling")
+    where = f"{getattr(code, 'co_qualname', code.co_name)} at {code.co_filename}:{frame.f_lineno}"
+    raise _OwnCodeTimeout(f"time budget exhausted in the value's own code ({where})")
+
+
+def _no_op() -> None:
+    return None
+
+
+# Modules whose classes' pickling methods are trusted to return promptly.
+_TRUSTED_PACKAGES = frozenset(
+    {
+        *sys.stdlib_module_names,
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "scipy",
+        "sklearn",
+        "torch",
+        "jax",
+        "jaxlib",
+        "tensorflow",
+        "keras",
+        "xgboost",
+        "lightgbm",
+        "catboost",
+        "statsmodels",
+        "polars",
+        "xarray",
+        "PIL",
+        "matplotlib",
+        "plotly",
+        "networkx",
+        "jupyter_lineage",
+    }
+)
+# Looked up by pickling (directly, or through getattr on the object).
+_OWN_CODE_NAMES = (
+    "__reduce__",
+    "__reduce_ex__",
+    "__getstate__",
+    "__getnewargs__",
+    "__getnewargs_ex__",
+    "__getattr__",
+    "__getattribute__",
+    "__class__",
+)
+_own_code_cache: dict[int, tuple[weakref.ref[type], bool]] = {}
+
+
+def _runs_own_code(tp: type) -> bool:
+    """Whether pickling an instance of ``tp`` runs methods defined outside trusted packages."""
+    cached = _own_code_cache.get(id(tp))
+    if cached is not None and cached[0]() is tp:
+        return cached[1]
+    result = False
+    try:
+        mro = type.__dict__["__mro__"].__get__(tp)
+    except Exception:
+        mro = ()
+        result = True
+    for klass in mro:
+        if klass is object:
+            continue
+        namespace = type.__dict__["__dict__"].__get__(klass)
+        if (
+            any(name in namespace for name in _OWN_CODE_NAMES)
+            and _module_of(klass).split(".", 1)[0] not in _TRUSTED_PACKAGES
+        ):
+            result = True
+            break
+    try:
+        _own_code_cache[id(tp)] = (weakref.ref(tp), result)
+    except TypeError:
+        pass
+    return result
+
+
+_plain_metaclasses: dict[int, tuple[weakref.ref[type], bool]] = {}
+
+
+def _check_metaclass(tp: type) -> None:
+    """Refuse a class whose metaclass overrides __hash__ or __eq__ (a dict lookup would call it)."""
+    meta = type(tp)
+    cached = _plain_metaclasses.get(id(meta))
+    if cached is not None and cached[0]() is meta:
+        plain = cached[1]
+    else:
+        plain = all(
+            getattr(meta, name, None) is getattr(type, name) for name in ("__hash__", "__eq__")
+        )
+        _plain_metaclasses[id(meta)] = (weakref.ref(meta), plain)
+    if not plain:
+        raise _Unhashable("its metaclass defines __hash__ or __eq__, which are not called here")
+
+
 class _Walker:
     """One fingerprint computation: the deadline, the containers being walked, the hashers."""
 
-    __slots__ = ("_active", "_tick", "deadline")
+    __slots__ = ("_active", "_alarm", "_interruptible", "_tick", "deadline")
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
@@ -275,6 +484,26 @@ class _Walker:
         # met again while still active is a cycle.
         self._active: dict[int, int] = {}
         self._tick = _TICK
+        self._alarm: _Alarm | None = None
+        self._interruptible: bool | None = None
+
+    @property
+    def interruptible(self) -> bool:
+        """Whether a value's own code (__reduce__, __getstate__, a hook) can be stopped at
+        the deadline: only by a signal, so only in the main thread (asked when first needed)."""
+        if self._interruptible is None:
+            self._interruptible = self._alarm is not None or _Alarm.available()
+        return self._interruptible
+
+    def run_own_code(self) -> None:
+        """About to run a value's own code: make sure it is stopped at the deadline."""
+        if self._alarm is None and self.interruptible:
+            self._alarm = _Alarm(self.deadline)
+
+    def close(self) -> None:
+        if self._alarm is not None:
+            self._alarm.stop()
+            self._alarm = None
 
     def _check_clock(self) -> None:
         self._tick = _TICK
@@ -299,6 +528,8 @@ class _Walker:
         if self._tick <= 0:
             self._check_clock()
         tp = type(obj)
+        if type(tp) is not type:
+            _check_metaclass(tp)
         encode = _SCALAR_ENCODERS.get(tp)
         if encode is not None:
             h.update(encode(obj))
@@ -332,6 +563,7 @@ class _Walker:
     def feed_pickle(self, h: Any, obj: Any) -> None:
         """Append the digest of ``obj``'s pickle, or raise ``_Unhashable`` if it has none."""
         sub = _xxh3_128()
+        self.run_own_code()
         try:
             _Pickler(self, _Sink(sub.update, self.deadline), top=obj).dump(obj)
         except (_Timeout, _Unhashable, _HookFailed, KeyboardInterrupt):
@@ -371,34 +603,62 @@ def _module_of(tp: type) -> str:
 # --- handlers: each appends one value's encoding to h ---------------------------
 
 
-def _feed_sequence(walker: _Walker, h: Any, tag: bytes, items: Any) -> None:
-    h.update(tag + _pack_q(len(items)))
+def _feed_sequence(walker: _Walker, h: Any, tag: bytes, n: int, items: Iterable[Any]) -> None:
+    h.update(tag + _pack_q(n))
     for item in items:
         walker.feed(h, item)
 
 
 def _feed_list(walker: _Walker, h: Any, obj: list[Any]) -> None:
-    _feed_sequence(walker, h, b"L", obj)
+    _feed_sequence(walker, h, b"L", len(obj), obj)
 
 
 def _feed_tuple(walker: _Walker, h: Any, obj: tuple[Any, ...]) -> None:
-    _feed_sequence(walker, h, b"U", obj)
+    _feed_sequence(walker, h, b"U", len(obj), obj)
+
+
+def _feed_unordered(walker: _Walker, h: Any, tag: bytes, n: int, digests: Iterable[bytes]) -> None:
+    """Element digests in an order-independent way, in memory bounded for any size.
+
+    Up to ``_SORT_LIMIT`` elements, the sorted digests; beyond, their sum
+    modulo 2**128 (a multiset hash), so a ten-million-entry dict needs no
+    list of ten million digests.
+    """
+    if n <= _SORT_LIMIT:
+        ordered = sorted(digests)
+        h.update(tag + _pack_q(len(ordered)))
+        h.update(b"".join(ordered))
+        return
+    total = 0
+    count = 0
+    for digest in digests:
+        total += int.from_bytes(digest, "little")
+        count += 1
+    h.update(tag + b"+" + _pack_q(count) + (total & ((1 << 128) - 1)).to_bytes(16, "little"))
+
+
+def _feed_set_items(walker: _Walker, h: Any, tag: bytes, n: int, items: Iterable[Any]) -> None:
+    # Iteration order of a set depends on hash randomisation; sorted
+    # element digests do not.
+    _feed_unordered(walker, h, tag, n, (walker.digest(item) for item in items))
 
 
 def _feed_set(walker: _Walker, h: Any, obj: Any) -> None:
-    # Iteration order of a set depends on hash randomisation; sorted
-    # element digests do not.
-    digests = sorted(walker.digest(item) for item in obj)
-    h.update((b"S" if type(obj) is set else b"Z") + _pack_q(len(digests)))
-    h.update(b"".join(digests))
+    _feed_set_items(walker, h, b"S" if type(obj) is set else b"Z", len(obj), obj)
+
+
+def _feed_dict_items(walker: _Walker, h: Any, n: int, items: Iterable[tuple[Any, Any]]) -> None:
+    # dict equality ignores order, so the digest does too.
+    digest = walker.digest
+    if n <= _SORT_LIMIT:
+        pairs: Iterable[bytes] = (digest(key) + digest(value) for key, value in items)
+    else:
+        pairs = (_xxh3_digest(digest(key) + digest(value)) for key, value in items)
+    _feed_unordered(walker, h, b"D", n, pairs)
 
 
 def _feed_dict(walker: _Walker, h: Any, obj: dict[Any, Any]) -> None:
-    # dict equality ignores order, so the digest does too.
-    digest = walker.digest
-    pairs = sorted(digest(key) + digest(value) for key, value in obj.items())
-    h.update(b"D" + _pack_q(len(pairs)))
-    h.update(b"".join(pairs))
+    _feed_dict_items(walker, h, len(obj), obj.items())
 
 
 def _feed_type_tag(h: Any, tp: type) -> None:
@@ -425,16 +685,18 @@ def _feed_builtin_subclass(walker: _Walker, h: Any, obj: Any) -> None:
     """Subclasses of list/tuple/dict/set/str/...: the builtin content, type and attributes."""
     tp = type(obj)
     _feed_type_tag(h, tp)
-    # Unbound builtin methods, so overrides in the subclass are not called.
+    # Unbound builtin methods, and no copies: a ten-million-entry subclass costs
+    # no more memory than the builtin, and element __hash__/__eq__ are never called.
     if issubclass(tp, dict):
-        _feed_dict(walker, h, dict(dict.items(obj)))
+        _feed_dict_items(walker, h, dict.__len__(obj), dict.items(obj))
     elif issubclass(tp, list):
-        _feed_sequence(walker, h, b"L", list(list.__iter__(obj)))
+        _feed_sequence(walker, h, b"L", list.__len__(obj), list.__iter__(obj))
     elif issubclass(tp, tuple):
-        _feed_sequence(walker, h, b"U", tuple(tuple.__iter__(obj)))
-    elif issubclass(tp, (set, frozenset)):
-        items = set.__iter__(obj) if issubclass(tp, set) else frozenset.__iter__(obj)
-        _feed_set(walker, h, (set if issubclass(tp, set) else frozenset)(items))
+        _feed_sequence(walker, h, b"U", tuple.__len__(obj), tuple.__iter__(obj))
+    elif issubclass(tp, set):
+        _feed_set_items(walker, h, b"S", set.__len__(obj), set.__iter__(obj))
+    elif issubclass(tp, frozenset):
+        _feed_set_items(walker, h, b"Z", frozenset.__len__(obj), frozenset.__iter__(obj))
     else:
         for base, exact in _SCALAR_BASES:
             if issubclass(tp, base):
@@ -445,7 +707,7 @@ def _feed_builtin_subclass(walker: _Walker, h: Any, obj: Any) -> None:
     except AttributeError:
         state = None
     if type(state) is dict and state:
-        _feed_dict(walker, h, state)
+        _feed_dict_items(walker, h, len(state), state.items())
 
 
 def _feed_function(walker: _Walker, h: Any, fn: types.FunctionType) -> None:
@@ -530,6 +792,7 @@ def _feed_pickled(walker: _Walker, h: Any, obj: Any) -> None:
 def _feed_hook(walker: _Walker, h: Any, obj: Any) -> None:
     tp = type(obj)
     hook = _find_hook(tp)
+    walker.run_own_code()
     try:
         result = hook.__get__(obj, tp)() if hasattr(hook, "__get__") else hook(obj)
     except (KeyboardInterrupt, _Timeout):
@@ -671,6 +934,7 @@ def _feed_object_elements(walker: _Walker, h: Any, arr: Any) -> None:
     flat = arr.reshape(-1)
     step = 1 << 16
     sub = _xxh3_128()
+    walker.run_own_code()
     pickler = _Pickler(walker, _Sink(sub.update, walker.deadline))
     try:
         for start in range(0, flat.shape[0], step):
@@ -1054,6 +1318,9 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
     tp = type(obj)
     type_name, shape, length, summary = "?", None, None, "?"
     try:
+        if type(tp) is not type:
+            type_name = summary = _type_name(tp)
+            _check_metaclass(tp)
         encode = _SCALAR_ENCODERS.get(tp)
         if encode is not None:
             # The common case, kept to a few microseconds.
@@ -1071,9 +1338,19 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
             raise
         except BaseException:
             pass
+        if _timed_out_before(tp):
+            raise _Timeout(
+                "its own pickling code ran past the budget before; not run again in this process"
+            )
         walker = _Walker(_perf_counter() + budget_s)
         h = _xxh3_128()
-        walker.feed(h, obj)
+        try:
+            walker.feed(h, obj)
+        except _OwnCodeTimeout:
+            _remember_timeout(tp)
+            raise
+        finally:
+            walker.close()
         return Fingerprint(
             digest="xxh3:" + h.hexdigest(),
             kind="content",
@@ -1105,6 +1382,23 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
         summary=summary,
         note=note[:_MAX_NOTE],
     )
+
+
+# Classes whose own pickling code ran past the budget: a value that takes the whole
+# budget once would take it again in every cell that reads it.
+_slow_types: dict[int, weakref.ref[type]] = {}
+
+
+def _timed_out_before(tp: type) -> bool:
+    ref = _slow_types.get(id(tp))
+    return ref is not None and ref() is tp
+
+
+def _remember_timeout(tp: type) -> None:
+    try:
+        _slow_types[id(tp)] = weakref.ref(tp)
+    except TypeError:
+        pass
 
 
 _SIZED_SCALARS = frozenset({str, bytes, bytearray, range})

@@ -17,6 +17,7 @@ import re
 import shlex
 from collections.abc import Callable
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
@@ -139,6 +140,7 @@ class LineageMagics(Magics):
             )
         from ..store import open_store
 
+        self.recorder.flush()  # events held while the journal could not be written
         try:
             return open_store(self.recorder.store_dir).query(sql)
         except LineageError as exc:
@@ -155,15 +157,21 @@ class LineageMagics(Magics):
                     f"%lineage_config takes key=value pairs, not {word!r} (keys: store, value_budget)"
                 )
             if key == "store":
+                target = Path(value).expanduser()
+                if target.exists() and not target.is_dir():
+                    raise IPythonUsageError(
+                        f"store={value!r} is a file, not a directory; give a directory path"
+                    )
                 rec.set_store_dir(value)
             elif key == "value_budget":
                 try:
                     budget = float(value)
-                    if budget <= 0:
+                    if not 0 < budget < 3600:
                         raise ValueError
                 except ValueError:
                     raise IPythonUsageError(
-                        f"value_budget must be a positive number of seconds, not {value!r}"
+                        f"value_budget must be a number of seconds above 0 and below 3600, "
+                        f"not {value!r}"
                     ) from None
                 rec.value_budget_s = budget
             else:
@@ -175,6 +183,65 @@ class LineageMagics(Magics):
             f"auto={'on' if rec.auto else 'off'} notebook={rec.notebook_path or '(unknown)'} "
             f"session={rec.session_id}"
         )
+
+    @line_magic
+    def lineage_forget(self, line: str) -> None:
+        """Hide an execution's source, error text, value summaries and annotations from every view.
+
+        Examples::
+
+            %lineage_forget 3f2a9c
+            %lineage_forget LAST --reason "printed an API key"
+        """
+        try:
+            argv = shlex.split(line)
+        except ValueError as exc:
+            raise IPythonUsageError(f"%lineage_forget arguments: {exc} in {line!r}") from None
+        reason = None
+        if "--reason" in argv:
+            i = argv.index("--reason")
+            if i + 1 >= len(argv):
+                raise IPythonUsageError('--reason needs a text, e.g. --reason "pasted a key"')
+            reason = argv[i + 1]
+            del argv[i : i + 2]
+        if len(argv) != 1:
+            raise IPythonUsageError(
+                "%lineage_forget takes one execution id (or a unique prefix, or LAST), "
+                'e.g. %lineage_forget 3f2a9c --reason "pasted a key"'
+            )
+        execution_id = self._resolve_execution(argv[0])
+        self.recorder.forget(execution_id, reason)
+        print(f"jupyter-lineage: execution {execution_id} forgotten (hidden from every view)")
+
+    def _resolve_execution(self, spec: str) -> str:
+        rec = self.recorder
+        if spec.upper() == "LAST":
+            if not rec.recent:
+                raise IPythonUsageError("no captured execution in this session to forget (LAST)")
+            return rec.recent[-1].execution_id
+        if not re.fullmatch(r"[0-9a-f]{1,32}", spec):
+            raise IPythonUsageError(
+                f"{spec!r} is not an execution id; see %lineage_sql SELECT execution_id FROM runs"
+            )
+        matches = {r.execution_id for r in rec.recent if r.execution_id.startswith(spec)}
+        if not matches and (rec.store_dir / "journal").is_dir():
+            from ..store import open_store
+
+            try:
+                df = open_store(rec.store_dir).query(
+                    "SELECT DISTINCT execution_id FROM runs WHERE starts_with(execution_id, ?) "
+                    "LIMIT 3",
+                    [spec],
+                )
+            except LineageError as exc:
+                raise IPythonUsageError(str(exc)) from None
+            matches = set(df["execution_id"])
+        if len(matches) != 1:
+            problem = "no captured execution" if not matches else "more than one execution"
+            raise IPythonUsageError(
+                f"{problem} matches {spec!r}; see %lineage_sql SELECT execution_id, name FROM runs"
+            )
+        return matches.pop()
 
 
 def _options_from_args(args: Any) -> CaptureOptions:

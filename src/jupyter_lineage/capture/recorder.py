@@ -11,9 +11,11 @@ exception in the user's cell.
 
 from __future__ import annotations
 
+import atexit
 import getpass
 import hashlib
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -28,10 +30,13 @@ from typing import Any
 
 from .. import __version__
 from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir
+from ..errors import UsageError
 from ..journal import JournalWriter, utc_now
 from ..models import Environment, Fingerprint, ValueRecord
+from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse
 from .environment import EnvironmentCapture
+from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value, sha256_file
 
@@ -106,6 +111,7 @@ class Recorder:
         self._stack: list[_CellCapture | None] = []
         self._warned: set[str] = set()
         self._file_hashes: dict[tuple[str, int, int, int], str] = {}
+        self._hasher: DeferredHasher | None = None
         self._ignored_paths: tuple[str, ...] | None = None
         self._environment_checked = 0.0
         self._current_environment: Environment | None = None
@@ -114,6 +120,8 @@ class Recorder:
         self.annotation_ids: dict[str, str] = {}  # annotation id → thread id, this session
         self._author: str | None = None
         self.recent: deque[RecentExecution] = deque(maxlen=RECENT_EXECUTIONS)
+        # The journal problem last reported to the user (None while all is well).
+        self._journal_problem: str | None = None
 
     # -- configuration -------------------------------------------------------
 
@@ -123,12 +131,14 @@ class Recorder:
         self.store_dir = resolve_store_dir(store_dir)
         self._emitted_environments.clear()
         self._ignored_paths = None
+        self._journal_problem = None
 
     @property
     def journal_path(self) -> Path | None:
         return self._journal.path if self._journal else None
 
     def _journal_writer(self) -> JournalWriter:
+        """The session's journal; it holds events in memory while it cannot be written."""
         if self._journal is None:
             self._journal = JournalWriter(self.store_dir / JOURNAL_DIR_NAME, self.session_id)
             self._journal.append(
@@ -159,8 +169,53 @@ class Recorder:
         return self._author
 
     def emit(self, type_: str, data: dict[str, Any]) -> str:
-        """Append one event (annotation, metric, experiment...) to this session's journal."""
-        return self._journal_writer().append(type_, data)
+        """Append one event (annotation, metric, experiment...) to this session's journal.
+
+        Its strings pass through the redactor on the way (``JournalWriter.append``).
+        """
+        journal = self._journal_writer()
+        event_id = journal.append(type_, data)
+        self._check_journal(journal)
+        return event_id
+
+    def flush(self) -> None:
+        """Write the events the journal holds in memory, if it can take them now (before a query)."""
+        if self._journal is not None and self._journal.pending:
+            self._journal.flush()
+            self._check_journal(self._journal)
+
+    def forget(self, execution_id: str, reason: str | None = None) -> str:
+        """Record that an execution's texts must no longer be shown (a ``forget`` event).
+
+        The journal is append-only, so the original event stays in its file; the
+        store hides the execution's source, error text, value summaries and the
+        texts of annotations on it from every view.
+        """
+        if not isinstance(execution_id, str) or not _HEX_ID.match(execution_id):
+            raise UsageError(
+                f"execution id {execution_id!r} is not one; see SELECT execution_id FROM runs"
+            )
+        return self.emit(
+            "forget", {"execution_id": execution_id, "reason": reason, "forgotten_at": utc_now()}
+        )
+
+    def _check_journal(self, journal: JournalWriter) -> None:
+        """Report a journal that cannot be written once, and say so when it can be again."""
+        error = journal.error
+        if error is None:
+            if self._journal_problem is not None:
+                self._journal_problem = None
+                dropped = f"; {journal.dropped} event(s) were dropped" if journal.dropped else ""
+                self._say(f"capture resumed: the journal {journal.path} is writable again{dropped}")
+            return
+        problem = f"{type(error).__name__}:{getattr(error, 'errno', '')}"
+        if problem == self._journal_problem:
+            return
+        self._journal_problem = problem
+        self._say(
+            f"cannot write the journal {journal.path} ({_describe(error)}); events are held in "
+            "memory and written when it can be, and cells run as usual"
+        )
 
     @property
     def current_execution_id(self) -> str | None:
@@ -171,8 +226,14 @@ class Recorder:
         return self.recent[-1].execution_id if self.recent else None
 
     def close(self) -> None:
+        if self._hasher is not None:
+            # Files still being hashed complete their records in this journal first.
+            self._hasher.close(timeout=60.0)
+            self._hasher = None
         if self._journal is not None:
-            self._journal.close()
+            lost = self._journal.close()
+            if lost:
+                self._say(f"{lost} event(s) could not be written to {self._journal.path}")
             self._journal = None
 
     # -- warnings ------------------------------------------------------------
@@ -182,6 +243,9 @@ class Recorder:
         if key in self._warned:
             return
         self._warned.add(key)
+        self._say(message)
+
+    def _say(self, message: str) -> None:
         try:
             print(f"jupyter-lineage: {message}", file=sys.stderr)
         except Exception:
@@ -240,31 +304,43 @@ class Recorder:
             if name not in user_ns:
                 continue
             obj = user_ns[name]
-            if isinstance(obj, types.ModuleType):
+            if _is_module(obj):
                 continue
             inputs[name] = (self._fingerprint(obj, options, errors, name), id(obj))
         execution_id = uuid.uuid4().hex
         journal = self._journal_writer()
+        # Redacted here rather than only in the journal, so the hash is of what is
+        # stored: a hash of the original would let a guessed password be checked.
+        redactions = None
+        if may_contain_secret(source):
+            source, found = redact_text(source)
+            redactions = [f"source:{kind}" for kind in found]
         journal.append(
             "cell_start",
-            {
-                "execution_id": execution_id,
-                "execution_count": execution_count,
-                "notebook_path": self.notebook_path,
-                "cell_id": cell_id,
-                "source": source,
-                "source_hash": hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
-                "name": options.name,
-                "tags": list(options.tags),
-                "model": options.model,
-                "base_model": options.base_model,
-                "note": options.note,
-                "mode": options.mode,
-                "capture_values": options.capture_values,
-                "experiment_id": self.experiment.experiment_id if self.experiment else None,
-                "started_at": utc_now(),
-            },
+            _without_nulls(
+                {
+                    "execution_id": execution_id,
+                    "execution_count": execution_count,
+                    "notebook_path": self.notebook_path,
+                    "cell_id": cell_id,
+                    "source": source,
+                    "source_hash": hashlib.sha256(
+                        source.encode("utf-8", "surrogatepass")
+                    ).hexdigest(),
+                    "name": options.name,
+                    "tags": list(options.tags),
+                    "model": options.model,
+                    "base_model": options.base_model,
+                    "note": options.note,
+                    "mode": options.mode,
+                    "capture_values": options.capture_values,
+                    "experiment_id": self.experiment.experiment_id if self.experiment else None,
+                    "started_at": utc_now(),
+                }
+            ),
+            redactions=redactions,
         )
+        self._check_journal(journal)
         if self._ignored_paths is None:
             self._ignored_paths = ignored_prefixes([str(self.store_dir)])
         tracker = FileTracker(self._ignored_paths)
@@ -300,27 +376,30 @@ class Recorder:
     ) -> None:
         errors = capture.errors
         values = self._values_after(capture, errors)
-        files = self._file_records(capture.files.results(), errors)
+        files = self._file_records(capture.files.results(), errors, capture.execution_id)
         environment_id = self._environment_id(capture.analysis, errors)
-        status, error_type, message, tb = _error_fields(error)
+        status, error_type, message, tb, redactions = _error_fields(error)
         journal = self._journal_writer()
         journal.append(
             "cell_end",
-            {
-                "execution_id": capture.execution_id,
-                "execution_count": execution_count,
-                "ended_at": utc_now(),
-                "duration_ms": (ended - capture.started) * 1000.0,
-                "status": status,
-                "error_type": error_type,
-                "error_message": message,
-                "traceback": tb,
-                "environment_id": environment_id,
-                "seeds": self._seeds(capture.analysis),
-                "values": [v.to_json() for v in values],
-                "files": files,
-                "capture_errors": errors,
-            },
+            _without_nulls(
+                {
+                    "execution_id": capture.execution_id,
+                    "execution_count": execution_count,
+                    "ended_at": utc_now(),
+                    "duration_ms": round((ended - capture.started) * 1000.0, 3),
+                    "status": status,
+                    "error_type": error_type,
+                    "error_message": message,
+                    "traceback": tb,
+                    "environment_id": environment_id,
+                    "seeds": self._seeds(capture.analysis),
+                    "values": [_without_nulls(v.to_json()) for v in values],
+                    "files": files,
+                    "capture_errors": errors,
+                }
+            ),
+            redactions=redactions,
         )
         if capture.options.note:
             annotation_id = uuid.uuid4().hex
@@ -338,6 +417,7 @@ class Recorder:
                 },
             )
         journal.request_sync()
+        self._check_journal(journal)
         self.recent.append(
             RecentExecution(
                 capture.execution_id,
@@ -380,7 +460,7 @@ class Recorder:
             if name not in user_ns:
                 continue
             obj = user_ns[name]
-            if isinstance(obj, types.ModuleType):
+            if _is_module(obj):
                 continue
             bound.add(name)
             fp = (
@@ -406,7 +486,9 @@ class Recorder:
                 records.append(ValueRecord(name, "output", "mutated", after))
         return records
 
-    def _file_records(self, accesses: dict[str, str], errors: list[str]) -> list[dict[str, Any]]:
+    def _file_records(
+        self, accesses: dict[str, str], errors: list[str], execution_id: str | None = None
+    ) -> list[dict[str, Any]]:
         records = []
         for path, access in accesses.items():
             entry: dict[str, Any] = {
@@ -420,6 +502,11 @@ class Recorder:
                 st = os.stat(path)
                 key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
                 digest = self._file_hashes.get(key)
+                if digest is None and execution_id and self._defer_hash(execution_id, key, access):
+                    entry["size"] = st.st_size
+                    entry["note"] = NOTE_PENDING
+                    records.append(entry)
+                    continue
                 if digest is None:
                     digest, _ = sha256_file(path)
                     self._file_hashes[key] = digest
@@ -432,6 +519,33 @@ class Recorder:
                 errors.append(f"file {path}: {_describe(exc)}")
             records.append(entry)
         return records
+
+    def _defer_hash(self, execution_id: str, key: tuple[str, int, int, int], access: str) -> bool:
+        """Hash a large file the cell wrote (or one already being hashed) after the cell instead."""
+        pending = self._hasher is not None and self._hasher.pending(key)
+        if not pending and (access == "read" or key[1] < DEFER_BYTES):
+            return False
+        if self._hasher is None:
+            self._hasher = DeferredHasher(self._file_hashed)
+            atexit.register(self._hasher.wait, 10.0)
+        self._hasher.submit(HashJob(execution_id, key[0], key))
+        return True
+
+    def _file_hashed(self, job: HashJob, digest: str | None, note: str | None) -> None:
+        """Complete a file record whose hash was computed after its cell (background thread)."""
+        if digest is not None:
+            self._file_hashes[job.key] = digest
+        self.emit(
+            "file_hashed",
+            {
+                "execution_id": job.execution_id,
+                "path": job.path,
+                "size": job.key[1],
+                "sha256": digest,
+                "note": note,
+                "hashed_at": utc_now(),
+            },
+        )
 
     def _environment_id(self, analysis: CellAnalysis, errors: list[str]) -> str | None:
         try:
@@ -475,6 +589,15 @@ class Recorder:
         return seeds
 
 
+_HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _is_module(obj: object) -> bool:
+    # type(), not isinstance(): isinstance consults obj.__class__, which a hostile
+    # object can make run code (a property that hangs or raises).
+    return issubclass(type(obj), types.ModuleType)
+
+
 def _type_only(obj: object) -> Fingerprint | None:
     if obj is None:
         return None
@@ -487,9 +610,12 @@ def _type_only(obj: object) -> Fingerprint | None:
     )
 
 
-def _error_fields(error: BaseException | None) -> tuple[str, str | None, str | None, str | None]:
+def _error_fields(
+    error: BaseException | None,
+) -> tuple[str, str | None, str | None, str | None, list[str]]:
+    """status, error type, message, traceback, and what was redacted from them."""
     if error is None:
-        return "ok", None, None, None
+        return "ok", None, None, None, []
     status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
     error_type = type(error).__qualname__
     module = type(error).__module__
@@ -500,12 +626,26 @@ def _error_fields(error: BaseException | None) -> tuple[str, str | None, str | N
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     except Exception as exc:
         tb = f"(traceback not available: {_describe(exc)})"
-    return status, error_type, message[:MAX_MESSAGE_CHARS], tb[-MAX_TRACEBACK_CHARS:]
+    # Redacted before they are cut to size, so no secret is left half-visible at a cut.
+    redactions: list[str] = []
+    if may_contain_secret(message):
+        message, found = redact_text(message)
+        redactions += [f"error_message:{kind}" for kind in found]
+    if may_contain_secret(tb):
+        tb, found = redact_text(tb)
+        redactions += [f"traceback:{kind}" for kind in found]
+    return status, error_type, message[:MAX_MESSAGE_CHARS], tb[-MAX_TRACEBACK_CHARS:], redactions
 
 
 def _describe(exc: BaseException) -> str:
     text = _safe(lambda: str(exc)) or ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
+
+
+def _without_nulls(record: dict[str, Any]) -> dict[str, Any]:
+    """The record without its None fields: they are a sixth of a trivial cell's journal
+    bytes, and every reader takes a missing field as None."""
+    return {k: v for k, v in record.items() if v is not None}
 
 
 def _safe(fn: Any) -> Any:

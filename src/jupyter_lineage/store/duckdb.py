@@ -8,8 +8,10 @@ kernel's capture path imports this module.
 
 from __future__ import annotations
 
+import gc
 import json
 import os
+import random
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -27,7 +29,7 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 # The documented query surface (README, "SQL views").
 VIEWS = (
     "runs",
@@ -38,12 +40,15 @@ VIEWS = (
     "files",
     "environments",
     "packages",
+    "lineage_nodes",
+    "lineage_edges",
     "annotations",
     "annotation_history",
     "annotation_links",
     "experiments",
     "metrics",
     "params",
+    "datasets",
     "model_registry",
     "model_versions",
     "version_transitions",
@@ -52,18 +57,27 @@ VIEWS = (
     "waivers",
     "artifacts",
     "audit_trail",
-    "lineage_nodes",
-    "lineage_edges",
+    "forgotten",
 )
 # Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
 SCHEMA_FILES = ("schema.sql", "lineage.sql", "registry.sql")
 # Statements that bring a store at version N-1 up to N, run before the schema files.
-MIGRATIONS: dict[int, list[str]] = {}
+MIGRATIONS: dict[int, list[str]] = {
+    2: [
+        f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS redactions VARCHAR[]"
+        for table in ("events", "executions", "execution_results")
+    ],
+    3: [],  # dataset_records and file_hash_records: new tables, which schema.sql creates
+}
 # Files stay readable by DuckDB releases from 1.1 on, whichever release writes them.
 STORAGE_COMPATIBILITY_VERSION = "v1.1.0"
 DEFAULT_LOCK_TIMEOUT_S = 30.0
 _BATCH_EVENTS = 50_000
-_PID_RE = re.compile(r"\(PID (\d+)\)")
+_PID_RE = re.compile(r"(?:held in (.+?) )?\(PID (\d+)\)")
+# How a file record whose hash is computed after its cell starts its note (capture/file_hashing.py).
+NOTE_PENDING_PREFIX = "SHA-256 computed after the cell"
+# What a forgotten execution's texts read as in every view.
+FORGOTTEN = "[forgotten]"
 
 
 @dataclass(slots=True)
@@ -99,7 +113,13 @@ class DuckDBStore:
             raise StoreError(
                 f"no store database at {self.db_path}; capture a cell or run `jupyter-lineage ingest` first"
             )
-        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use {self.root} as a store directory ({exc.strerror or exc}); "
+                "give a directory you can write, with --store DIR or JUPYTER_LINEAGE_DIR"
+            ) from None
         deadline = time.monotonic() + self.lock_timeout_s
         delay = 0.01
         while True:
@@ -118,13 +138,12 @@ class DuckDBStore:
                         "if the file is damaged, `jupyter-lineage rebuild` recreates it from the journals"
                     ) from None
                 if time.monotonic() >= deadline:
-                    pid = _PID_RE.search(message)
-                    holder = f"process {pid.group(1)}" if pid else "another process"
                     raise StoreLockedError(
-                        f"{self.db_path} is locked by {holder} for more than {self.lock_timeout_s:g} s; "
-                        "close that process's connection (or wait) and retry"
+                        f"{self.db_path} is locked by {lock_holder(message)} for more than "
+                        f"{self.lock_timeout_s:g} s; close that process's connection (or wait) and retry"
                     ) from None
-                time.sleep(delay)
+                # Jittered, so processes that collided do not retry in step.
+                time.sleep(delay * (0.5 + random.random()))
                 delay = min(delay * 2, 0.25)
             except duckdb.Error as exc:
                 raise StoreError(
@@ -173,6 +192,24 @@ class DuckDBStore:
 
     def ingest(self, progress: Callable[[int], None] | None = None) -> IngestReport:
         """Bring new journal lines into DuckDB: incremental by byte offset, idempotent by event id."""
+        import duckdb
+
+        # A batch is tens of thousands of short-lived, acyclic row dicts: the cyclic
+        # collector would rescan them again and again (a third of a large ingest).
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            return self._ingest(progress)
+        except duckdb.Error as exc:
+            raise StoreError(
+                f"cannot update {self.db_path}: {str(exc).splitlines()[0]}; if the file is damaged, "
+                "`jupyter-lineage rebuild` recreates it from the journals"
+            ) from None
+        finally:
+            if collecting:
+                gc.enable()
+
+    def _ingest(self, progress: Callable[[int], None] | None) -> IngestReport:
         report = IngestReport()
         journals = journal_files(self.journal_dir)
         # Nothing new in the journals and the database untouched since this process
@@ -195,6 +232,13 @@ class DuckDBStore:
                     size = path.stat().st_size
                 except OSError:
                     continue
+                if size < start:
+                    # Shorter than what was ingested: the journal was deleted and started
+                    # again. Read it all; events already stored are dropped by id.
+                    report.problems.append(
+                        f"{path.name}: shorter than its ingested offset {start}; read again"
+                    )
+                    start = 0
                 if size <= start:
                     continue
                 report.journals += 1
@@ -230,7 +274,8 @@ class DuckDBStore:
         try:
             new = batch.rows["events"]
             if new:
-                staged = pa.Table.from_pylist(new)
+                # Only the ids: the rows themselves are converted once, below.
+                staged = pa.table({"event_id": [row["event_id"] for row in new]})
                 con.register("staged_events", staged)
                 dup_rows = con.execute(
                     "SELECT event_id FROM events WHERE event_id IN (SELECT event_id FROM staged_events)"
@@ -257,6 +302,9 @@ class DuckDBStore:
                 else:
                     con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged")
                 con.unregister("staged")
+            if batch.rows["file_hash_records"]:
+                _complete_file_hashes(con)
+            self._apply_forgets(con, batch)
             for problem in batch.problems:
                 con.execute(
                     "INSERT INTO ingest_problems VALUES (?, ?, ?, now())",
@@ -271,6 +319,54 @@ class DuckDBStore:
             con.execute("ROLLBACK")
             raise
         return len(batch.rows["events"])
+
+    def _apply_forgets(self, con: duckdb.DuckDBPyConnection, batch: _Batch) -> None:
+        """Blank the texts of forgotten executions: ones forgotten in this batch, everywhere;
+        ones forgotten earlier, in the rows this batch brought (journals ingest in any order)."""
+        ids = {r["execution_id"] for r in batch.rows["forget_records"]}
+        forgotten = {
+            row[0]
+            for row in con.execute("SELECT DISTINCT execution_id FROM forget_records").fetchall()
+        }
+        if forgotten:
+            arrived = {
+                r["execution_id"]
+                for table in ("executions", "execution_results", "value_records")
+                for r in batch.rows[table]
+            }
+            arrived |= {
+                r["target"]
+                for r in batch.rows["annotation_targets"]
+                if r["target_type"] == "execution"
+            }
+            ids |= arrived & forgotten
+        if not ids:
+            return
+        params = [FORGOTTEN, sorted(ids)]
+        con.execute(
+            "UPDATE executions SET source = $1, note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
+            "WHERE list_contains($2, execution_id)",
+            params,
+        )
+        con.execute(
+            "UPDATE execution_results SET "
+            "error_message = CASE WHEN error_message IS NULL THEN NULL ELSE $1 END, "
+            "traceback = CASE WHEN traceback IS NULL THEN NULL ELSE $1 END, capture_errors = [] "
+            "WHERE list_contains($2, execution_id)",
+            params,
+        )
+        con.execute(
+            "UPDATE value_records SET summary = CASE WHEN summary IS NULL THEN NULL ELSE $1 END, "
+            "note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
+            "WHERE list_contains($2, execution_id)",
+            params,
+        )
+        con.execute(
+            "UPDATE annotation_records SET text = $1 WHERE annotation_id IN ("
+            "SELECT annotation_id FROM annotation_targets "
+            "WHERE target_type = 'execution' AND list_contains($2, target))",
+            params,
+        )
 
     # -- queries -------------------------------------------------------------
 
@@ -289,6 +385,11 @@ class DuckDBStore:
                 )
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
+                if _is_damage(exc):
+                    raise StoreError(
+                        f"cannot read {self.db_path}: {first}; "
+                        "`jupyter-lineage rebuild` recreates it from the journals"
+                    ) from None
                 raise QueryError(f"{first} (the views are {', '.join(VIEWS)})") from None
 
     def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
@@ -394,6 +495,68 @@ class DuckDBStore:
             "counts": counts,
         }
 
+    def health(self, *, lock_timeout_s: float = 2.0) -> dict[str, Any]:
+        """Open the database read-only, without ingesting, and report its state.
+
+        Raises StoreError (damaged or unreadable), StoreLockedError (held by a
+        process for longer than ``lock_timeout_s``) or SchemaVersionError.
+        """
+        import duckdb
+
+        saved, self.lock_timeout_s = self.lock_timeout_s, lock_timeout_s
+        try:
+            with self.connect(read_only=True) as con:
+                try:
+                    info = dict(con.execute("SELECT key, value FROM schema_info").fetchall())
+                    offsets = dict(
+                        con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall()
+                    )
+                    events = _scalar(con, "SELECT count(*) FROM events")
+                    problems = con.execute(
+                        "SELECT journal, byte_offset, problem FROM ingest_problems "
+                        "ORDER BY seen_at DESC LIMIT 5"
+                    ).fetchall()
+                    problem_count = _scalar(con, "SELECT count(*) FROM ingest_problems")
+                except duckdb.Error as exc:
+                    raise StoreError(
+                        f"cannot read {self.db_path}: {str(exc).splitlines()[0]}; "
+                        "`jupyter-lineage rebuild` recreates it from the journals"
+                    ) from None
+        finally:
+            self.lock_timeout_s = saved
+        version = int(info.get("schema_version") or 0)
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(
+                f"{self.db_path} has schema version {version}, newer than this jupyter-lineage "
+                f"understands ({SCHEMA_VERSION}); upgrade with `pip install -U jupyter-lineage`"
+            )
+        return {
+            "schema_version": version,
+            "current_schema_version": SCHEMA_VERSION,
+            "written_by": info.get("written_by"),
+            "events": int(events or 0),
+            "offsets": {str(k): int(v) for k, v in offsets.items()},
+            "ingest_problems": int(problem_count or 0),
+            "recent_problems": [f"{j}@{o}: {p}" for j, o, p in problems],
+        }
+
+    def current_lock_holder(self, *, wait_s: float = 0.5) -> str | None:
+        """The process holding the database (even read-only), or None when it is free.
+
+        Opens it read-write for an instant, which any holder prevents.
+        """
+        if not self.db_path.exists():
+            return None
+        saved, self.lock_timeout_s = self.lock_timeout_s, wait_s
+        try:
+            with self.connect():
+                return None
+        except StoreLockedError as exc:
+            m = re.search(r"locked by (.+) for more than", str(exc))
+            return m.group(1) if m else "another process"
+        finally:
+            self.lock_timeout_s = saved
+
     def rebuild(self) -> IngestReport:
         """Recreate the DuckDB file from the journals (they are the source of truth)."""
         self._ingested_sizes = {}
@@ -404,6 +567,49 @@ class DuckDBStore:
         if wal.exists():
             os.replace(wal, wal.with_suffix(f".broken-{int(time.time())}"))
         return self.ingest()
+
+
+def lock_holder(message: str) -> str:
+    """The process named in DuckDB's lock-conflict message, with its command line when known."""
+    m = _PID_RE.search(message)
+    if m is None:
+        return "another process"
+    pid = m.group(2)
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = [a.decode(errors="replace") for a in f.read().split(b"\0") if a]
+        command = " ".join(" ".join(argv).split())  # one line, whatever the arguments hold
+    except OSError:
+        command = m.group(1) or ""
+    if len(command) > 120:
+        command = command[:119] + "…"
+    return f"process {pid} ({command})" if command else f"process {pid}"
+
+
+def _is_damage(exc: Exception) -> bool:
+    """Whether a DuckDB error says the file is damaged rather than the query wrong."""
+    import duckdb
+
+    if isinstance(exc, (duckdb.IOException, duckdb.InternalException, duckdb.FatalException)):
+        return True
+    return "corrupt" in str(exc).lower()
+
+
+def _complete_file_hashes(con: duckdb.DuckDBPyConnection) -> None:
+    """Fill in file records whose SHA-256 was computed after their cell, saying when."""
+    con.execute(
+        """
+        UPDATE file_records SET
+            sha256 = h.sha256,
+            note = CASE WHEN h.sha256 IS NULL THEN h.note
+                        ELSE 'SHA-256 computed after the cell, at '
+                             || strftime(timezone('UTC', h.hashed_at), '%Y-%m-%d %H:%M:%S UTC') END
+        FROM file_hash_records h
+        WHERE file_records.execution_id = h.execution_id AND file_records.path = h.path
+          AND file_records.sha256 IS NULL AND starts_with(file_records.note, ?)
+        """,
+        [NOTE_PENDING_PREFIX],
+    )
 
 
 def _size(path: Path) -> int:
@@ -439,6 +645,7 @@ class _Batch:
             "experiment_ends": [],
             "metric_records": [],
             "param_records": [],
+            "forget_records": [],
             **{table: [] for table, _, _ in _COPIED.values()},
         }
         self.problems: list[tuple[int, str]] = []
@@ -455,9 +662,13 @@ class _Batch:
         if event is None:
             self.problems.append((line.offset, line.error or "unreadable line"))
             return
+        if b"\\ud" in line.raw:
+            # Lone surrogates (valid in the ASCII journal, not in DuckDB's UTF-8).
+            event = _escape_surrogates(event)
         event_id = event["id"]
         self.last_hash = line.line_hash
         self.last_seq = event.get("seq")
+        redactions = event.get("redactions")
         self.rows["events"].append(
             {
                 "event_id": event_id,
@@ -468,6 +679,7 @@ class _Batch:
                 "type": event.get("type"),
                 "session_id": event.get("session"),
                 "line_hash": line.line_hash,
+                "redactions": [str(r) for r in redactions] if redactions else None,
             }
         )
         handler = _HANDLERS.get(event.get("type", ""))
@@ -529,6 +741,7 @@ def _on_cell_start(batch: _Batch, event_id: str, session: str | None, d: dict[st
             "capture_values": d.get("capture_values"),
             "experiment_id": d.get("experiment_id"),
             "started_at": d.get("started_at"),
+            "redactions": batch.rows["events"][-1]["redactions"],
         }
     )
 
@@ -549,6 +762,7 @@ def _on_cell_end(batch: _Batch, event_id: str, session: str | None, d: dict[str,
             "environment_id": d.get("environment_id"),
             "seeds": json.dumps(d.get("seeds") or []),
             "capture_errors": [str(e) for e in d.get("capture_errors") or []],
+            "redactions": batch.rows["events"][-1]["redactions"],
         }
     )
     for i, v in enumerate(d.get("values") or []):
@@ -721,8 +935,61 @@ def _on_param(batch: _Batch, event_id: str, session: str | None, d: dict[str, An
     )
 
 
+def _on_forget(batch: _Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
+    batch.rows["forget_records"].append(
+        {
+            "execution_id": str(d["execution_id"]),
+            "event_id": event_id,
+            "session_id": session,
+            "reason": d.get("reason"),
+            "forgotten_at": d.get("forgotten_at") or _event_time(batch),
+        }
+    )
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(value: Any) -> Any:
+    """Strings with lone surrogates, written as JSON writes them (``\\udc80``), for DuckDB."""
+    if isinstance(value, str):
+        return _SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", value)
+    if isinstance(value, list):
+        return [_escape_surrogates(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _escape_surrogates(v) for k, v in value.items()}
+    return value
+
+
 # Events whose data maps one-to-one onto a table's columns: type → (table, columns, JSON columns).
 _COPIED: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
+    "file_hashed": (
+        "file_hash_records",
+        ("execution_id", "path", "size", "sha256", "note", "hashed_at"),
+        (),
+    ),
+    "dataset": (
+        "dataset_records",
+        (
+            "dataset_id",
+            "execution_id",
+            "experiment_id",
+            "name",
+            "context",
+            "digest",
+            "digest_kind",
+            "type_name",
+            "shape",
+            "row_count",
+            "column_count",
+            "schema",
+            "source",
+            "note",
+            "hashed_ms",
+            "logged_at",
+        ),
+        ("schema",),
+    ),
     "model_registered": (
         "model_records",
         (
@@ -870,4 +1137,5 @@ _HANDLERS: dict[str, Callable[[_Batch, str, str | None, dict[str, Any]], None]] 
     "experiment_end": _on_experiment_end,
     "metric": _on_metric,
     "param": _on_param,
+    "forget": _on_forget,
 }

@@ -1,4 +1,4 @@
--- jupyter-lineage store, schema version 1.
+-- jupyter-lineage store, schema version 3.
 -- Tables are append-only and filled only by ingesting journals; views are the
 -- documented query surface (README, "SQL views"). Keep the two in step.
 
@@ -30,7 +30,8 @@ CREATE TABLE IF NOT EXISTS events (
     ts          TIMESTAMPTZ,
     type        VARCHAR,
     session_id  VARCHAR,
-    line_hash   VARCHAR
+    line_hash   VARCHAR,
+    redactions  VARCHAR[]
 );
 
 CREATE TABLE IF NOT EXISTS sessions (
@@ -63,7 +64,8 @@ CREATE TABLE IF NOT EXISTS executions (
     mode            VARCHAR,
     capture_values  BOOLEAN,
     experiment_id   VARCHAR,
-    started_at      TIMESTAMPTZ
+    started_at      TIMESTAMPTZ,
+    redactions      VARCHAR[]
 );
 
 CREATE TABLE IF NOT EXISTS execution_results (
@@ -78,7 +80,8 @@ CREATE TABLE IF NOT EXISTS execution_results (
     traceback       VARCHAR,
     environment_id  VARCHAR,
     seeds           JSON,
-    capture_errors  VARCHAR[]
+    capture_errors  VARCHAR[],
+    redactions      VARCHAR[]
 );
 
 CREATE TABLE IF NOT EXISTS value_records (
@@ -199,6 +202,16 @@ CREATE TABLE IF NOT EXISTS metric_records (
     logged_at     TIMESTAMPTZ
 );
 
+-- %lineage_forget: the execution's texts are blanked in the tables above when
+-- this is ingested (and in rows ingested after it); the journals keep them.
+CREATE TABLE IF NOT EXISTS forget_records (
+    execution_id VARCHAR,
+    event_id     VARCHAR,
+    session_id   VARCHAR,
+    reason       VARCHAR,
+    forgotten_at TIMESTAMPTZ
+);
+
 CREATE TABLE IF NOT EXISTS param_records (
     event_id      VARCHAR,
     session_id    VARCHAR,
@@ -206,6 +219,38 @@ CREATE TABLE IF NOT EXISTS param_records (
     experiment_id VARCHAR,
     name          VARCHAR,
     value         JSON,
+    logged_at     TIMESTAMPTZ
+);
+
+-- The SHA-256 of a large written file, computed after its cell: ingest completes the
+-- file_records row it belongs to (whose note says it was pending) from it.
+CREATE TABLE IF NOT EXISTS file_hash_records (
+    event_id     VARCHAR,
+    execution_id VARCHAR,
+    path         VARCHAR,
+    size         BIGINT,
+    sha256       VARCHAR,
+    note         VARCHAR,
+    hashed_at    TIMESTAMPTZ
+);
+
+CREATE TABLE IF NOT EXISTS dataset_records (
+    event_id      VARCHAR,
+    dataset_id    VARCHAR,
+    execution_id  VARCHAR,
+    experiment_id VARCHAR,
+    name          VARCHAR,
+    context       VARCHAR,
+    digest        VARCHAR,
+    digest_kind   VARCHAR,
+    type_name     VARCHAR,
+    shape         VARCHAR,
+    row_count     BIGINT,
+    column_count  BIGINT,
+    schema        JSON,
+    source        VARCHAR,
+    note          VARCHAR,
+    hashed_ms     DOUBLE,
     logged_at     TIMESTAMPTZ
 );
 
@@ -236,7 +281,8 @@ SELECT
     r.traceback,
     r.environment_id,
     r.seeds,
-    r.capture_errors
+    r.capture_errors,
+    list_concat(coalesce(e.redactions, []), coalesce(r.redactions, [])) AS redactions
 FROM executions e
 LEFT JOIN execution_results r USING (execution_id);
 
@@ -304,6 +350,15 @@ CREATE OR REPLACE VIEW params AS
 SELECT p.execution_id, p.experiment_id, x.name AS experiment, p.name, p.value, p.logged_at
 FROM param_records p LEFT JOIN experiment_records x USING (experiment_id);
 
+CREATE OR REPLACE VIEW datasets AS
+SELECT
+    d.dataset_id, d.name, d.context, d.digest, d.digest_kind, d.type_name, d.shape, d.row_count,
+    d.column_count, d.schema, d.source, d.note, d.hashed_ms, d.execution_id, d.experiment_id,
+    x.name AS experiment, e.notebook_path, d.logged_at
+FROM dataset_records d
+LEFT JOIN experiment_records x USING (experiment_id)
+LEFT JOIN executions e USING (execution_id);
+
 CREATE OR REPLACE VIEW experiments AS
 SELECT
     x.experiment_id,
@@ -328,31 +383,41 @@ SELECT
 FROM experiment_records x
 LEFT JOIN experiment_ends e USING (experiment_id);
 
+-- The notes are read once (not once per failed run through correlated subqueries on
+-- annotation_links): planning and running stay a few tens of milliseconds at 1M runs.
 CREATE OR REPLACE VIEW failed_attempts AS
+WITH notes AS (
+    SELECT annotation_id, session_id, experiment_id, created_at, text
+    FROM annotations WHERE kind = 'failed_attempt'
+),
+failed AS (
+    SELECT * FROM runs WHERE status IN ('failed', 'interrupted')
+),
+explained AS (
+    SELECT t.target AS execution_id,
+           string_agg(n.annotation_id, ',' ORDER BY n.created_at, n.annotation_id) AS annotation_ids,
+           string_agg(n.text, chr(10) || chr(10) ORDER BY n.created_at) AS explanation
+    FROM notes n JOIN annotation_targets t USING (annotation_id)
+    WHERE t.target_type = 'execution'
+    GROUP BY t.target
+)
 SELECT
     'captured' AS origin,
     r.execution_id, r.session_id, r.notebook_path, r.cell_id, r.execution_count, r.name, r.tags,
     r.model, r.experiment_id, r.source, r.started_at, r.duration_ms, r.status, r.error_type,
-    r.error_message, r.traceback,
-    (SELECT string_agg(l.annotation_id, ',') FROM annotation_links l
-     WHERE l.kind = 'failed_attempt' AND l.target_type = 'execution' AND l.target = r.execution_id) AS annotation_ids,
-    (SELECT string_agg(a.text, chr(10) || chr(10) ORDER BY a.created_at) FROM annotations a
-     JOIN annotation_links l USING (annotation_id)
-     WHERE l.kind = 'failed_attempt' AND l.target_type = 'execution' AND l.target = r.execution_id) AS explanation
-FROM runs r
-WHERE r.status IN ('failed', 'interrupted')
+    r.error_message, r.traceback, x.annotation_ids, x.explanation
+FROM failed r
+LEFT JOIN explained x USING (execution_id)
 UNION ALL
 -- failed attempts that were written down without a captured failing cell
 SELECT
-    'note', NULL, a.session_id, NULL, NULL, NULL, NULL, NULL,
-    NULL, a.experiment_id, NULL, a.created_at, NULL, 'failed', NULL,
-    NULL, NULL, a.annotation_id, a.text
-FROM annotations a
-WHERE a.kind = 'failed_attempt'
-  AND NOT EXISTS (
-      SELECT 1 FROM annotation_targets t JOIN runs r ON t.target = r.execution_id
-      WHERE t.annotation_id = a.annotation_id AND t.target_type = 'execution'
-        AND r.status IN ('failed', 'interrupted'));
+    'note', NULL, n.session_id, NULL, NULL, NULL, NULL, NULL,
+    NULL, n.experiment_id, NULL, n.created_at, NULL, 'failed', NULL,
+    NULL, NULL, n.annotation_id, n.text
+FROM notes n
+WHERE NOT EXISTS (
+    SELECT 1 FROM annotation_targets t JOIN failed r ON t.target = r.execution_id
+    WHERE t.annotation_id = n.annotation_id AND t.target_type = 'execution');
 
 CREATE OR REPLACE VIEW cell_inputs AS
 SELECT
@@ -388,3 +453,6 @@ FROM environment_records;
 
 CREATE OR REPLACE VIEW packages AS
 SELECT environment_id, name, version FROM package_records;
+
+CREATE OR REPLACE VIEW forgotten AS
+SELECT execution_id, reason, forgotten_at, session_id FROM forget_records;

@@ -1,0 +1,74 @@
+"""The benchmark suite's bookkeeping: which modules it runs, the targets it applies, its tables."""
+
+from __future__ import annotations
+
+import pytest
+
+suite = pytest.importorskip("bench.suite")
+
+
+def test_every_module_has_a_run_function() -> None:
+    import importlib
+
+    names = suite.available_modules()
+    assert {"bench_capture", "bench_fingerprint", "bench_store", "bench_tracking"} <= set(names)
+    for name in names:
+        assert callable(importlib.import_module(f"bench.{name}").run), name
+
+
+def test_graph_closure_gets_the_stated_target() -> None:
+    row = {
+        "figure": "upstream closure of a deep node, 1,000,000 nodes",
+        "value": 0.08,
+        "ratio": 25.0,
+    }
+    assert suite._graph_closure_target(row)["pass"] is True
+    assert suite._graph_closure_target({**row, "ratio": 19.0})["pass"] is False
+    assert suite._graph_closure_target({**row, "value": 0.15})["pass"] is False
+    other = {"figure": "networkx alone: DiGraph build", "value": 5.0, "pass": True}
+    assert suite._graph_closure_target(other) == other
+
+
+def test_tables_show_every_row_and_verdict() -> None:
+    rows = [
+        {
+            "figure": "a | b",
+            "value": 1.5,
+            "baseline": 3.0,
+            "ratio": 2.0,
+            "unit": "ms",
+            "target": ">= 2x",
+            "pass": True,
+        },
+        {
+            "figure": "c",
+            "value": 12345.0,
+            "baseline": None,
+            "ratio": None,
+            "unit": "B",
+            "target": "<= 1",
+            "pass": False,
+        },
+    ]
+    text = suite.format_table(rows)
+    assert "a | b" in text and "12,345" in text
+    results = {
+        "generated_at": "2026-01-01T00:00:00+00:00",
+        "mode": "full",
+        "duration_s": 600.0,
+        "machine": {
+            "usable_cpus": 2,
+            "cpu_model": "CPU",
+            "ram_gb": 24.0,
+            "python": "3.11.7",
+            "numpy_version": "2",
+            "pandas_version": "3",
+            "duckdb_version": "2",
+            "mlflow_version": "3",
+            "blas_note": "unset",
+        },
+        "figures": rows,
+    }
+    markdown = suite.format_markdown(results).splitlines()
+    assert markdown[-2].startswith("| a / b | 1.5 | 3 | 2 | ms | >= 2x | yes |")
+    assert markdown[-1].endswith("| **no** |")
