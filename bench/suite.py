@@ -188,10 +188,12 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def format_markdown(results: dict[str, Any]) -> str:
     """A results file as a Markdown table, with the machine it ran on (for the README)."""
     m = results["machine"]
+    loads = [x for pair in results.get("load_average", {}).values() for x in pair]
+    load = f", load average {min(loads):.1f} to {max(loads):.1f} during the run" if loads else ""
     lines = [
         f"Measured {results['generated_at'][:10]} with `python -m bench` ({results['mode']} run, "
-        f"{results['duration_s']:.0f} s) on {m['usable_cpus']} cores of a {m['cpu_model']}, "
-        f"{m['ram_gb']:g} GB RAM; Python {m['python']}, numpy {m['numpy_version']}, pandas "
+        f"{results['duration_s']:.0f} s) on {m['usable_cpus']} cores ({m['cpu_model']}), "
+        f"{m['ram_gb']:g} GB RAM{load}; Python {m['python']}, numpy {m['numpy_version']}, pandas "
         f"{m['pandas_version']}, DuckDB {m['duckdb_version']}, MLflow {m['mlflow_version']}. "
         f"{m['blas_note']}.",
         "",
