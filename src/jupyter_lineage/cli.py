@@ -24,7 +24,98 @@ EPILOG = """examples:
 def _store(args: argparse.Namespace) -> Any:
     from .store import open_store
 
+    if getattr(args, "team_store", None):
+        return _team_store(args)
     return open_store(args.store)
+
+
+def _team_store(args: argparse.Namespace) -> Any:
+    """The team store named by --team-store, $JUPYTER_LINEAGE_STORE or the store's config."""
+    from .config import is_team_store_url, resolve_store_dir, team_store_url
+    from .store.postgres import PostgresStore
+
+    root = resolve_store_dir(args.store)
+    url = getattr(args, "team_store", None) or team_store_url(root)
+    if not url:
+        raise UsageError(
+            "no team store is configured; set JUPYTER_LINEAGE_STORE=postgresql://user@host/db "
+            "or pass --team-store URL"
+        )
+    if not is_team_store_url(url):
+        raise UsageError(
+            f"--team-store takes a PostgreSQL URL (postgresql://user@host/db), not {url!r}"
+        )
+    return PostgresStore(url, root)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    """Ship every journal event not yet on the team store (idempotent: run it as often as you like)."""
+    store = _team_store(args)
+    if not store.journal_dir.is_dir():
+        raise UsageError(f"no journals in {store.journal_dir}; nothing to ship")
+
+    def progress(n: int) -> None:
+        if sys.stderr.isatty():
+            print(f"\rshipped {n:,} event(s)", end="", file=sys.stderr, flush=True)
+
+    report = store.sync(progress)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    print(
+        f"shipped {report.events} new event(s) from {report.journals} journal(s) to {store.location}"
+    )
+    for problem in report.problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    return 0
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Create or upgrade the store's schema (the team store's when one is configured); safe to repeat."""
+    from .config import resolve_store_dir, team_store_url
+
+    if getattr(args, "team_store", None) or team_store_url(resolve_store_dir(args.store)):
+        store = _team_store(args)
+        version = store.migrate()
+        print(f"{store.location}: schema version {version}")
+        return 0
+    store = _store(args)
+    store.ingest()
+    print(f"{store.db_path}: schema version {store.health()['schema_version']}")
+    return 0
+
+
+def cmd_roles(args: argparse.Namespace) -> int:
+    """Bind registry roles to team store users: a bound store accepts a transition only from the
+    database user it connects as, in a role bound to that user."""
+    from .registry.lifecycle import ROLES
+
+    store = _team_store(args)
+    if args.action == "list":
+        df = store.query(
+            "SELECT user_name, role, granted_by, granted_at FROM role_bindings "
+            "ORDER BY user_name, role",
+            ingest=False,
+        )
+        print(
+            df.to_string(index=False)
+            if len(df)
+            else "(no roles bound: any actor may take any role)"
+        )
+        return 0
+    if not args.user or not args.role:
+        raise UsageError(
+            f"roles {args.action} needs USER and ROLE, e.g. roles {args.action} alice reviewer"
+        )
+    if args.role not in ROLES:
+        raise UsageError(f"unknown role {args.role!r}; roles are {', '.join(ROLES)}")
+    if args.action == "grant":
+        store.bind_role(args.user, args.role, granted_by=store.current_user())
+        print(f"{args.user} may now act as {args.role}")
+    elif not store.unbind_role(args.user, args.role):
+        raise UsageError(f"{args.user} does not hold the role {args.role}")
+    else:
+        print(f"{args.user} no longer acts as {args.role}")
+    return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
@@ -308,7 +399,40 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="store directory (default: $JUPYTER_LINEAGE_DIR or ./.lineage)",
     )
+    parser.add_argument(
+        "--team-store",
+        metavar="URL",
+        help="PostgreSQL team store to query and ship to "
+        "(default: $JUPYTER_LINEAGE_STORE, or `store` in the store's config.toml)",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser(
+        "sync",
+        help="ship journal events to the team store",
+        description=cmd_sync.__doc__,
+        epilog="example: JUPYTER_LINEAGE_STORE=postgresql://me@db.example.org/lineage jupyter-lineage sync",
+    )
+    p.set_defaults(func=cmd_sync)
+
+    p = sub.add_parser(
+        "migrate",
+        help="create or upgrade the store's schema",
+        description=cmd_migrate.__doc__,
+        epilog="example: jupyter-lineage --team-store postgresql://admin@db.example.org/lineage migrate",
+    )
+    p.set_defaults(func=cmd_migrate)
+
+    p = sub.add_parser(
+        "roles",
+        help="bind registry roles to team store users",
+        description=" ".join((cmd_roles.__doc__ or "").split()),
+        epilog="example: jupyter-lineage roles grant alice reviewer",
+    )
+    p.add_argument("action", choices=["list", "grant", "revoke"])
+    p.add_argument("user", nargs="?", help="a database user of the team store")
+    p.add_argument("role", nargs="?", help="a registry role (owner, reviewer, ...)")
+    p.set_defaults(func=cmd_roles)
 
     p = sub.add_parser(
         "sql",

@@ -847,11 +847,13 @@ class ReproduceResult:
 
 
 def _store_of(store: DuckDBStore | str | os.PathLike[str] | None) -> DuckDBStore:
-    from .store import DuckDBStore, open_store
+    """The local store: reproduction reruns notebooks here, beside their journals."""
+    from .config import resolve_store_dir
+    from .store import DuckDBStore
 
     if isinstance(store, DuckDBStore):
         return store
-    return open_store(store)
+    return DuckDBStore(resolve_store_dir(store))
 
 
 def reproduce(

@@ -12,7 +12,7 @@ from .capture.recorder import Recorder
 from .errors import UsageError
 
 if TYPE_CHECKING:
-    from .store import DuckDBStore
+    from .store import Store
 
 _process_recorder: Recorder | None = None
 
@@ -77,14 +77,18 @@ def session_for_store(store_dir: str | os.PathLike[str]) -> Iterator[Recorder]:
         _process_recorder = previous
 
 
-_stores: dict[str, DuckDBStore] = {}
+_stores: dict[tuple[str, str | None], Store] = {}
 
 
-def current_store() -> DuckDBStore:
-    """The store of the current session (one object per directory, so ingests stay incremental)."""
-    from .store import DuckDBStore
+def current_store() -> Store:
+    """The store of the current session: the team store when one is configured, else the
+    local DuckDB file (one object per directory, so ingests stay incremental)."""
+    from .config import team_store_url
+    from .store import store_for
 
-    root = str(current_recorder().store_dir)
-    if root not in _stores:
-        _stores[root] = DuckDBStore(root)
-    return _stores[root]
+    recorder = current_recorder()
+    root = str(recorder.store_dir)
+    key = (root, recorder.store_url or team_store_url(root))
+    if key not in _stores:
+        _stores[key] = store_for(root)
+    return _stores[key]

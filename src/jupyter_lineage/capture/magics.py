@@ -24,6 +24,7 @@ from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from ..config import is_team_store_url, redact_url
 from ..errors import LineageError
 from .recorder import CaptureOptions, Recorder
 
@@ -148,7 +149,11 @@ class LineageMagics(Magics):
 
     @line_magic
     def lineage_config(self, line: str) -> None:
-        """Show or change settings: ``%lineage_config store=PATH``, ``%lineage_config value_budget=2.0``."""
+        """Show or change settings: ``%lineage_config store=PATH``, ``%lineage_config value_budget=2.0``.
+
+        ``store=postgresql://user@host/db`` ships this kernel's events to a team store as
+        well (``store=local`` stops that); the journal stays in the local store directory.
+        """
         rec = self.recorder
         for word in line.split():
             key, sep, value = word.partition("=")
@@ -156,7 +161,11 @@ class LineageMagics(Magics):
                 raise IPythonUsageError(
                     f"%lineage_config takes key=value pairs, not {word!r} (keys: store, value_budget)"
                 )
-            if key == "store":
+            if key == "store" and is_team_store_url(value):
+                rec.store_url = value
+            elif key == "store" and value in ("local", "none"):
+                rec.store_url = None
+            elif key == "store":
                 target = Path(value).expanduser()
                 if target.exists() and not target.is_dir():
                     raise IPythonUsageError(
@@ -178,8 +187,11 @@ class LineageMagics(Magics):
                 raise IPythonUsageError(
                     f"unknown setting {key!r}; known settings: store, value_budget"
                 )
+        team = rec.team_store_url
         print(
-            f"store={rec.store_dir} value_budget={rec.value_budget_s} "
+            f"store={rec.store_dir} "
+            + (f"team_store={redact_url(team)} " if team else "")
+            + f"value_budget={rec.value_budget_s} "
             f"auto={'on' if rec.auto else 'off'} notebook={rec.notebook_path or '(unknown)'} "
             f"session={rec.session_id}"
         )

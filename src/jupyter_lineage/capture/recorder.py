@@ -26,11 +26,11 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir
-from ..errors import UsageError
+from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir, team_store_url
+from ..errors import LineageError, UsageError
 from ..journal import JournalWriter, utc_now
 from ..models import Environment, Fingerprint, ValueRecord
 from ..redact import may_contain_secret, redact_text
@@ -39,6 +39,9 @@ from .environment import EnvironmentCapture
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value, sha256_file
+
+if TYPE_CHECKING:
+    from .shipping import Shipper
 
 MAX_TRACEBACK_CHARS = 20_000
 MAX_MESSAGE_CHARS = 2_000
@@ -122,6 +125,10 @@ class Recorder:
         self.recent: deque[RecentExecution] = deque(maxlen=RECENT_EXECUTIONS)
         # The journal problem last reported to the user (None while all is well).
         self._journal_problem: str | None = None
+        # The team store events are shipped to: set by %lineage_config, else configured.
+        self.store_url: str | None = None
+        self._configured_url = self._read_store_url()
+        self._shipper: Shipper | None = None
 
     # -- configuration -------------------------------------------------------
 
@@ -132,6 +139,42 @@ class Recorder:
         self._emitted_environments.clear()
         self._ignored_paths = None
         self._journal_problem = None
+        self._configured_url = self._read_store_url()
+
+    @property
+    def team_store_url(self) -> str | None:
+        """Where this session's events are shipped, or None (the local store only)."""
+        return self.store_url or self._configured_url
+
+    def _read_store_url(self) -> str | None:
+        try:
+            return team_store_url(self.store_dir)
+        except LineageError as exc:
+            self.warn_once("team-store-config", f"{exc}; events stay in the local store")
+            return None
+
+    def _ship(self) -> None:
+        """Wake the shipping thread (started on first use) when a team store is configured."""
+        url = self.team_store_url
+        if url is None:
+            return
+        if self._shipper is None or self._shipper.url != url:
+            if self._shipper is not None:
+                self._shipper.close(timeout=0)
+            from .shipping import Shipper
+
+            self._shipper = Shipper(url, self.store_dir, self._say)
+            # At exit, what the last cells captured is shipped (within a few seconds).
+            atexit.register(self._shipper.close, 5.0)
+        self._shipper.poke()
+
+    def wait_shipped(self, timeout: float = 30.0) -> bool:
+        """Block until what was captured so far reached the team store (True) or failed to."""
+        self.flush()
+        if self._shipper is None:
+            return True
+        self._shipper.poke()
+        return self._shipper.wait_idle(timeout)
 
     @property
     def journal_path(self) -> Path | None:
@@ -176,6 +219,7 @@ class Recorder:
         journal = self._journal_writer()
         event_id = journal.append(type_, data)
         self._check_journal(journal)
+        self._ship()
         return event_id
 
     def flush(self) -> None:
@@ -235,6 +279,9 @@ class Recorder:
             if lost:
                 self._say(f"{lost} event(s) could not be written to {self._journal.path}")
             self._journal = None
+        if self._shipper is not None:
+            self._shipper.close(timeout=5.0)
+            self._shipper = None
 
     # -- warnings ------------------------------------------------------------
 
@@ -361,6 +408,7 @@ class Recorder:
         try:
             self._end(capture, ended, error, execution_count)
             self.captured_count += 1
+            self._ship()
         except Exception as exc:
             self.warn_once(
                 f"end:{type(exc).__name__}",

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UsageError
-from ..store import DuckDBStore, open_store
+from ..store import Store, open_store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
 from .figure import DEFAULT_KINDS, KINDS, build_figure, graph_view
 from .layout import layered_layout
@@ -60,7 +60,7 @@ NODE_COLUMNS = [
 ]
 
 
-def default_store() -> DuckDBStore:
+def default_store() -> Store:
     """The store of this kernel's recorder, if the extension is loaded, else ``open_store()``."""
     try:
         from IPython import get_ipython
@@ -99,9 +99,7 @@ def _walk(
     return queries.subgraph(queries.walk_edges(start, direction, depth), start)
 
 
-def upstream(
-    target: str, depth: int | None = None, *, store: DuckDBStore | None = None
-) -> pd.DataFrame:
+def upstream(target: str, depth: int | None = None, *, store: Store | None = None) -> pd.DataFrame:
     """Everything ``target`` was made from: ``lineage_nodes`` rows and ``depth`` (edges away).
 
     Example: ``upstream("model:churn-logreg")``. ``depth`` stops the walk that many edges away.
@@ -114,7 +112,7 @@ def upstream(
 
 
 def downstream(
-    target: str, depth: int | None = None, *, store: DuckDBStore | None = None
+    target: str, depth: int | None = None, *, store: Store | None = None
 ) -> pd.DataFrame:
     """Everything made from ``target``: ``lineage_nodes`` rows and ``depth`` (edges away).
 
@@ -131,7 +129,7 @@ def _extra(sub: Subgraph) -> list[str]:
     return [c for c in sub.nodes.columns if c not in NODE_COLUMNS]
 
 
-def impact(target: str, *, store: DuckDBStore | None = None) -> pd.DataFrame:
+def impact(target: str, *, store: Store | None = None) -> pd.DataFrame:
     """The executions and model versions to re-run if ``target`` changes, in the order they ran.
 
     ``target`` is usually a file (``file:PATH`` covers every version of it) or a
@@ -146,7 +144,7 @@ def impact(target: str, *, store: DuckDBStore | None = None) -> pd.DataFrame:
     return hit.sort_values(["created_at", "node_id"])[columns].reset_index(drop=True)
 
 
-def path(a: str, b: str, *, store: DuckDBStore | None = None) -> pd.DataFrame:
+def path(a: str, b: str, *, store: Store | None = None) -> pd.DataFrame:
     """The shortest chain of edges from ``a`` to ``b`` (or from ``b`` to ``a``), one row per node.
 
     ``edge`` is the kind of the edge into the row's node. Empty when the two are
@@ -173,7 +171,7 @@ def path(a: str, b: str, *, store: DuckDBStore | None = None) -> pd.DataFrame:
     return merged[columns]
 
 
-def training_data(model: str, *, store: DuckDBStore | None = None) -> pd.DataFrame:
+def training_data(model: str, *, store: Store | None = None) -> pd.DataFrame:
     """The data a model version was trained from: files and array-like values upstream of it.
 
     ``model`` is a model name (its latest version), ``NAME@VERSION``, or any
@@ -203,7 +201,7 @@ def subgraph(
     depth: int | None = None,
     failed: bool = False,
     notebook: str | None = None,
-    store: DuckDBStore | None = None,
+    store: Store | None = None,
 ) -> tuple[list[str], Subgraph]:
     """The start node ids and the part of the graph a figure or export shows.
 
@@ -251,7 +249,7 @@ def to_networkx(
     *,
     direction: str = "both",
     depth: int | None = None,
-    store: DuckDBStore | None = None,
+    store: Store | None = None,
 ) -> nx.DiGraph:
     """The graph (or the part around ``target``) as a networkx DiGraph.
 
@@ -288,7 +286,7 @@ def figure(
     all_runs: bool = False,
     kinds: Sequence[str] = DEFAULT_KINDS,
     notebook: str | None = None,
-    store: DuckDBStore | None = None,
+    store: Store | None = None,
 ) -> go.Figure:
     """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
 

@@ -10,7 +10,7 @@ from typing import Any
 from ..errors import RegistryError, UsageError
 from ..journal import utc_now
 from ..sessions import current_recorder, current_store
-from ..store import DuckDBStore
+from ..store import Store
 from ..store import registry as q
 from .lifecycle import GATED_STATES, STATES, Actor, allowed_next, check_transition
 from .validate import (
@@ -26,7 +26,7 @@ from .validate import (
 ARTIFACT_KINDS = ("weights", "tokenizer", "config", "container", "data", "other")
 
 
-def _store() -> DuckDBStore:
+def _store() -> Store:
     return current_store()
 
 
@@ -385,6 +385,31 @@ def evaluate_gates(
     return results
 
 
+def _check_bound_role(actor: str, role: str) -> None:
+    """On a team store that binds roles to its users, the actor must be the database user
+    this process connects as, acting in a role bound to that user."""
+    from ..store.postgres import PostgresStore
+
+    store = _store()
+    if not isinstance(store, PostgresStore):
+        return
+    roles = store.bound_roles(actor)
+    if roles is None:
+        return  # the team store binds no roles: any actor may take any role
+    user = store.current_user()
+    if actor != user:
+        raise RegistryError(
+            f"the team store {store.location} binds roles to its users: act as {user!r} "
+            f"(the user this connection logs in as), not {actor!r}"
+        )
+    if role not in roles:
+        held = ", ".join(sorted(roles)) or "none"
+        raise RegistryError(
+            f"{actor} does not hold the role {role!r} on the team store (held: {held}); "
+            f"an admin grants it with `jupyter-lineage roles grant {actor} {role}`"
+        )
+
+
 def transition(
     model: str,
     to_state: str,
@@ -401,6 +426,7 @@ def transition(
     to_state = to_state.upper()
     m, v = get_version(model, version)
     check_transition(v["state"], to_state, Actor(actor, role), tuple(m["owners"] or ()))
+    _check_bound_role(actor, role)
     if to_state == "PRODUCTION" and not allow_multiple_production:
         live = [
             x["version"] for x in q.versions(_store(), m["model_id"]) if x["state"] == "PRODUCTION"

@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Any
 from .registry import _records
 
 if TYPE_CHECKING:
-    from .duckdb import DuckDBStore
+    from . import Store
 
 
 def model_executions(
-    store: DuckDBStore, model: str, training_execution: str | None
+    store: Store, model: str, training_execution: str | None
 ) -> list[dict[str, Any]]:
     """Executions that worked on the model: cells captured with ``--model NAME`` in the training
     session (up to the latest), failed ones included, in time order."""
@@ -30,14 +30,14 @@ def model_executions(
     )
 
 
-def execution(store: DuckDBStore, execution_id: str) -> dict[str, Any] | None:
+def execution(store: Store, execution_id: str) -> dict[str, Any] | None:
     rows = _records(
         store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id], ingest=False)
     )
     return rows[0] if rows else None
 
 
-def data_inputs(store: DuckDBStore, execution_ids: list[str]) -> list[dict[str, Any]]:
+def data_inputs(store: Store, execution_ids: list[str]) -> list[dict[str, Any]]:
     """Datasets (files read; frames, arrays and tables by fingerprint) read by these executions."""
     if not execution_ids:
         return []
@@ -48,7 +48,8 @@ def data_inputs(store: DuckDBStore, execution_ids: list[str]) -> list[dict[str, 
                    NULL AS type_name, f.execution_id
             FROM files f WHERE f.execution_id IN (SELECT unnest($ids)) AND f.access <> 'write'
             UNION ALL
-            SELECT DISTINCT 'value', i.name, i.fingerprint, NULL, i.shape, i.type_name, i.execution_id
+            SELECT DISTINCT 'value', i.name, i.fingerprint, CAST(NULL AS BIGINT), i.shape, i.type_name,
+                   i.execution_id
             FROM cell_inputs i
             WHERE i.execution_id IN (SELECT unnest($ids)) AND i.fingerprint_kind = 'content'
               AND regexp_matches(i.type_name, 'DataFrame|Series|ndarray|Table|Dataset|Tensor')
@@ -60,9 +61,7 @@ def data_inputs(store: DuckDBStore, execution_ids: list[str]) -> list[dict[str, 
     )
 
 
-def preprocessing(
-    store: DuckDBStore, execution_id: str, max_depth: int = 25
-) -> list[dict[str, Any]]:
+def preprocessing(store: Store, execution_id: str, max_depth: int = 25) -> list[dict[str, Any]]:
     """Earlier executions of the same session whose outputs (values or files) the training cell
     depends on, transitively: the data preparation behind the model."""
     return _records(
@@ -108,7 +107,7 @@ def preprocessing(
 
 
 def metrics_of(
-    store: DuckDBStore, execution_ids: list[str], experiment_id: str | None
+    store: Store, execution_ids: list[str], experiment_id: str | None
 ) -> list[dict[str, Any]]:
     """Every metric logged on these executions or in the experiment, with the execution that logged it."""
     return _records(
@@ -125,7 +124,7 @@ def metrics_of(
     )
 
 
-def metric_history(store: DuckDBStore, model: str) -> list[dict[str, Any]]:
+def metric_history(store: Store, model: str) -> list[dict[str, Any]]:
     """The metrics of every attempt at the model, across sessions and experiments, failures included."""
     return _records(
         store.query(
@@ -153,7 +152,7 @@ def metric_history(store: DuckDBStore, model: str) -> list[dict[str, Any]]:
 
 
 def annotations_about(
-    store: DuckDBStore, model: str, execution_ids: list[str], experiment_id: str | None
+    store: Store, model: str, execution_ids: list[str], experiment_id: str | None
 ) -> list[dict[str, Any]]:
     """Current annotations linked to the model, its executions, their values, or its experiment."""
     return _records(
@@ -176,7 +175,7 @@ def annotations_about(
 
 
 def failed_attempts_of(
-    store: DuckDBStore, execution_ids: list[str], experiment_id: str | None
+    store: Store, execution_ids: list[str], experiment_id: str | None
 ) -> list[dict[str, Any]]:
     return _records(
         store.query(
@@ -193,7 +192,7 @@ def failed_attempts_of(
     )
 
 
-def environment(store: DuckDBStore, environment_id: str | None) -> dict[str, Any] | None:
+def environment(store: Store, environment_id: str | None) -> dict[str, Any] | None:
     if not environment_id:
         return None
     rows = _records(
@@ -214,7 +213,7 @@ def environment(store: DuckDBStore, environment_id: str | None) -> dict[str, Any
     return env
 
 
-def experiment(store: DuckDBStore, experiment_id: str | None) -> dict[str, Any] | None:
+def experiment(store: Store, experiment_id: str | None) -> dict[str, Any] | None:
     if not experiment_id:
         return None
     rows = _records(
@@ -225,7 +224,7 @@ def experiment(store: DuckDBStore, experiment_id: str | None) -> dict[str, Any] 
     return rows[0] if rows else None
 
 
-def lifecycle(store: DuckDBStore, version_id: str) -> dict[str, list[dict[str, Any]]]:
+def lifecycle(store: Store, version_id: str) -> dict[str, list[dict[str, Any]]]:
     def rows(view: str, order: str) -> list[dict[str, Any]]:
         return _records(
             store.query(
@@ -243,13 +242,13 @@ def lifecycle(store: DuckDBStore, version_id: str) -> dict[str, list[dict[str, A
     }
 
 
-def current_gates(store: DuckDBStore, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
+def current_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
     from .registry import applicable_gates
 
     return applicable_gates(store, model_id, risk_tier)
 
 
-def openlineage_runs(store: DuckDBStore, since: str | None) -> list[dict[str, Any]]:
+def openlineage_runs(store: Store, since: str | None) -> list[dict[str, Any]]:
     """Executions (with their inputs, outputs and environment) for OpenLineage run events."""
     return _records(
         store.query(

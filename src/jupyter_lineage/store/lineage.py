@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     import duckdb
     import pandas as pd
 
+    from . import Store
+
 Direction = Literal["upstream", "downstream", "both"]
 
 VIEWS_FILE = "lineage.sql"
@@ -365,10 +367,16 @@ class LineageQueries:
 
 
 @contextmanager
-def open_queries(store: DuckDBStore, *, ingest: bool = True) -> Iterator[LineageQueries]:
+def open_queries(store: Store, *, ingest: bool = True) -> Iterator[LineageQueries]:
     """Ingest new journal lines, check the views, and hold one read-only connection."""
     if ingest:
         store.ingest()
+    if not isinstance(store, DuckDBStore):
+        # A team store: `jupyter-lineage migrate` made its views. Its connection may
+        # create the walks' temporary table, which a read-only one may not.
+        with store.connect() as team:
+            yield LineageQueries(team)  # type: ignore[arg-type]
+        return
     marker = views_marker()
     with store.connect(read_only=True) as con:
         current = _views_current(con, marker)

@@ -374,8 +374,8 @@ WHERE trains
 UNION ALL
 -- base models declared but not captured in this store
 SELECT DISTINCT
-    d.src, 'model', m.base_model, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
-    'declared base model, not captured in this store'
+    d.src, 'model', m.base_model, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+    CAST(NULL AS TIMESTAMPTZ), 'declared base model, not captured in this store'
 FROM _lineage_derivations d
 JOIN _lineage_model_runs m USING (execution_id)
 WHERE d.external
@@ -389,7 +389,7 @@ FROM (
     SELECT environment_id, hostname, captured_at, python_version, platform
     FROM environment_records
     UNION ALL
-    SELECT DISTINCT environment_id, NULL, NULL, NULL, NULL
+    SELECT DISTINCT environment_id, NULL, CAST(NULL AS TIMESTAMPTZ), NULL, NULL
     FROM execution_results
     WHERE environment_id IS NOT NULL
 )

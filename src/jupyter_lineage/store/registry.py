@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .duckdb import DuckDBStore
+    from . import Store
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -20,7 +20,7 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return rows
 
 
-def find_models(store: DuckDBStore, name: str, group: str | None = None) -> list[dict[str, Any]]:
+def find_models(store: Store, name: str, group: str | None = None) -> list[dict[str, Any]]:
     """Models called ``name`` (in ``group`` when given)."""
     if group is None:
         df = store.query("SELECT * FROM model_registry WHERE name = ?", [name])
@@ -31,7 +31,7 @@ def find_models(store: DuckDBStore, name: str, group: str | None = None) -> list
     return _records(df)
 
 
-def versions(store: DuckDBStore, model_id: str) -> list[dict[str, Any]]:
+def versions(store: Store, model_id: str) -> list[dict[str, Any]]:
     """Every version of a model with its current state, oldest first."""
     return _records(
         store.query(
@@ -42,7 +42,7 @@ def versions(store: DuckDBStore, model_id: str) -> list[dict[str, Any]]:
     )
 
 
-def applicable_gates(store: DuckDBStore, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
+def applicable_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
     """The current gates of a model and of its risk tier."""
     return _records(
         store.query(
@@ -54,7 +54,7 @@ def applicable_gates(store: DuckDBStore, model_id: str, risk_tier: str) -> list[
     )
 
 
-def valid_waivers(store: DuckDBStore, version_id: str) -> dict[str, dict[str, Any]]:
+def valid_waivers(store: Store, version_id: str) -> dict[str, dict[str, Any]]:
     """Unexpired waivers of a version, by metric (the latest for each)."""
     rows = _records(
         store.query(
@@ -67,7 +67,7 @@ def valid_waivers(store: DuckDBStore, version_id: str) -> dict[str, dict[str, An
     return {r["metric"]: r for r in rows}
 
 
-def version_artifacts(store: DuckDBStore, version_id: str) -> list[dict[str, Any]]:
+def version_artifacts(store: Store, version_id: str) -> list[dict[str, Any]]:
     return _records(
         store.query(
             "SELECT * FROM artifacts WHERE version_id = ? ORDER BY created_at",
@@ -77,7 +77,7 @@ def version_artifacts(store: DuckDBStore, version_id: str) -> list[dict[str, Any
     )
 
 
-def execution_inputs(store: DuckDBStore, execution_id: str) -> dict[str, Any]:
+def execution_inputs(store: Store, execution_id: str) -> dict[str, Any]:
     """What a training execution read (datasets by fingerprint or SHA-256), its model, metrics and commit."""
     values = _records(
         store.query(
@@ -116,7 +116,7 @@ def execution_inputs(store: DuckDBStore, execution_id: str) -> dict[str, Any]:
     }
 
 
-def latest_model_execution(store: DuckDBStore, model: str) -> str | None:
+def latest_model_execution(store: Store, model: str) -> str | None:
     """The training execution of a model: in the latest session that captured a successful cell with
     ``--model NAME``, the first such cell (later ones evaluate or save what it produced)."""
     df = store.query(
@@ -131,7 +131,7 @@ def latest_model_execution(store: DuckDBStore, model: str) -> str | None:
     return None if df.empty else str(df.iloc[0, 0])
 
 
-def search_models(store: DuckDBStore, condition: str, params: list[Any]) -> pd.DataFrame:
+def search_models(store: Store, condition: str, params: list[Any]) -> pd.DataFrame:
     """Models matching a compiled search condition (see ``store.search``)."""
     return store.query(
         "SELECT m.name, m.group_name, m.risk_tier, m.owners, m.tags, m.description, m.retired, m.created_at, "
@@ -142,7 +142,7 @@ def search_models(store: DuckDBStore, condition: str, params: list[Any]) -> pd.D
     )
 
 
-def audit(store: DuckDBStore, model: str, version: str | None = None) -> pd.DataFrame:
+def audit(store: Store, model: str, version: str | None = None) -> pd.DataFrame:
     if version is None:
         return store.query(
             "SELECT * FROM audit_trail WHERE model = ? ORDER BY occurred_at", [model]

@@ -333,7 +333,9 @@ LEFT JOIN (
 ) tg USING (annotation_id);
 
 CREATE OR REPLACE VIEW annotations AS
-SELECT * EXCLUDE (superseded_by, is_current) FROM annotation_history WHERE is_current;
+SELECT annotation_id, thread_id, revises, revision, kind, text, author, created_at, experiment_id,
+       question, template, session_id, targets
+FROM annotation_history WHERE is_current;
 
 CREATE OR REPLACE VIEW annotation_links AS
 SELECT a.annotation_id, a.kind, a.created_at, t.target_type, t.target, t.fingerprint, t.sha256

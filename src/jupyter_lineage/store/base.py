@@ -1,0 +1,96 @@
+"""What every store answers in Python terms, written once over its SQL ``query``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+class StoreQueries:
+    """Summaries built from ``self.query`` (DuckDB-dialect SQL, which every backend accepts)."""
+
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> pd.DataFrame:
+        raise NotImplementedError
+
+    def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
+        """Counts of what was captured for one notebook, and its latest session's runs."""
+        counts = self.query(
+            """
+            SELECT
+              (SELECT count(*) FROM runs WHERE notebook_path = $nb) AS runs,
+              (SELECT count(*) FROM failed_attempts WHERE notebook_path = $nb) AS failed,
+              (SELECT count(*) FROM cell_inputs WHERE notebook_path = $nb) AS inputs,
+              (SELECT count(*) FROM cell_outputs WHERE notebook_path = $nb) AS outputs,
+              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'write') AS files_read,
+              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'read') AS files_written,
+              (SELECT count(DISTINCT environment_id) FROM runs WHERE notebook_path = $nb) AS environments
+            """,
+            {"nb": notebook_path},
+        )
+        recent = self.query(
+            """
+            SELECT execution_count, status, coalesce(duration_ms, 0) AS duration_ms,
+                   coalesce(name, split_part(trim(source), chr(10), 1)) AS label
+            FROM runs
+            WHERE notebook_path = $nb
+              AND session_id = (SELECT arg_max(session_id, started_at) FROM runs WHERE notebook_path = $nb)
+            ORDER BY started_at
+            """,
+            {"nb": notebook_path},
+            ingest=False,
+        )
+        summary: dict[str, Any] = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
+        summary["recent"] = recent.to_dict("records")
+        return summary
+
+    def answered_questions(self, target_type: str, ref: str, template: str) -> pd.DataFrame:
+        """Template questions with a current annotation linked to an experiment or model."""
+        return self.query(
+            """
+            SELECT DISTINCT a.question
+            FROM annotations a JOIN annotation_links l USING (annotation_id)
+            WHERE a.template = $template AND a.question IS NOT NULL
+              AND l.target_type = $type AND l.target = $ref
+            """,
+            {"template": template, "type": target_type, "ref": ref},
+        )
+
+    def experiment_report(self, name: str) -> dict[str, Any] | None:
+        """The latest experiment called ``name``: its row, metrics, runs and annotations in time order."""
+        exp = self.query(
+            "SELECT * FROM experiments WHERE name = ? ORDER BY started_at DESC LIMIT 1", [name]
+        )
+        if exp.empty:
+            return None
+        row = exp.iloc[0].to_dict()
+        experiment_id = row["experiment_id"]
+        metrics = self.query(
+            "SELECT name, value, step, logged_at, execution_id FROM metrics "
+            "WHERE experiment_id = ? ORDER BY logged_at",
+            [experiment_id],
+            ingest=False,
+        )
+        timeline = self.query(
+            """
+            SELECT started_at AS ts, 'run' AS what, status AS kind, coalesce(name, '') AS title,
+                   coalesce(error_type || ': ' || error_message, '') AS text, execution_id AS ref
+            FROM runs WHERE experiment_id = $id
+            UNION ALL
+            SELECT a.created_at, 'annotation', a.kind, coalesce(a.question, ''), a.text, a.annotation_id
+            FROM annotations a
+            WHERE a.annotation_id IN (
+                SELECT annotation_id FROM annotation_links WHERE target_type = 'experiment' AND target = $id)
+               OR EXISTS (
+                SELECT 1 FROM annotation_links l JOIN executions e ON l.target = e.execution_id
+                WHERE l.annotation_id = a.annotation_id AND l.target_type = 'execution'
+                  AND e.experiment_id = $id)
+            ORDER BY ts
+            """,
+            {"id": experiment_id},
+            ingest=False,
+        )
+        return {"experiment": row, "metrics": metrics, "timeline": timeline}

@@ -1,0 +1,596 @@
+"""The team store: the local journals shipped to PostgreSQL, and queried there.
+
+Kernels write their journals locally as always; shipping reads them from the
+byte offset last shipped and inserts their rows on the server, idempotently by
+event id, so a laptop that was offline syncs later and nothing is lost or
+duplicated. The views are the DuckDB store's own, translated by ``dialect``.
+Nothing on the kernel's capture path imports this module.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import os
+import socket
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..config import JOURNAL_DIR_NAME, redact_url
+from ..errors import QueryError, SchemaVersionError, StoreError
+from ..journal import iter_lines, journal_files
+from . import dialect
+from .base import StoreQueries
+from .duckdb import (
+    _BATCH_EVENTS,
+    FORGOTTEN,
+    NOTE_PENDING_PREFIX,
+    SCHEMA_FILES,
+    SCHEMA_VERSION,
+    VIEWS,
+    IngestReport,
+    _Batch,
+)
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import psycopg
+
+# Tables the team store adds: who shipped what, and the registry roles of its users.
+_TEAM_TABLES = """
+CREATE UNIQUE INDEX IF NOT EXISTS events_event_id ON events (event_id);
+CREATE INDEX IF NOT EXISTS executions_execution_id ON executions (execution_id);
+CREATE INDEX IF NOT EXISTS execution_results_execution_id ON execution_results (execution_id);
+CREATE INDEX IF NOT EXISTS value_records_execution_id ON value_records (execution_id);
+CREATE INDEX IF NOT EXISTS file_records_execution_id ON file_records (execution_id);
+ALTER TABLE events ADD COLUMN IF NOT EXISTS user_name VARCHAR;
+ALTER TABLE events ADD COLUMN IF NOT EXISTS hostname VARCHAR;
+CREATE TABLE IF NOT EXISTS shipped_journals (
+    origin      VARCHAR NOT NULL,
+    journal     VARCHAR NOT NULL,
+    byte_offset BIGINT NOT NULL,
+    last_hash   VARCHAR,
+    last_seq    BIGINT,
+    user_name   VARCHAR,
+    hostname    VARCHAR,
+    updated_at  TIMESTAMPTZ,
+    PRIMARY KEY (origin, journal)
+);
+CREATE TABLE IF NOT EXISTS role_bindings (
+    user_name  VARCHAR NOT NULL,
+    role       VARCHAR NOT NULL,
+    granted_by VARCHAR,
+    granted_at TIMESTAMPTZ,
+    PRIMARY KEY (user_name, role)
+);
+"""
+# Every shipping transaction holds this lock: shippers take turns, so deduplication
+# by id (events, environments, packages) never races.
+_SHIP_LOCK = 0x6A6C_5348  # "jlSH"
+_MIGRATE_LOCK = 0x6A6C_4D47  # "jlMG"
+
+
+class PostgresStore(StoreQueries):
+    """A team store: ``journal/*.jsonl`` in ``root`` shipped to the PostgreSQL database at ``url``."""
+
+    backend = "postgresql"
+
+    def __init__(
+        self, url: str, root: str | os.PathLike[str], *, connect_timeout_s: float = 5.0
+    ) -> None:
+        self.url = url
+        self.root = Path(root)
+        self.journal_dir = self.root / JOURNAL_DIR_NAME
+        self.connect_timeout_s = connect_timeout_s
+        self.origin = f"{_who()}@{_host()}:{self.root.resolve()}"
+
+    def __repr__(self) -> str:
+        return f"PostgresStore({redact_url(self.url)!r}, {str(self.root)!r})"
+
+    @property
+    def location(self) -> str:
+        """Where queries go, for messages (the password left out)."""
+        return redact_url(self.url)
+
+    # -- connections ---------------------------------------------------------
+
+    def _open(self) -> psycopg.Connection[Any]:
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(
+                "a team store needs psycopg: pip install 'jupyter-lineage[team]'"
+            ) from None
+
+        try:
+            con = psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout_s)))
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot reach the team store {self.location}: {_first_line(exc)}; "
+                "check JUPYTER_LINEAGE_STORE and that the server is up"
+            ) from None
+        # Transactions are explicit (``with con.transaction()``), as the shipping needs.
+        con.autocommit = True
+        # JSON columns come back as their text, as DuckDB returns them.
+        from psycopg.types.string import TextLoader
+
+        con.adapters.register_loader("json", TextLoader)
+        return con
+
+    @contextmanager
+    def connect(self, *, read_only: bool = False) -> Iterator[PostgresConnection]:
+        """A connection speaking the store's (DuckDB) dialect; read-only ones cannot write."""
+        con = self._open()
+        try:
+            if read_only:
+                con.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+            yield PostgresConnection(con)
+        finally:
+            con.close()
+
+    # -- schema --------------------------------------------------------------
+
+    def schema_version(self) -> int | None:
+        """The server's schema version, or None when ``migrate`` never ran there."""
+        with self.connect(read_only=True) as con:
+            return _server_version(con.raw)
+
+    def migrate(self) -> int:
+        """Create or upgrade the schema on the server; safe to run again. Returns the version."""
+        from .. import __version__
+
+        package = resources.files("jupyter_lineage.store")
+        con = self._open()
+        try:
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", [_MIGRATE_LOCK])
+                version = _server_version(con)
+                if version is not None and version > SCHEMA_VERSION:
+                    raise SchemaVersionError(_newer(self.location, version))
+                con.execute(package.joinpath("postgres_compat.sql").read_text("utf-8"))
+                for name in SCHEMA_FILES:
+                    text = package.joinpath(name).read_text("utf-8")
+                    con.execute(dialect.to_postgres(text))
+                con.execute(_TEAM_TABLES)
+                con.execute(
+                    "INSERT INTO schema_info VALUES ('schema_version', %s), ('written_by', %s) "
+                    "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                    [str(SCHEMA_VERSION), __version__],
+                )
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot migrate {self.location}: {_first_line(exc)}") from None
+        finally:
+            con.close()
+        return SCHEMA_VERSION
+
+    def _check_schema(self, con: psycopg.Connection[Any]) -> None:
+        version = _server_version(con)
+        if version is None or version < SCHEMA_VERSION:
+            found = "no jupyter-lineage schema" if version is None else f"schema version {version}"
+            raise SchemaVersionError(
+                f"the team store {self.location} has {found}; this jupyter-lineage needs "
+                f"version {SCHEMA_VERSION}: run `jupyter-lineage migrate`"
+            )
+        if version > SCHEMA_VERSION:
+            raise SchemaVersionError(_newer(self.location, version))
+
+    # -- shipping ------------------------------------------------------------
+
+    def ingest(self, progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Ship new journal lines to the server (what ``sync`` does)."""
+        return self.sync(progress)
+
+    def sync(self, progress: Callable[[int], None] | None = None) -> IngestReport:
+        """Ship every journal line not yet on the server: by byte offset, idempotent by event id."""
+        import psycopg
+
+        report = IngestReport()
+        journals = journal_files(self.journal_dir)
+        con = self._open()
+        try:
+            self._check_schema(con)
+            offsets = dict(
+                con.execute(
+                    "SELECT journal, byte_offset FROM shipped_journals WHERE origin = %s",
+                    [self.origin],
+                ).fetchall()
+            )
+            for path in journals:
+                start = offsets.get(path.name, 0)
+                size = _size(path)
+                if size < start:
+                    report.problems.append(
+                        f"{path.name}: shorter than its shipped offset {start}; read again"
+                    )
+                    start = 0
+                if size <= start:
+                    continue
+                report.journals += 1
+                batch = _Batch(path.name)
+                for line in iter_lines(path, start):
+                    batch.add(line)
+                    if batch.count >= _BATCH_EVENTS:
+                        report.events += self._ship(con, batch)
+                        report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
+                        if progress:
+                            progress(report.events)
+                        batch = _Batch(path.name, batch.end)
+                report.events += self._ship(con, batch)
+                report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
+                if progress:
+                    progress(report.events)
+        except psycopg.Error as exc:
+            raise StoreError(
+                f"cannot ship to the team store {self.location}: {_first_line(exc)}; "
+                "nothing is lost: the journals keep every event, run `jupyter-lineage sync` later"
+            ) from None
+        finally:
+            con.close()
+        return report
+
+    def _ship(self, con: psycopg.Connection[Any], batch: _Batch) -> int:
+        if batch.end is None:
+            return 0
+        user, host = _who(), _host()
+        with con.transaction():
+            con.execute("SELECT pg_advisory_xact_lock(%s)", [_SHIP_LOCK])
+            events = batch.rows["events"]
+            if events:
+                con.execute(
+                    "CREATE TEMP TABLE IF NOT EXISTS staged_events "
+                    "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+                )
+                _copy(con, "staged_events", events)
+                new = {
+                    row[0]
+                    for row in con.execute(
+                        "INSERT INTO events SELECT * FROM staged_events "
+                        "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+                    ).fetchall()
+                }
+                con.execute(
+                    "UPDATE events SET user_name = %s, hostname = %s "
+                    "WHERE event_id = ANY(%s) AND user_name IS NULL",
+                    [user, host, list(new)],
+                )
+                old = {row["event_id"] for row in events} - new
+                if old:
+                    batch.drop(old)
+            for table, rows in batch.rows.items():
+                if not rows or table == "events":
+                    continue
+                if table == "environment_records":
+                    rows = _new_rows(con, table, "environment_id", rows, first_only=True)
+                elif table == "package_records":
+                    rows = _new_rows(con, table, "environment_id", rows, first_only=False)
+                _copy(con, table, rows)
+            if batch.rows["file_hash_records"]:
+                _run(con, _COMPLETE_FILE_HASHES, [NOTE_PENDING_PREFIX])
+            self._apply_forgets(con, batch)
+            for offset, problem in batch.problems:
+                con.execute(
+                    "INSERT INTO ingest_problems VALUES (%s, %s, %s, now())",
+                    [batch.journal, offset, problem],
+                )
+            con.execute(
+                "INSERT INTO shipped_journals VALUES (%s, %s, %s, %s, %s, %s, %s, now()) "
+                "ON CONFLICT (origin, journal) DO UPDATE SET byte_offset = excluded.byte_offset, "
+                "last_hash = excluded.last_hash, last_seq = excluded.last_seq, "
+                "updated_at = excluded.updated_at",
+                [
+                    self.origin,
+                    batch.journal,
+                    batch.end,
+                    batch.last_hash,
+                    batch.last_seq,
+                    user,
+                    host,
+                ],
+            )
+        return len(batch.rows["events"])
+
+    def _apply_forgets(self, con: psycopg.Connection[Any], batch: _Batch) -> None:
+        ids = {r["execution_id"] for r in batch.rows["forget_records"]}
+        forgotten = {
+            row[0]
+            for row in con.execute("SELECT DISTINCT execution_id FROM forget_records").fetchall()
+        }
+        if forgotten:
+            arrived = {
+                r["execution_id"]
+                for table in ("executions", "execution_results", "value_records")
+                for r in batch.rows[table]
+            }
+            ids |= arrived & forgotten
+        if ids:
+            for sql in _FORGET:
+                _run(con, sql, [FORGOTTEN, sorted(ids)])
+
+    # -- queries -------------------------------------------------------------
+
+    def query(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> pd.DataFrame:
+        """Run read-only SQL (DuckDB dialect, translated) over the team store's views."""
+        if ingest:
+            self.ingest()
+        with self.connect(read_only=True) as con:
+            return con.execute(sql, params).df()
+
+    def info(self) -> dict[str, Any]:
+        """Where the team store is, its schema version and row counts (as ``DuckDBStore.info``)."""
+        self.sync()
+        with self.connect(read_only=True) as con:
+            raw = con.raw
+
+            def scalar(sql: str) -> Any:
+                row = raw.execute(sql).fetchone()
+                return row[0] if row else None
+
+            counts = {view: scalar(f"SELECT count(*) FROM {view}") for view in VIEWS}
+            info = {
+                "store_dir": str(self.root),
+                "database": self.location,
+                "database_bytes": scalar("SELECT pg_database_size(current_database())"),
+                "journals": len(journal_files(self.journal_dir)),
+                "journal_bytes": sum(_size(p) for p in journal_files(self.journal_dir)),
+                "schema_version": _server_version(raw),
+                "sessions": scalar("SELECT count(*) FROM sessions"),
+                "events": scalar("SELECT count(*) FROM events"),
+                "ingest_problems": scalar("SELECT count(*) FROM ingest_problems"),
+                "counts": counts,
+            }
+        return info
+
+    # -- roles ---------------------------------------------------------------
+
+    def bound_roles(self, user: str) -> set[str] | None:
+        """The registry roles bound to ``user``, or None when the store binds no roles at all."""
+        with self.connect(read_only=True) as con:
+            rows = con.raw.execute(
+                "SELECT user_name, role FROM role_bindings WHERE user_name = %s "
+                "OR NOT EXISTS (SELECT 1 FROM role_bindings WHERE user_name = %s) LIMIT 1000",
+                [user, user],
+            ).fetchall()
+            any_binding = con.raw.execute("SELECT count(*) FROM role_bindings").fetchone()
+        if not any_binding or not any_binding[0]:
+            return None
+        return {role for name, role in rows if name == user}
+
+    def bind_role(self, user: str, role: str, *, granted_by: str) -> None:
+        con = self._open()
+        try:
+            self._check_schema(con)
+            with con.transaction():
+                con.execute(
+                    "INSERT INTO role_bindings VALUES (%s, %s, %s, now()) ON CONFLICT DO NOTHING",
+                    [user, role, granted_by],
+                )
+        finally:
+            con.close()
+
+    def unbind_role(self, user: str, role: str) -> bool:
+        con = self._open()
+        try:
+            with con.transaction():
+                cur = con.execute(
+                    "DELETE FROM role_bindings WHERE user_name = %s AND role = %s", [user, role]
+                )
+                return bool(cur.rowcount)
+        finally:
+            con.close()
+
+    def current_user(self) -> str:
+        """The database user this store connects as."""
+        with self.connect(read_only=True) as con:
+            row = con.raw.execute("SELECT current_user").fetchone()
+        return str(row[0]) if row else ""
+
+
+class PostgresConnection:
+    """A psycopg connection that takes the store's SQL (DuckDB dialect, ``?``/``$name`` placeholders)."""
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    def execute(self, sql: str, params: Any = None) -> _Result:
+        import psycopg
+
+        text, values = dialect.bind(sql, params)
+        try:
+            cur = psycopg.RawCursor(self.raw)
+            cur.execute(text, values or None)
+        except psycopg.Error as exc:
+            raise QueryError(f"{_first_line(exc)} (the views are {', '.join(VIEWS)})") from None
+        return _Result(cur)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+class _Result:
+    """What ``execute`` returns: rows as tuples, or the whole result as a DataFrame."""
+
+    def __init__(self, cur: psycopg.Cursor[Any]) -> None:
+        self.cur = cur
+
+    def fetchall(self) -> list[tuple[Any, ...]]:
+        return self.cur.fetchall() if self.cur.description else []
+
+    def fetchone(self) -> tuple[Any, ...] | None:
+        return self.cur.fetchone() if self.cur.description else None
+
+    @property
+    def description(self) -> Any:
+        return self.cur.description
+
+    def df(self) -> pd.DataFrame:
+        import pandas as pd
+
+        names = [c.name for c in self.cur.description or ()]
+        frame = pd.DataFrame.from_records(self.fetchall(), columns=names)
+        for column, info in zip(names, self.cur.description or (), strict=True):
+            # The dtypes DuckDB's ``df()`` gives the same SQL types.
+            # (plain numpy dtypes unless the column holds NULLs).
+            values = frame[column]
+            if info.type_code in _TIMESTAMP_OIDS:
+                frame[column] = pd.to_datetime(values, utc=True).astype("datetime64[us, UTC]")
+            elif info.type_code in _DTYPES:
+                plain, nullable = _DTYPES[info.type_code]
+                frame[column] = values.astype(nullable if values.isna().any() else plain)
+        return frame
+
+
+_TIMESTAMP_OIDS = {1184, 1114}  # timestamptz, timestamp
+_DTYPES = {
+    20: ("int64", "Int64"),
+    21: ("int64", "Int64"),
+    23: ("int64", "Int64"),
+    16: ("bool", "boolean"),
+    700: ("float64", "float64"),
+    701: ("float64", "float64"),
+}
+
+_COMPLETE_FILE_HASHES = """
+UPDATE file_records SET
+    sha256 = h.sha256,
+    note = CASE WHEN h.sha256 IS NULL THEN h.note
+                ELSE 'SHA-256 computed after the cell, at '
+                     || strftime(timezone('UTC', h.hashed_at), '%Y-%m-%d %H:%M:%S UTC') END
+FROM file_hash_records h
+WHERE file_records.execution_id = h.execution_id AND file_records.path = h.path
+  AND file_records.sha256 IS NULL AND starts_with(file_records.note, ?)
+"""
+
+_FORGET = (
+    "UPDATE executions SET source = $1, note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
+    "WHERE list_contains($2, execution_id)",
+    "UPDATE execution_results SET "
+    "error_message = CASE WHEN error_message IS NULL THEN NULL ELSE $1 END, "
+    "traceback = CASE WHEN traceback IS NULL THEN NULL ELSE $1 END, capture_errors = [] "
+    "WHERE list_contains($2, execution_id)",
+    "UPDATE value_records SET summary = CASE WHEN summary IS NULL THEN NULL ELSE $1 END, "
+    "note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
+    "WHERE list_contains($2, execution_id)",
+    "UPDATE annotation_records SET text = $1 WHERE annotation_id IN ("
+    "SELECT annotation_id FROM annotation_targets "
+    "WHERE target_type = 'execution' AND list_contains($2, target))",
+)
+
+
+def _run(con: psycopg.Connection[Any], sql: str, params: Any) -> None:
+    """Run store SQL (DuckDB dialect) with PostgreSQL's own ``$n`` parameters."""
+    import psycopg
+
+    text, values = dialect.bind(sql, params)
+    psycopg.RawCursor(con).execute(text, values or None)
+
+
+def _copy(con: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    columns = list(rows[0])
+    names = ", ".join(columns)
+    with con.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([_value(row.get(c)) for c in columns])
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, dict):
+        return json.dumps(value)
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\\u0000")
+    return value
+
+
+def _new_rows(
+    con: psycopg.Connection[Any],
+    table: str,
+    key: str,
+    rows: list[dict[str, Any]],
+    *,
+    first_only: bool,
+) -> list[dict[str, Any]]:
+    """Rows whose ``key`` the table does not hold yet (the first of each when ``first_only``)."""
+    keys = sorted({r[key] for r in rows})
+    present = {
+        row[0]
+        for row in con.execute(
+            f"SELECT DISTINCT {key} FROM {table} WHERE {key} = ANY(%s)", [keys]
+        ).fetchall()
+    }
+    out, seen = [], set()
+    for row in rows:
+        k = row[key]
+        if k in present or (first_only and k in seen):
+            continue
+        if not first_only:
+            marker = (k, row.get("name"), row.get("version"))
+            if marker in seen:
+                continue
+            seen.add(marker)
+        else:
+            seen.add(k)
+        out.append(row)
+    return out
+
+
+def _server_version(con: psycopg.Connection[Any]) -> int | None:
+    exists = con.execute("SELECT to_regclass('schema_info') IS NOT NULL").fetchone()
+    if not exists or not exists[0]:
+        return None
+    row = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else None
+
+
+def _newer(location: str, version: int) -> str:
+    return (
+        f"the team store {location} has schema version {version}, newer than this jupyter-lineage "
+        f"understands ({SCHEMA_VERSION}); upgrade with `pip install -U jupyter-lineage`"
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return -1
+
+
+def _who() -> str:
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name in this environment
+        return "unknown"
+
+
+def _host() -> str:
+    try:
+        return socket.gethostname()
+    except OSError:
+        return "localhost"
+
+
+def wait_for(store: PostgresStore, timeout_s: float = 10.0) -> None:
+    """Block until the server answers (for scripts starting one)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            store.schema_version()
+            return
+        except StoreError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
