@@ -102,7 +102,6 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The quickstart notebook run once into a local store; returns its store directory."""
     work = tmp_path_factory.mktemp("quickstart")
     shutil.copy(ROOT / "notebooks" / "quickstart.ipynb", work / "quickstart.ipynb")
-    shutil.copytree(ROOT / "notebooks" / "data", work / "data")
     done = cli("run", "quickstart.ipynb", "-o", "out.ipynb", "--quiet", cwd=work)
     assert done.returncode == 0, done.stdout + done.stderr
     return work / ".lineage"

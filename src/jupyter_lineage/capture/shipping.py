@@ -10,8 +10,13 @@ shipped stays in the journal for the next attempt or `jupyter-lineage sync`.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..store.postgres import PostgresStore
 
 # Wait this long after a cell before shipping, so a burst of cells ships as one batch.
 DEBOUNCE_S = 0.2
@@ -50,7 +55,6 @@ class Shipper:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from ..errors import LineageError
         from ..store.postgres import PostgresStore
 
         store = PostgresStore(self.url, self.store_dir, connect_timeout_s=5.0)
@@ -58,33 +62,41 @@ class Shipper:
         while True:
             self._wake.wait()
             if not self._stopping:
-                self._wake.wait(DEBOUNCE_S)
+                time.sleep(DEBOUNCE_S)  # a burst of cells ships as one batch
             self._wake.clear()
-            try:
-                self.shipped_events += store.sync().events
-            except LineageError as exc:
-                if self._failing is None:
-                    self._say(f"{exc}")
-                self._failing = str(exc)
-                if self._stopping:
-                    break
+            # Stop was asked before this sync began: it ships everything written before.
+            final = self._stopping
+            shipped = self._ship_once(store)
+            if final:
+                break
+            if not shipped:
                 self._idle.set()
-                # Retry later even without a new cell; a poke retries at once.
+                # Retry after the backoff, or at once when a new cell pokes.
                 self._wake.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
                 self._wake.set()
                 continue
-            except Exception as exc:  # never let the thread die silently
-                self._say(f"shipping to the team store failed ({type(exc).__name__}: {exc})")
-                self._failing = str(exc)
-            else:
-                if self._failing is not None:
-                    self._say(
-                        f"the team store {store.location} is reachable again; shipping resumed"
-                    )
-                self._failing = None
-                backoff = 1.0
+            backoff = 1.0
             if not self._wake.is_set():
                 self._idle.set()
-            if self._stopping:
-                break
+        self._idle.set()
+
+    def _ship_once(self, store: PostgresStore) -> bool:
+        """One sync; says once when shipping starts failing and once when it works again."""
+        from ..errors import LineageError
+
+        try:
+            self.shipped_events += store.sync().events
+        except LineageError as exc:
+            problem = str(exc)
+        except Exception as exc:  # never let the thread die silently
+            problem = f"shipping to the team store failed ({type(exc).__name__}: {exc})"
+        else:
+            if self._failing is not None:
+                self._say(f"the team store {store.location} is reachable again; shipping resumed")
+            self._failing = None
+            return True
+        if self._failing is None:
+            self._say(problem)
+        self._failing = problem
+        return False
