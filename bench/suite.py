@@ -27,7 +27,7 @@ from typing import Any
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
 RESULTS = BENCH_DIR / "results.json"
-# In the order of the table; bench_graph is optional (skipped when absent).
+# In the order of the table, then the team store (which starts a PostgreSQL server).
 MODULES = (
     "bench_capture",
     "bench_fingerprint",
@@ -36,6 +36,7 @@ MODULES = (
     "bench_store",
     "bench_startup",
     "bench_graph",
+    "bench_team",
 )
 HEADERS = ("figure", "value", "baseline", "ratio", "unit", "target", "pass")
 BLAS_VARIABLES = (

@@ -299,7 +299,7 @@ export interface INewAnnotation {
 export type GraphDirection = 'upstream' | 'downstream' | 'both';
 
 export type GraphNodeKind =
-  'execution' | 'value' | 'file' | 'model' | 'environment' | 'code';
+  'execution' | 'value' | 'file' | 'model' | 'review' | 'environment' | 'code';
 
 /**
  * A node of the lineage graph (`lineage_nodes`), as the sidebar draws it.
@@ -325,7 +325,7 @@ export interface IGraphNode {
 export interface IGraphEdge {
   src: string;
   dst: string;
-  kind: 'used' | 'generated' | 'derived_from' | 'ran_in';
+  kind: 'used' | 'generated' | 'derived_from' | 'ran_in' | 'reviewed';
 }
 
 /**

@@ -88,7 +88,7 @@ def current_store() -> Store:
 
     recorder = current_recorder()
     root = str(recorder.store_dir)
-    key = (root, recorder.store_url or team_store_url(root))
+    key = (root, recorder.team_store_url if recorder.shell is not None else team_store_url(root))
     if key not in _stores:
-        _stores[key] = store_for(root)
+        _stores[key] = store_for(root, url=key[1])
     return _stores[key]

@@ -383,3 +383,65 @@ def test_cli_graph_commands(pipeline: dict, tmp_path: Path, capsys: pytest.Captu
     assert main(["--store", store, "graph", "downstream", "no-such-target"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no lineage node matches 'no-such-target'" in err
+
+
+def test_reviews_are_steps_in_the_graph(tmp_path: Path) -> None:
+    _write_csv(tmp_path / "raw.csv", 30)
+    cells = [
+        "%load_ext jupyter_lineage",
+        "import jupyter_lineage as jl",
+        "%%lineage --name load\nimport pandas as pd\nraw = pd.read_csv('raw.csv')",
+        "%%lineage --name fix\nlabels = raw.assign(y=raw['y'].fillna(0))",
+        "%%lineage --name train --model reg\n"
+        "import numpy as np\n"
+        "model = {'coef': np.polyfit(labels['x'], labels['y'], 1)}",
+        # a review of the training run and the frame it read, then a revision of it
+        "first = jl.note('Spot-checked 20 labels', kind='review', on=['LAST', 'var:labels'])\n"
+        "second = jl.note('Spot-checked 40 labels; fixed two by hand', kind='review',\n"
+        "                 on=['LAST', 'var:labels'], revises=first)\n"
+        "print(first, second)",
+        "%lineage_note --kind review --on model:reg Approved for staging",
+        "%lineage_note --kind note --on LAST Not a review",
+        "%lineage_graph model:reg --upstream",
+    ]
+    run = execute_notebook(cells, tmp_path)
+    first, second = run.text(5).split()
+    store = run.store
+    r = _runs(store)
+    fix, train = r[("fix", "ok")], r[("train", "ok")]
+    model = "model:reg@" + train[5:]
+    approval_id = run.sql(
+        "SELECT annotation_id FROM annotations WHERE text = 'Approved for staging'"
+    )
+    revised, approval = "review:" + second, "review:" + approval_id.iloc[0, 0]
+
+    nodes = store.query("SELECT * FROM lineage_nodes WHERE kind = 'review'").set_index("node_id")
+    assert sorted(nodes.index) == sorted([revised, approval])  # one node per review, revised
+    assert "review:" + first not in nodes.index
+    assert nodes.loc[revised, "detail"] == "Spot-checked 40 labels; fixed two by hand"
+    assert nodes.loc[revised, "name"]  # the author
+    assert nodes.loc[revised, "notebook_path"] == str(run.path)
+
+    edges = _edges(store)
+    labels = next(d for s, d, k in edges if s == fix and k == "generated" and ":labels@" in d)
+    assert {e for e in edges if revised in e[:2] or approval in e[:2]} == {
+        (train, revised, "used"),
+        (labels, revised, "used"),
+        (revised, model, "reviewed"),
+        (approval, model, "reviewed"),
+    }
+    up = graph.upstream("model:reg", store=store)
+    assert {revised, approval, labels, train} <= set(up["node_id"])
+    assert revised in set(graph.impact("file:raw.csv", store=store)["node_id"])
+
+    spec = next(
+        o["data"]["application/vnd.plotly.v1+json"]
+        for o in run.outputs(len(cells) - 1)
+        if o.output_type in ("display_data", "execute_result")
+    )
+    (drawn,) = [
+        t for t in spec["data"] if t["meta"] == {"role": "node", "kind": "review", "count": 2}
+    ]
+    assert sorted(drawn["customdata"]) == sorted([revised, approval])
+    assert any("fixed two by hand" in h for h in drawn["hovertext"])
+    assert drawn["marker"]["symbol"] == "pentagon"

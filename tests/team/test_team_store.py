@@ -18,12 +18,13 @@ import pandas as pd
 import psycopg
 import pytest
 
+from bench.pgserver import PostgresServer
 from jupyter_lineage.errors import QueryError, SchemaVersionError, StoreError
 from jupyter_lineage.store import DuckDBStore
 from jupyter_lineage.store.duckdb import VIEWS
 from jupyter_lineage.store.postgres import PostgresStore
 
-from .conftest import PostgresServer, cli
+from .conftest import cli
 
 ROOT = Path(__file__).resolve().parents[2]
 MODEL = "churn-logreg"
@@ -320,3 +321,33 @@ def test_connection_errors_name_the_store_without_password() -> None:
     with pytest.raises(StoreError) as err:
         store.schema_version()
     assert "s3cret" not in str(err.value) and "***" in str(err.value)
+
+
+def test_lineage_config_sends_a_kernel_to_the_team_store(tmp_path: Path, team_url: str) -> None:
+    store = tmp_path / "configured"
+    assert (
+        cli("--store", str(store), "migrate", env={"JUPYTER_LINEAGE_STORE": team_url}).returncode
+        == 0
+    )
+    cells = [
+        "%load_ext jupyter_lineage",
+        f"%lineage_config store={team_url}",
+        "%%lineage --name first\na = 1",
+        "%%lineage --name second\nb = a + 1",
+        "%lineage_sql SELECT name FROM runs ORDER BY started_at",
+        "%lineage_sql SELECT count(*) AS shipped FROM shipped_journals",
+        "%lineage_config store=local",
+        "%%lineage --name third\nc = 3",
+    ]
+    nb = _notebook(tmp_path / "configured.ipynb", cells)
+    _run_notebook(nb, store, {"JUPYTER_LINEAGE_STORE": ""})
+    out = nbformat.read(nb.with_suffix(".out.ipynb"), as_version=4)
+    assert "team_store=postgresql://lineage@" in json.dumps(out.cells[1].outputs)
+    # %lineage_sql answered from the team store, which has both runs.
+    shown = json.dumps(out.cells[4].outputs)
+    assert "first" in shown and "second" in shown
+    # ... a table only the team store has.
+    assert "shipped" in json.dumps(out.cells[5].outputs)
+    assert "team_store" not in json.dumps(out.cells[6].outputs)
+    assert _count(team_url, "SELECT count(*) FROM runs WHERE name IN ('first', 'second')") == 2
+    assert _count(team_url, "SELECT count(*) FROM runs WHERE name = 'third'") == 0

@@ -275,6 +275,40 @@ def test_figure_as_data_html_and_json() -> None:
     assert len(data["data"]) == len(fig.data)
 
 
+def test_reviews_are_drawn_as_steps_of_their_own() -> None:
+    nodes, edges = _pipeline()
+    review = {
+        "node_id": "review:r1",
+        "kind": "review",
+        "name": "ann@example.org",
+        "version": "r1",
+        "detail": "Labels <checked> by hand\nApproved",
+        "created_at": "2026-01-01 00:00:06",
+    }
+    edges = [*edges, ("exec:t1", "review:r1", "used"), ("review:r1", "model:m@t1", "reviewed")]
+    assert node_label(review) == "review by ann"
+    hover = node_hover(review)
+    assert "by ann@example.org · 2026-01-01 00:00:06" in hover
+    assert "Labels &lt;checked&gt; by hand<br>Approved" in hover  # escaped, lines kept
+    assert "annotation r1" in hover
+
+    view = graph_view([*nodes, review], edges, targets=["model:m@t1"])
+    assert "review:r1" in {n.node_id for n in view.nodes}  # drawn by default
+    fig = build_figure(view)
+    traces = {t.meta["role"] + ":" + t.meta.get("kind", ""): t for t in fig.data}
+    assert list(traces["node:review"].customdata) == ["review:r1"]
+    assert traces["node:review"].marker.symbol == "pentagon"
+    assert traces["edge:reviewed"].meta["count"] == 1
+    # between the run it judged and the model it approved
+    x = {
+        n: p
+        for t in fig.data
+        if t.meta["role"] == "node"
+        for n, p in zip(t.customdata, t.x, strict=True)
+    }
+    assert x["exec:t1"] < x["review:r1"] < x["model:m@t1"]
+
+
 def test_large_figure_opens_on_a_window_with_an_overview() -> None:
     nodes = [_run(f"e{i}", i % 60, f"cell{i}") for i in range(300)]
     edges = [(f"exec:e{i}", f"exec:e{i + 1}", "used") for i in range(299)]

@@ -6,6 +6,8 @@ networkx, run on the same edges, is the oracle for the walks.
 from __future__ import annotations
 
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from jupyter_lineage import graph
 from jupyter_lineage.errors import UsageError
 from jupyter_lineage.graph.resolve import UnknownTargetError
 from jupyter_lineage.journal import JournalWriter
-from jupyter_lineage.store import DuckDBStore
+from jupyter_lineage.store import DuckDBStore, lineage
 from jupyter_lineage.store.lineage import open_queries
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -105,6 +107,32 @@ class Notebook:
         )
         return "exec:" + execution_id
 
+    def annotate(
+        self,
+        annotation_id: str,
+        targets: list[dict[str, str]],
+        *,
+        kind: str = "review",
+        text: str = "Checked by hand",
+        revises: str | None = None,
+    ) -> str:
+        """An annotation (a review by default) on ``targets``, as ``jl.note`` records it."""
+        self.clock[0] += 1
+        self.writer.append(
+            "annotation",
+            {
+                "annotation_id": annotation_id,
+                "thread_id": revises or annotation_id,
+                "revises": revises,
+                "kind": kind,
+                "text": text,
+                "author": "ann@example.org",
+                "targets": targets,
+                "created_at": (T0 + timedelta(seconds=self.clock[0])).isoformat(),
+            },
+        )
+        return "review:" + annotation_id
+
     def close(self) -> None:
         self.writer.close()
 
@@ -157,24 +185,67 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> DuckDBStore:
     return store
 
 
-def test_walks_match_networkx(synthetic: DuckDBStore) -> None:
+@contextmanager
+def _walker(store: DuckDBStore, how: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Queries whose walks go the way ``how`` says: hop by hop while a frontier is narrow,
+    then a recursive CTE ("cte after 3" hops over wider ones, "cte" at once), or over a
+    table of node ids as on a team store ("ids", hop by hop; "ids cte" at once)."""
+    limits = {"hops": lineage.LOOKUP_LIMIT, "cte after 3": 3, "cte": 0}
+    if how in limits:
+        monkeypatch.setattr(lineage, "LOOKUP_LIMIT", limits[how])
+        with open_queries(store) as q:
+            yield q
+    else:
+        with open_queries(store):  # ingested, views current
+            pass
+        with store.connect() as con:
+            con.execute(
+                "CREATE OR REPLACE TABLE lineage_walk_edges AS "
+                "SELECT DISTINCT src, dst, kind FROM lineage_edges"
+            )
+        if how == "ids cte":
+            monkeypatch.setattr(lineage, "LOOKUP_LIMIT", 0)
+        with store.connect(read_only=True) as con:
+            yield lineage.LineageQueries(con, indexed=False)
+
+
+@pytest.mark.parametrize("how", ["hops", "cte after 3", "cte", "ids", "ids cte"])
+def test_walks_match_networkx(
+    synthetic: DuckDBStore, how: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     edges = _edges(synthetic)
     g = nx.DiGraph([(s, d) for s, d, _ in edges])
     assert g.number_of_nodes() > 5000 and g.number_of_edges() > 10000
+    kinds = {(s, d): k for s, d, k in edges}
     rng = random.Random(1)
-    starts = [*rng.sample(sorted(g.nodes), 25), "model:m@s039c048", "file:" + _sha(3)]
-    with open_queries(synthetic) as q:
+    starts = [*rng.sample(sorted(g.nodes), 25), "model:m@s039c048", "file:" + _sha(3), "env:env-1"]
+    with _walker(synthetic, how, monkeypatch) as q:
         for node in starts:
             up = q.walk_edges([node], "upstream")
             assert set(up["src"]) | {node} == nx.ancestors(g, node) | {node}
-            assert set(zip(up["src"], up["dst"], strict=True)) == set(
-                g.subgraph(nx.ancestors(g, node) | {node}).edges
-            )
+            assert set(zip(up["src"], up["dst"], up["kind"], strict=True)) == {
+                (s, d, kinds[s, d]) for s, d in g.subgraph(nx.ancestors(g, node) | {node}).edges
+            }
+            assert not up.duplicated().any()
             down = q.walk_edges([node], "downstream")
             assert set(down["dst"]) | {node} == nx.descendants(g, node) | {node}
-            limited = q.walk_edges([node], "upstream", 2)
-            near = nx.single_source_shortest_path_length(g.reverse(copy=False), node, cutoff=2)
-            assert set(limited["src"]) | {node} == set(near)
+            assert not down.duplicated().any()
+            for depth in (1, 2, 5):
+                limited = q.walk_edges([node], "upstream", depth)
+                near = nx.single_source_shortest_path_length(
+                    g.reverse(copy=False), node, cutoff=depth
+                )
+                assert set(limited["src"]) | {node} == set(near)
+                limited = q.walk_edges([node], "downstream", depth)
+                near = nx.single_source_shortest_path_length(g, node, cutoff=depth)
+                assert set(limited["dst"]) | {node} == set(near)
+        a, b = "file:" + _sha(0), "model:m@s039c048"
+        between = q.connecting_edges([a], [b])
+        on_paths = (nx.descendants(g, a) | {a}) & (nx.ancestors(g, b) | {b})
+        assert set(zip(between["src"], between["dst"], strict=True)) == set(
+            g.subgraph(on_paths).edges
+        )
+        assert q.walk_edges(["exec:no-such-node"], "upstream").empty
 
 
 def test_depths_and_api_answers_match_networkx(synthetic: DuckDBStore) -> None:
@@ -369,3 +440,124 @@ def test_stale_views_are_replaced(tmp_path: Path) -> None:
         "exec:e1",
         "value:x@xxh3:1/exec:e1",
     }
+
+
+def test_reviews_are_steps_between_what_they_judged_and_the_model(tmp_path: Path) -> None:
+    clock = [0]
+    nb = Notebook(tmp_path / ".lineage", "s", clock)
+    nb.cell("load", binds={"df": "xxh3:1"}, files_read={"/d.csv": _sha(1)})
+    nb.cell("fix", reads={"df": "xxh3:1"}, binds={"df": "xxh3:2"})  # labels fixed: df again
+    nb.cell("train", reads={"df": "xxh3:2"}, binds={"w": "xxh3:w1"}, model="m")
+    first = nb.annotate(
+        "r1",
+        [
+            {"type": "execution", "ref": "train"},
+            {"type": "value", "ref": "df", "fingerprint": "xxh3:1"},  # the content before the fix
+            {"type": "file", "ref": "/d.csv", "sha256": _sha(1)},
+            {"type": "file", "ref": "/never-read.csv", "sha256": _sha(9)},
+        ],
+    )
+    nb.annotate("r2", [{"type": "model", "ref": "m"}], text="Approved")
+    approval = nb.annotate(
+        "r2b", [{"type": "model", "ref": "m"}], text="Approved for staging", revises="r2"
+    )
+    nb.annotate("n1", [{"type": "execution", "ref": "train"}], kind="note")
+    nb.cell("retrain", reads={"df": "xxh3:2"}, binds={"w": "xxh3:w2"}, model="m")  # not reviewed
+    nb.close()
+    store = _store(tmp_path)
+
+    nodes = store.query("SELECT * FROM lineage_nodes WHERE kind = 'review' ORDER BY node_id")
+    # one node per review, the current revision; other kinds of annotation are not steps
+    assert list(nodes["node_id"]) == [first, approval]
+    row = nodes.iloc[1]
+    assert (row["name"], row["version"], row["detail"]) == (
+        "ann@example.org",
+        "r2b",
+        "Approved for staging",
+    )
+    assert row["session_id"] == "s" and row["notebook_path"] == "/nb.ipynb"
+    assert row["created_at"] is not None
+
+    edges = set(_edges(store))
+    reviews = {e for e in edges if first in e[:2] or approval in e[:2]}
+    assert reviews == {
+        ("exec:train", first, "used"),
+        ("value:df@xxh3:1/exec:load", first, "used"),  # the binding with that content
+        ("file:" + _sha(1), first, "used"),
+        (first, "model:m@train", "reviewed"),  # the version its execution trained
+        (approval, "model:m@train", "reviewed"),  # the version current when it was written
+    }
+    ids = set(store.query("SELECT node_id FROM lineage_nodes")["node_id"])
+    assert {n for e in edges for n in e[:2]} <= ids  # every edge joins two nodes
+    detail = store.query(
+        "SELECT execution_id, via, action FROM lineage_edges WHERE src = ? AND kind = 'reviewed'",
+        [approval],
+    )
+    assert detail.iloc[0].tolist() == ["train", "m", "review"]
+
+    up = graph.upstream("model:m@train", store=store)
+    assert {first, approval} <= set(up["node_id"])
+    assert up.set_index("node_id").loc[approval, "depth"] == 1
+    assert not {first, approval} & set(graph.upstream("model:m", store=store)["node_id"])
+    impacted = graph.impact("file:/d.csv", store=store)
+    assert first in set(impacted["node_id"]) and "review" in set(impacted["kind"])
+    with open_queries(store) as q:
+        from jupyter_lineage.graph.resolve import resolve
+
+        assert resolve(q, "review:r1") == [first]
+        assert resolve(q, "review:r2") == [approval]  # a unique prefix
+    fig = graph.figure("model:m@train", direction="upstream", store=store)
+    shown = {t.meta["kind"]: t for t in fig.data if t.meta["role"] == "node"}
+    assert sorted(shown["review"].customdata) == [first, approval]
+    assert any(t.meta.get("kind") == "reviewed" for t in fig.data)
+
+
+def test_walk_index_follows_the_store(tmp_path: Path) -> None:
+    clock = [0]
+    root = tmp_path / ".lineage"
+    a = Notebook(root, "a", clock)
+    a.cell("a1", binds={"x": "xxh3:1"}, files_written={"/out.csv": _sha(1)})
+    a.cell("a2", reads={"x": "xxh3:1"}, binds={"y": "xxh3:2"}, model="m")
+    a.annotate(
+        "r1",
+        [
+            {"type": "execution", "ref": "a2"},
+            {"type": "value", "ref": "x", "fingerprint": "xxh3:1"},
+        ],
+    )
+    store = _store(tmp_path)
+
+    def walked(node: str) -> set[tuple[str, str, str]]:
+        with open_queries(store) as q:
+            up = q.walk_edges([node], "upstream")
+        return set(zip(up["src"], up["dst"], up["kind"], strict=True))
+
+    def expected(node: str) -> set[tuple[str, str, str]]:
+        g = nx.DiGraph()
+        for s, d, k in _edges(store):
+            g.add_edge(s, d, kind=k)
+        keep = nx.ancestors(g, node) | {node}
+        return {(s, d, k) for s, d, k in g.subgraph(keep).edges(data="kind")}
+
+    def numbers() -> dict[str, int]:
+        rows = store.query("SELECT node_id, node_i FROM _lineage_node_index", ingest=False)
+        return dict(zip(rows["node_id"], rows["node_i"], strict=True))
+
+    assert walked("model:m@a2") == expected("model:m@a2")
+    before = numbers()
+    with store.connect() as con:
+        assert not lineage.refresh_lineage_index(con)  # current: nothing to do
+    # another kernel reads the file; the review is revised without the value
+    b = Notebook(root, "b", clock)
+    b.cell("b1", files_read={"/out.csv": _sha(1)}, binds={"z": "xxh3:3"}, model="n")
+    b.close()
+    a.annotate("r1b", [{"type": "execution", "ref": "a2"}], revises="r1")
+    a.close()
+    assert walked("model:n@b1") == expected("model:n@b1")
+    assert ("value:x@xxh3:1/exec:a1", "review:r1b", "used") not in walked("model:m@a2")
+    assert walked("model:m@a2") == expected("model:m@a2")
+    after = numbers()
+    # nodes keep their numbers; the index holds exactly the nodes of lineage_edges
+    assert all(after[n] == i for n, i in before.items() if n in after)
+    assert set(after) == {n for e in _edges(store) for n in e[:2]}
+    assert "review:r1" in before and "review:r1" not in after

@@ -139,11 +139,11 @@ class LineageMagics(Magics):
             raise IPythonUsageError(
                 "%lineage_sql needs a query, e.g. %lineage_sql SELECT * FROM runs LIMIT 5"
             )
-        from ..store import open_store
+        from ..store import store_for
 
         self.recorder.flush()  # events held while the journal could not be written
         try:
-            return open_store(self.recorder.store_dir).query(sql)
+            return store_for(self.recorder.store_dir, url=self.recorder.team_store_url).query(sql)
         except LineageError as exc:
             raise IPythonUsageError(str(exc)) from None
 
@@ -163,8 +163,8 @@ class LineageMagics(Magics):
                 )
             if key == "store" and is_team_store_url(value):
                 rec.store_url = value
-            elif key == "store" and value in ("local", "none"):
-                rec.store_url = None
+            elif key == "store" and value == "local":
+                rec.store_url = ""
             elif key == "store":
                 target = Path(value).expanduser()
                 if target.exists() and not target.is_dir():

@@ -143,8 +143,13 @@ class Recorder:
 
     @property
     def team_store_url(self) -> str | None:
-        """Where this session's events are shipped, or None (the local store only)."""
-        return self.store_url or self._configured_url
+        """Where this session's events are shipped, or None (the local store only).
+
+        ``store_url`` set by ``%lineage_config`` wins; ``""`` there means the local store only.
+        """
+        if self.store_url is not None:
+            return self.store_url or None
+        return self._configured_url
 
     def _read_store_url(self) -> str | None:
         try:
@@ -157,10 +162,13 @@ class Recorder:
         """Wake the shipping thread (started on first use) when a team store is configured."""
         url = self.team_store_url
         if url is None:
+            if self._shipper is not None:
+                self._shipper.cancel()
+                self._shipper = None
             return
         if self._shipper is None or self._shipper.url != url:
             if self._shipper is not None:
-                self._shipper.close(timeout=0)
+                self._shipper.cancel()
             from .shipping import Shipper
 
             self._shipper = Shipper(url, self.store_dir, self._say)

@@ -34,6 +34,7 @@ class Shipper:
         self._idle = threading.Event()
         self._idle.set()
         self._stopping = False
+        self._cancelled = False
         self._failing: str | None = None
         self.shipped_events = 0
         self._thread = threading.Thread(target=self._run, name="jupyter-lineage-ship", daemon=True)
@@ -47,6 +48,12 @@ class Shipper:
     def wait_idle(self, timeout: float) -> bool:
         """Block until everything poked so far was shipped (or failed); True when idle."""
         return self._idle.wait(timeout)
+
+    def cancel(self) -> None:
+        """Stop the thread without shipping what is left (the kernel left the team store)."""
+        self._cancelled = True
+        self._stopping = True
+        self._wake.set()
 
     def close(self, timeout: float = 5.0) -> None:
         """Ship what is left (within ``timeout``) and stop the thread."""
@@ -64,6 +71,8 @@ class Shipper:
             if not self._stopping:
                 time.sleep(DEBOUNCE_S)  # a burst of cells ships as one batch
             self._wake.clear()
+            if self._cancelled:
+                break
             # Stop was asked before this sync began: it ships everything written before.
             final = self._stopping
             shipped = self._ship_once(store)

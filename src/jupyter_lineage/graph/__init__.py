@@ -1,13 +1,14 @@
 """The lineage graph: what a node came from, what depends on it, and a figure of it.
 
-Nodes are artifact versions (values, files, models, environments, code) and
-executions; edges are ``used``, ``generated``, ``derived_from`` and ``ran_in``,
-each pointing downstream (see ``store/lineage.sql`` and the README). The walks
-run in SQL in the store; this module names targets, shapes the answers and
-draws. Each function takes a TARGET (see ``resolve``) and an optional store,
-by default the store of this kernel's recorder when ``%load_ext
-jupyter_lineage`` ran, else ``open_store()``. pandas, plotly and networkx are
-imported only when a function needs them.
+Nodes are artifact versions (values, files, models, environments, code),
+executions and reviews (human-in-the-loop steps); edges are ``used``,
+``generated``, ``derived_from``, ``ran_in`` and ``reviewed``, each pointing
+downstream (see ``store/lineage.sql`` and the README). The walks run in the
+store; this module names targets, shapes the answers and draws. Each function
+takes a TARGET (see ``resolve``) and an optional store, by default the store of
+this kernel's recorder when ``%load_ext jupyter_lineage`` ran, else
+``open_store()``. pandas, plotly and networkx are imported only when a function
+needs them.
 """
 
 from __future__ import annotations
@@ -130,7 +131,7 @@ def _extra(sub: Subgraph) -> list[str]:
 
 
 def impact(target: str, *, store: Store | None = None) -> pd.DataFrame:
-    """The executions and model versions to re-run if ``target`` changes, in the order they ran.
+    """The executions, model versions and reviews to redo if ``target`` changes, in time order.
 
     ``target`` is usually a file (``file:PATH`` covers every version of it) or a
     dataset variable (``var:NAME``). Example: ``impact("file:data/customers.csv")``.
@@ -139,7 +140,8 @@ def impact(target: str, *, store: Store | None = None) -> pd.DataFrame:
         start = resolve(q, target)
         sub = _walk(q, start, "downstream", None)
     nodes = _with_depth(sub, start, upstream=False)
-    hit = nodes[nodes["kind"].isin(["execution", "model"]) & ~nodes["node_id"].isin(start)]
+    redone = nodes["kind"].isin(["execution", "model", "review"])
+    hit = nodes[redone & ~nodes["node_id"].isin(start)]
     columns = ["node_id", "kind", "name", "status", "notebook_path", "created_at", "depth"]
     return hit.sort_values(["created_at", "node_id"])[columns].reset_index(drop=True)
 
@@ -291,9 +293,10 @@ def figure(
     """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
 
     Layered left to right (sources left, models right), node shape and colour by
-    kind, failed runs marked in red, hover with fingerprint, time, status and
-    source. Re-runs of a cell with the same inputs and outputs are drawn as one
-    node with a count unless ``all_runs``. Example: ``figure("model:churn-logreg",
+    kind (reviews are teal pentagons), failed runs marked in red, hover with
+    fingerprint, time, status and source (a review's author and text). Re-runs of
+    a cell with the same inputs and outputs are drawn as one node with a count
+    unless ``all_runs``. Example: ``figure("model:churn-logreg",
     direction="upstream")``.
     """
     unknown = [k for k in kinds if k not in KINDS]

@@ -22,11 +22,11 @@ from .layout import Layout, layered_layout
 if TYPE_CHECKING:
     import plotly.graph_objects as go
 
-KINDS = ("execution", "value", "file", "model", "environment", "code")
+KINDS = ("execution", "value", "file", "model", "review", "environment", "code")
 # Environments and code versions are one per execution or shared by all of
 # them: drawn, they add a node per cell or a fan of edges across the picture.
 # Their ids are in the hover text of each execution instead.
-DEFAULT_KINDS = ("execution", "value", "file", "model")
+DEFAULT_KINDS = ("execution", "value", "file", "model", "review")
 FAILED = "failed execution"
 TIMES = "\u00d7"  # multiplication sign, as in "load x3" with the proper glyph
 
@@ -37,6 +37,7 @@ NODE_STYLE: dict[str, tuple[str, str, int]] = {
     "value": ("circle", "#54A24B", 11),
     "file": ("diamond", "#F58518", 15),
     "model": ("star", "#B279A2", 22),
+    "review": ("pentagon", "#72B7B2", 17),
     "environment": ("triangle-up", "#9D755D", 14),
     "code": ("hexagon", "#BAB0AC", 11),
 }
@@ -46,6 +47,7 @@ EDGE_STYLE: dict[str, tuple[str, float, str]] = {
     "generated": ("#5F6B77", 1.0, "solid"),
     "derived_from": ("#B279A2", 2.5, "dash"),
     "ran_in": ("#C9B7A7", 0.8, "dot"),
+    "reviewed": ("#72B7B2", 2.0, "dash"),
 }
 # The part of a large graph shown at first; the rest is a pan (or the range slider) away.
 MAX_LAYERS = 16
@@ -232,6 +234,9 @@ def node_label(row: Mapping[str, Any], count: int = 1) -> str:
         return f"env {version[:8]}"
     if kind == "code":
         return f"code {version[:8]}"
+    if kind == "review":
+        author = name.split("@", 1)[0]
+        return f"review by {author}" if author else "review"
     return name or _short(row.get("node_id"), 24)
 
 
@@ -271,6 +276,11 @@ def node_hover(row: Mapping[str, Any], count: int = 1) -> str:
         lines.append(e(_text(row.get("path"))))
         lines.append(f"sha256 {e(_short(row.get('version'), 16))} · {e(_text(row.get('detail')))}")
         lines.append(f"first seen {e(when)}")
+    elif kind == "review":
+        by = f"by {e(_text(row.get('name')))} · " if _text(row.get("name")) else ""
+        lines.append(f"{by}{e(when)}")
+        lines.append(_text_excerpt(_text(row.get("detail"))))
+        lines.append(f"annotation {e(_text(row.get('version')))}")
     elif kind == "model":
         if _text(row.get("version")):
             lines.append(f"version {e(_text(row.get('version')))} (its training execution)")
@@ -291,17 +301,26 @@ def _first_line(text: str, n: int) -> str:
     return line if len(line) <= n else line[: n - 1] + "…"
 
 
-def _source_excerpt(source: str) -> str:
-    if not source.strip():
-        return ""
-    lines = source.strip("\n").split("\n")
+def _first_lines(text: str) -> list[str]:
+    """The first lines of ``text``, escaped and cut to a readable width, then how many more."""
+    lines = text.strip("\n").split("\n")
     shown = [
         html.escape(line if len(line) <= _LINE_CHARS else line[: _LINE_CHARS - 1] + "…")
         for line in lines[:_SOURCE_LINES]
     ]
     if len(lines) > _SOURCE_LINES:
         shown.append(f"… {len(lines) - _SOURCE_LINES} more line(s)")
-    body = "<br>".join(s.replace(" ", "&nbsp;") for s in shown)
+    return shown
+
+
+def _text_excerpt(text: str) -> str:
+    return "<br>".join(_first_lines(text.strip())) if text.strip() else ""
+
+
+def _source_excerpt(source: str) -> str:
+    if not source.strip():
+        return ""
+    body = "<br>".join(s.replace(" ", "&nbsp;") for s in _first_lines(source))
     return f"<span style='font-family:monospace'>{body}</span>"
 
 

@@ -3,7 +3,8 @@
 Accepted, in this order:
 
 - a node id as ``lineage_nodes`` has it (``exec:…``, ``value:…``, ``file:<sha256>``,
-  ``model:NAME@EXECUTION``, ``env:…``, ``code:…``), or a unique prefix of one;
+  ``model:NAME@EXECUTION``, ``review:<annotation_id>``, ``env:…``, ``code:…``), or a unique
+  prefix of one;
 - ``var:NAME`` (the latest version of a variable) or ``var:NAME@FINGERPRINT``;
 - ``file:PATH``: every version of the file at that path (absolute, or the end of one);
 - ``model:NAME`` (its latest version) or ``model:NAME@VERSION`` (a training execution id
@@ -24,7 +25,7 @@ ACCEPTED = (
     "an execution id (or a unique prefix), var:NAME, file:PATH, model:NAME[@VERSION], "
     "a cell name from %%lineage --name, or a node id from lineage_nodes"
 )
-NODE_PREFIXES = ("exec:", "value:", "file:", "model:", "env:", "code:")
+NODE_PREFIXES = ("exec:", "value:", "file:", "model:", "review:", "env:", "code:")
 _HEX = re.compile(r"^[0-9a-f]{6,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 

@@ -21,11 +21,14 @@ Store = Union[DuckDBStore, "PostgresStore"]
 __all__ = ["DuckDBStore", "IngestReport", "Store", "open_store", "store_for"]
 
 
-def store_for(root: str | os.PathLike[str], **duckdb_options: float) -> Store:
-    """The store whose journals are in ``root``: the team store when one is configured."""
+def store_for(
+    root: str | os.PathLike[str], *, url: str | None = None, **duckdb_options: float
+) -> Store:
+    """The store whose journals are in ``root``: the team store at ``url``, else the one
+    configured for ``root``, else the local DuckDB file."""
     from ..config import team_store_url
 
-    url = team_store_url(root)
+    url = url or team_store_url(root)
     if url is None:
         return DuckDBStore(root, **duckdb_options)
     from .postgres import PostgresStore

@@ -3,9 +3,10 @@
 -- lineage_nodes and lineage_edges are the documented surface (README, "Lineage
 -- graph"); the views whose names start with an underscore are steps towards
 -- them and may change. Every edge points downstream: `src` is upstream of `dst`
--- (used: artifact -> execution, generated: execution -> artifact, derived_from:
--- base model -> model derived from it, ran_in: environment -> execution), so one
--- recursive walk serves every kind.
+-- (used: artifact -> execution or review, generated: execution -> artifact,
+-- derived_from: base model -> model derived from it, ran_in: environment ->
+-- execution, reviewed: review -> the model version it judged), so one recursive
+-- walk serves every kind.
 --
 -- Node ids are stable strings with a type prefix:
 --   exec:<execution_id>
@@ -15,10 +16,10 @@
 --   model:<name>@<execution_id>                      a model version, by its training execution
 --   model:<declared base model>                      a base model declared but not captured here
 --   env:<environment_id>, code:<source_hash>
+--   review:<annotation_id>                           a review annotation (its current revision)
 --
--- Later kinds of node and edge (review annotations as transformation nodes,
--- for instance) are added as one more UNION ALL branch of _lineage_node_rows
--- and _lineage_edge_rows with the same columns.
+-- Each kind of node and edge is one UNION ALL branch of _lineage_node_rows and
+-- _lineage_edge_rows with the same columns; a later kind is one more branch.
 
 -- Every value version a captured execution bound (assigned or changed in place).
 CREATE OR REPLACE VIEW _lineage_value_generations AS
@@ -255,6 +256,91 @@ JOIN file_records f
 JOIN file_writers w ON w.sha256 = f.sha256 AND w.started_at < t.started_at
 WHERE t.trains AND w.node_id <> t.node_id;
 
+-- Reviews: the current revision of each `review` annotation (a human judgement
+-- or intervention), a step of the graph like an execution. A revision replaces
+-- the node of the one it revises.
+CREATE OR REPLACE VIEW _lineage_reviews AS
+SELECT
+    'review:' || a.annotation_id AS node_id,
+    a.annotation_id,
+    a.author,
+    a.text,
+    a.created_at,
+    a.session_id,
+    (SELECT max(s.notebook_path) FROM sessions s WHERE s.session_id = a.session_id)
+        AS notebook_path
+FROM annotations a
+WHERE a.kind = 'review';
+
+-- What a review is linked to is used by it: an execution, the binding of the
+-- variable it named (the latest in its session before it with that content, or
+-- by name where either side has no fingerprint), a file version. The model
+-- version it judged comes after it (`reviewed`): the one its linked execution
+-- trained, or for a model NAME the latest version trained before the review.
+-- Targets this store never captured link nothing, so every edge joins two nodes.
+CREATE OR REPLACE VIEW _lineage_review_edges AS
+WITH links AS (
+    SELECT
+        r.node_id AS review, r.session_id, r.created_at, l.target_type, l.target,
+        nullif(l.fingerprint, '') AS fingerprint, l.sha256
+    FROM _lineage_reviews r
+    JOIN annotation_links l ON l.annotation_id = r.annotation_id
+),
+value_versions AS (
+    SELECT
+        k.review, k.target, k.created_at, g.node_id, g.execution_id,
+        row_number() OVER (
+            PARTITION BY k.review, k.target
+            ORDER BY CASE WHEN g.fingerprint = k.fingerprint THEN 0 ELSE 1 END,
+                g.started_at DESC, g.node_id
+        ) AS pick
+    FROM links k
+    JOIN _lineage_value_generations g
+        ON g.session_id = k.session_id
+        AND g.name = k.target
+        AND g.started_at <= k.created_at
+        AND (g.fingerprint = k.fingerprint OR g.fingerprint IS NULL OR k.fingerprint IS NULL)
+    WHERE k.target_type = 'value'
+),
+model_versions AS (
+    SELECT
+        k.review, k.target, k.created_at, m.node_id, m.execution_id,
+        row_number() OVER (
+            PARTITION BY k.review, k.target ORDER BY m.started_at DESC, m.execution_id DESC
+        ) AS pick
+    FROM links k
+    JOIN _lineage_model_runs m
+        ON m.trains AND m.model = k.target AND m.started_at <= k.created_at
+    WHERE k.target_type = 'model'
+)
+SELECT DISTINCT src, dst, kind, execution_id, via, action, started_at
+FROM (
+    SELECT
+        'exec:' || k.target AS src, k.review AS dst, 'used' AS kind, k.target AS execution_id,
+        k.target AS via, 'review' AS action, k.created_at AS started_at
+    FROM links k
+    WHERE k.target_type = 'execution' AND k.target IN (SELECT execution_id FROM executions)
+    UNION ALL
+    SELECT k.review, m.node_id, 'reviewed', m.execution_id, m.model, 'review', k.created_at
+    FROM links k
+    JOIN _lineage_model_runs m ON m.trains AND m.execution_id = k.target
+    WHERE k.target_type = 'execution'
+    UNION ALL
+    SELECT node_id, review, 'used', execution_id, target, 'review', created_at
+    FROM value_versions
+    WHERE pick = 1
+    UNION ALL
+    SELECT
+        'file:' || k.sha256, k.review, 'used', CAST(NULL AS VARCHAR), k.target, 'review',
+        k.created_at
+    FROM links k
+    WHERE k.target_type = 'file' AND k.sha256 IN (SELECT sha256 FROM file_records)
+    UNION ALL
+    SELECT review, node_id, 'reviewed', execution_id, target, 'review', created_at
+    FROM model_versions
+    WHERE pick = 1
+) review_edges;
+
 CREATE OR REPLACE VIEW _lineage_edge_rows AS
 -- values an execution read
 SELECT
@@ -307,7 +393,11 @@ FROM _lineage_model_runs
 UNION ALL
 SELECT d.src, d.dst, 'derived_from', d.execution_id, m.base_model, d.action, m.started_at
 FROM _lineage_derivations d
-JOIN _lineage_model_runs m USING (execution_id);
+JOIN _lineage_model_runs m USING (execution_id)
+UNION ALL
+-- what reviews judged, and the model versions they judged
+SELECT src, dst, kind, execution_id, via, action, started_at
+FROM _lineage_review_edges;
 
 CREATE OR REPLACE VIEW lineage_edges AS
 SELECT src, dst, kind, execution_id, via, action, started_at FROM _lineage_edge_rows;
@@ -401,7 +491,13 @@ SELECT
     NULL, NULL, any_value(notebook_path), min(started_at), left(any_value(source), 300)
 FROM executions
 WHERE source_hash IS NOT NULL
-GROUP BY source_hash;
+GROUP BY source_hash
+UNION ALL
+-- reviews, by their author, with the start of their text
+SELECT
+    node_id, 'review', author, annotation_id, NULL, NULL, NULL, NULL, NULL, NULL, session_id,
+    notebook_path, created_at, left(text, 300)
+FROM _lineage_reviews;
 
 CREATE OR REPLACE VIEW lineage_nodes AS
 SELECT

@@ -60,6 +60,16 @@ CREATE TABLE IF NOT EXISTS shipped_journals (
     updated_at  TIMESTAMPTZ,
     PRIMARY KEY (origin, journal)
 );
+-- Bumped by every shipping transaction that brought new events: the walks' table
+-- below is current when it was made at the present count.
+CREATE TABLE IF NOT EXISTS store_changes (id INTEGER PRIMARY KEY, changes BIGINT NOT NULL);
+INSERT INTO store_changes VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+-- The distinct edges of lineage_edges with both ends indexed, for the graph walks.
+CREATE TABLE IF NOT EXISTS lineage_walk_edges (src VARCHAR NOT NULL, dst VARCHAR NOT NULL, kind VARCHAR NOT NULL);
+CREATE INDEX IF NOT EXISTS lineage_walk_edges_src ON lineage_walk_edges (src);
+CREATE INDEX IF NOT EXISTS lineage_walk_edges_dst ON lineage_walk_edges (dst);
+CREATE TABLE IF NOT EXISTS lineage_walk_state (id INTEGER PRIMARY KEY, made_at_changes BIGINT NOT NULL);
+DELETE FROM lineage_walk_state;
 CREATE TABLE IF NOT EXISTS role_bindings (
     user_name  VARCHAR NOT NULL,
     role       VARCHAR NOT NULL,
@@ -72,6 +82,7 @@ CREATE TABLE IF NOT EXISTS role_bindings (
 # by id (events, environments, packages) never races.
 _SHIP_LOCK = 0x6A6C_5348  # "jlSH"
 _MIGRATE_LOCK = 0x6A6C_4D47  # "jlMG"
+_WALK_LOCK = 0x6A6C_574B  # "jlWK"
 
 
 class PostgresStore(StoreQueries):
@@ -262,6 +273,8 @@ class PostgresStore(StoreQueries):
                 old = {row["event_id"] for row in events} - new
                 if old:
                     batch.drop(old)
+                if new:
+                    con.execute("UPDATE store_changes SET changes = changes + 1 WHERE id = 1")
             for table, rows in batch.rows.items():
                 if not rows or table == "events":
                     continue
@@ -311,6 +324,56 @@ class PostgresStore(StoreQueries):
         if ids:
             for sql in _FORGET:
                 _run(con, sql, [FORGOTTEN, sorted(ids)])
+
+    # -- the graph walks' table ------------------------------------------------
+
+    def refresh_walk_edges(self) -> bool:
+        """Bring ``lineage_walk_edges`` up to date with ``lineage_edges``; False when it was.
+
+        One transaction, serialised between processes: edges that are gone are
+        deleted, new ones inserted, so after a sync of a few cells few rows change.
+        """
+        con = self._open()
+        try:
+            current = con.execute(
+                "SELECT (SELECT changes FROM store_changes WHERE id = 1), "
+                "(SELECT made_at_changes FROM lineage_walk_state WHERE id = 1)"
+            ).fetchone()
+            if current is not None and current[0] == current[1]:
+                return False
+            with con.transaction():
+                con.execute("SELECT pg_advisory_xact_lock(%s)", [_WALK_LOCK])
+                changes = con.execute("SELECT changes FROM store_changes WHERE id = 1").fetchone()
+                made = con.execute(
+                    "SELECT made_at_changes FROM lineage_walk_state WHERE id = 1"
+                ).fetchone()
+                if changes and made and changes[0] == made[0]:
+                    return False  # another process refreshed it meanwhile
+                con.execute(_FRESH_WALK_EDGES)
+                con.execute(
+                    "DELETE FROM lineage_walk_edges w WHERE NOT EXISTS (SELECT 1 FROM "
+                    "fresh_walk_edges f WHERE f.src = w.src AND f.dst = w.dst AND f.kind = w.kind)"
+                )
+                con.execute(
+                    "INSERT INTO lineage_walk_edges SELECT f.src, f.dst, f.kind FROM "
+                    "fresh_walk_edges f WHERE NOT EXISTS (SELECT 1 FROM lineage_walk_edges w "
+                    "WHERE f.src = w.src AND f.dst = w.dst AND f.kind = w.kind)"
+                )
+                con.execute(
+                    "INSERT INTO lineage_walk_state VALUES (1, %s) ON CONFLICT (id) "
+                    "DO UPDATE SET made_at_changes = excluded.made_at_changes",
+                    [changes[0] if changes else 0],
+                )
+                con.execute("ANALYZE lineage_walk_edges")
+        except Exception as exc:
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(
+                f"cannot update the lineage walks' table on {self.location}: {_first_line(exc)}"
+            ) from None
+        finally:
+            con.close()
+        return True
 
     # -- queries -------------------------------------------------------------
 
@@ -456,6 +519,12 @@ _DTYPES = {
     700: ("float64", "float64"),
     701: ("float64", "float64"),
 }
+
+_FRESH_WALK_EDGES = """
+CREATE TEMP TABLE fresh_walk_edges ON COMMIT DROP AS
+SELECT DISTINCT src, dst, kind FROM lineage_edges
+WHERE src IS NOT NULL AND dst IS NOT NULL AND kind IS NOT NULL
+"""
 
 _COMPLETE_FILE_HASHES = """
 UPDATE file_records SET
