@@ -21,7 +21,7 @@ import pytest
 from bench.pgserver import PostgresServer
 from jupyter_lineage.errors import QueryError, SchemaVersionError, StoreError
 from jupyter_lineage.store import DuckDBStore
-from jupyter_lineage.store.duckdb import VIEWS
+from jupyter_lineage.store.duckdb import SCHEMA_VERSION, VIEWS
 from jupyter_lineage.store.postgres import PostgresStore
 
 from .conftest import cli
@@ -70,8 +70,14 @@ def _count(url: str, sql: str) -> int:
 
 
 def _notebook(path: Path, cells: list[str]) -> Path:
+    """A notebook of ``cells``; a cell that raises is tagged as expected to."""
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            c, metadata={"tags": ["raises-exception"]} if "raise " in c else {}
+        )
+        for c in cells
+    ]
     nbformat.write(nb, path)
     return path
 
@@ -120,7 +126,7 @@ def test_sync_needs_migrate_and_migrate_is_safe_twice(quickstart: Path, team_url
         done = cli("--store", str(quickstart), "migrate", env=env)
         assert done.returncode == 0, done.stderr
         assert "schema version" in done.stdout
-    assert store.schema_version() == 3
+    assert store.schema_version() == SCHEMA_VERSION
 
 
 def test_duplicate_sync_adds_nothing(quickstart: Path, team_url: str) -> None:
@@ -334,6 +340,7 @@ def test_lineage_config_sends_a_kernel_to_the_team_store(tmp_path: Path, team_ur
         f"%lineage_config store={team_url}",
         "%%lineage --name first\na = 1",
         "%%lineage --name second\nb = a + 1",
+        "%%lineage\nraise ValueError('a NUL' + chr(0) + 'in the message')",
         "%lineage_sql SELECT name FROM runs ORDER BY started_at",
         "%lineage_sql SELECT count(*) AS shipped FROM shipped_journals",
         "%lineage_config store=local",
@@ -344,10 +351,32 @@ def test_lineage_config_sends_a_kernel_to_the_team_store(tmp_path: Path, team_ur
     out = nbformat.read(nb.with_suffix(".out.ipynb"), as_version=4)
     assert "team_store=postgresql://lineage@" in json.dumps(out.cells[1].outputs)
     # %lineage_sql answered from the team store, which has both runs.
-    shown = json.dumps(out.cells[4].outputs)
+    shown = json.dumps(out.cells[5].outputs)
     assert "first" in shown and "second" in shown
     # ... a table only the team store has.
-    assert "shipped" in json.dumps(out.cells[5].outputs)
-    assert "team_store" not in json.dumps(out.cells[6].outputs)
+    assert "shipped" in json.dumps(out.cells[6].outputs)
+    assert "team_store" not in json.dumps(out.cells[7].outputs)
     assert _count(team_url, "SELECT count(*) FROM runs WHERE name IN ('first', 'second')") == 2
     assert _count(team_url, "SELECT count(*) FROM runs WHERE name = 'third'") == 0
+    # Text PostgreSQL cannot hold (NUL) arrives escaped, and nothing else is lost.
+    with psycopg.connect(team_url) as con:
+        row = con.execute("SELECT error_message FROM runs WHERE status = 'failed'").fetchone()
+    assert row is not None and row[0] == "a NUL\\u0000in the message"
+
+
+def test_migrate_upgrades_an_older_team_store(quickstart: Path, team_url: str) -> None:
+    store = PostgresStore(team_url, quickstart)
+    store.migrate()
+    store.sync()
+    runs = _count(team_url, "SELECT count(*) FROM runs")
+    with psycopg.connect(team_url, autocommit=True) as con:
+        # As a version 1 server was: no redactions columns (their views go with them).
+        for table in ("events", "executions", "execution_results"):
+            con.execute(f"ALTER TABLE {table} DROP COLUMN redactions CASCADE")
+        con.execute("UPDATE schema_info SET value = '1' WHERE key = 'schema_version'")
+    with pytest.raises(SchemaVersionError, match="has schema version 1"):
+        store.sync()
+    store.migrate()
+    assert store.schema_version() == SCHEMA_VERSION
+    assert _count(team_url, "SELECT count(*) FROM runs") == runs
+    assert _count(team_url, "SELECT count(*) FROM runs WHERE redactions IS NOT NULL") == runs

@@ -10,7 +10,6 @@ Nothing on the kernel's capture path imports this module.
 from __future__ import annotations
 
 import getpass
-import json
 import os
 import socket
 import time
@@ -28,6 +27,7 @@ from .base import StoreQueries
 from .duckdb import (
     _BATCH_EVENTS,
     FORGOTTEN,
+    MIGRATIONS,
     NOTE_PENDING_PREFIX,
     SCHEMA_FILES,
     SCHEMA_VERSION,
@@ -163,6 +163,11 @@ class PostgresStore(StoreQueries):
                 if version is not None and version > SCHEMA_VERSION:
                     raise SchemaVersionError(_newer(self.location, version))
                 con.execute(package.joinpath("postgres_compat.sql").read_text("utf-8"))
+                if version is not None:
+                    # The same steps that bring a DuckDB store up, then the schema files.
+                    for step in range(version + 1, SCHEMA_VERSION + 1):
+                        for statement in MIGRATIONS.get(step, []):
+                            con.execute(dialect.to_postgres(statement))
                 for name in SCHEMA_FILES:
                     text = package.joinpath(name).read_text("utf-8")
                     con.execute(dialect.to_postgres(text))
@@ -223,16 +228,17 @@ class PostgresStore(StoreQueries):
                 if size <= start:
                     continue
                 report.journals += 1
-                batch = _Batch(path.name)
+                batch, clean = _Batch(path.name), False
                 for line in iter_lines(path, start):
                     batch.add(line)
+                    clean = clean or b"\\u0000" in line.raw
                     if batch.count >= _BATCH_EVENTS:
-                        report.events += self._ship(con, batch)
+                        report.events += self._ship(con, batch, clean)
                         report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
                         if progress:
                             progress(report.events)
-                        batch = _Batch(path.name, batch.end)
-                report.events += self._ship(con, batch)
+                        batch, clean = _Batch(path.name, batch.end), False
+                report.events += self._ship(con, batch, clean)
                 report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
                 if progress:
                     progress(report.events)
@@ -245,19 +251,23 @@ class PostgresStore(StoreQueries):
             con.close()
         return report
 
-    def _ship(self, con: psycopg.Connection[Any], batch: _Batch) -> int:
+    def _ship(self, con: psycopg.Connection[Any], batch: _Batch, clean: bool) -> int:
+        """One batch in one transaction; ``clean``: some text holds NUL, which PostgreSQL refuses."""
         if batch.end is None:
             return 0
         user, host = _who(), _host()
         with con.transaction():
             con.execute("SELECT pg_advisory_xact_lock(%s)", [_SHIP_LOCK])
-            events = batch.rows["events"]
+            tables = batch.rows  # converted once: a store that holds none of them yet
+            events = tables["events"]
             if events:
+                for row in events:
+                    row["user_name"], row["hostname"] = user, host
                 con.execute(
                     "CREATE TEMP TABLE IF NOT EXISTS staged_events "
                     "(LIKE events INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
                 )
-                _copy(con, "staged_events", events)
+                _copy(con, "staged_events", events, clean)
                 new = {
                     row[0]
                     for row in con.execute(
@@ -265,25 +275,21 @@ class PostgresStore(StoreQueries):
                         "ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
                     ).fetchall()
                 }
-                con.execute(
-                    "UPDATE events SET user_name = %s, hostname = %s "
-                    "WHERE event_id = ANY(%s) AND user_name IS NULL",
-                    [user, host, list(new)],
-                )
                 old = {row["event_id"] for row in events} - new
                 if old:
                     batch.drop(old)
+                    tables = batch.rows
                 if new:
                     con.execute("UPDATE store_changes SET changes = changes + 1 WHERE id = 1")
-            for table, rows in batch.rows.items():
+            for table, rows in tables.items():
                 if not rows or table == "events":
                     continue
                 if table == "environment_records":
                     rows = _new_rows(con, table, "environment_id", rows, first_only=True)
                 elif table == "package_records":
                     rows = _new_rows(con, table, "environment_id", rows, first_only=False)
-                _copy(con, table, rows)
-            if batch.rows["file_hash_records"]:
+                _copy(con, table, rows, clean)
+            if tables["file_hash_records"]:
                 _run(con, _COMPLETE_FILE_HASHES, [NOTE_PENDING_PREFIX])
             self._apply_forgets(con, batch)
             for offset, problem in batch.problems:
@@ -561,21 +567,28 @@ def _run(con: psycopg.Connection[Any], sql: str, params: Any) -> None:
     psycopg.RawCursor(con).execute(text, values or None)
 
 
-def _copy(con: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]]) -> None:
+def _copy(
+    con: psycopg.Connection[Any], table: str, rows: list[dict[str, Any]], clean: bool = False
+) -> None:
+    """COPY ``rows`` (dicts with the same keys) into ``table``."""
     if not rows:
         return
     columns = list(rows[0])
     names = ", ".join(columns)
     with con.cursor().copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([_value(row.get(c)) for c in columns])
+        if clean:
+            for row in rows:
+                copy.write_row([_without_nul(row.get(c)) for c in columns])
+        else:
+            for row in rows:
+                copy.write_row([row.get(c) for c in columns])
 
 
-def _value(value: Any) -> Any:
-    if isinstance(value, dict):
-        return json.dumps(value)
+def _without_nul(value: Any) -> Any:
     if isinstance(value, str) and "\x00" in value:
         return value.replace("\x00", "\\u0000")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
     return value
 
 
