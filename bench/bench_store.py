@@ -5,13 +5,15 @@
   values, one cell in 20 failing with a traceback, one metric every 10 cells), written
   with ``JournalWriter`` in sessions of 10,000 events, are ingested into a new DuckDB
   file with ``DuckDBStore.ingest()``. The baseline inserts the same rows (from the
-  same parser) one at a time with ``executemany``, on the first events only, since
+  same parse step, line by line) one at a time with ``executemany``, on the first events only, since
   all of them would take the better part of an hour; its cost per event is
   extrapolated to the full count, and the figure says so.
 * **Queries.** A store of 1,000,000 captured executions in 100 notebooks (5% failed,
   a failed-attempt note on a tenth of those, other annotations on executions and
-  values, runs ≈ 2 values each), appended straight into the real schema's tables,
-  then the queries the sidebar sends, each through ``DuckDBStore.query`` (a fresh
+  values, runs ≈ 2 values each), appended straight into the real schema's tables as
+  an ingest that reads each cell's start and end together writes them (each result
+  also on its executions row, failed runs also in failed_run_copies), then the
+  queries the sidebar sends, each through ``DuckDBStore.query`` (a fresh
   read-only connection each time, as the server does).
 * **Size.** 10,000 trivial cells (``x = 1``) captured by ``%lineage on`` in a real
   IPython shell (in a subprocess), then ingested: journal plus DuckDB file per cell.
@@ -196,8 +198,8 @@ def _batches(journal_dir: Path, limit: int) -> list[Any]:
 def _row_by_row(root: Path, journal_dir: Path, limit: int) -> tuple[float, int, int]:
     """Seconds to parse ``limit`` events and INSERT their rows one at a time; (s, events, rows).
 
-    The parse is the store's own (the same work the Arrow path does); creating the
-    schema is left out of the time.
+    The rows are the store's own parse step's, line by line (``_Batch.add``, ``rows``);
+    creating the schema is left out of the time.
     """
     from jupyter_lineage.store import DuckDBStore
 
@@ -342,6 +344,21 @@ def build_big_store(root: Path, executions: int, seed: int = 0) -> dict[str, Any
             "capture_errors": pa.array([[]] * executions, pa.list_(pa.string())),
         }
     )
+    # As an ingest writes cells whose start and end it reads together: each result is
+    # also copied onto its executions row (see `runs` in schema.sql).
+    for column in results_table.column_names:
+        if column != "execution_id":
+            executions_table = executions_table.append_column(
+                f"result_{column}", results_table[column]
+            )
+    results_table = results_table.append_column("copied", pa.array([True] * executions))
+    # And failed runs copied whole into failed_run_copies, as that ingest writes them.
+    started = ("execution_id", "session_id", "execution_count", "notebook_path", "cell_id")
+    ended = ("duration_ms", "status", "error_type", "error_message", "traceback")
+    failed_copies = pa.table(
+        {c: executions_table[c] for c in (*started, "source", "started_at")}
+        | {c: results_table[c] for c in ended}
+    ).filter(pa.array(failed))
     values_per = rng.integers(1, 4, executions)
     value_exec = np.repeat(np.arange(executions), values_per)
     n_values = len(value_exec)
@@ -403,6 +420,7 @@ def build_big_store(root: Path, executions: int, seed: int = 0) -> dict[str, Any
             ("value_records", values_table),
             ("annotation_records", annotations_table),
             ("annotation_targets", targets_table),
+            ("failed_run_copies", failed_copies),
         ):
             con.register("staged", data)
             con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM staged")

@@ -16,7 +16,7 @@ import os
 import threading
 import uuid
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -365,6 +365,16 @@ class JournalLine:
 
 def iter_lines(path: str | os.PathLike[str], offset: int = 0) -> Iterator[JournalLine]:
     """Complete lines from ``offset`` on. A torn last line (no newline yet) is not yielded."""
+    decode = line_decoder()
+    for pos, raw, line_hash in iter_raw_lines(path, offset):
+        yield decode(pos, raw, line_hash)
+
+
+def iter_raw_lines(
+    path: str | os.PathLike[str], offset: int = 0
+) -> Iterator[tuple[int, bytes, str]]:
+    """(offset, bytes without the newline, SHA-256 of the line) of each complete line from ``offset`` on."""
+    sha256 = hashlib.sha256
     with open(path, "rb") as f:
         f.seek(offset)
         pending = b""
@@ -373,26 +383,37 @@ def iter_lines(path: str | os.PathLike[str], offset: int = 0) -> Iterator[Journa
             chunk = f.read(_READ_CHUNK)
             if not chunk:
                 return
-            data = pending + chunk
-            end = data.rfind(b"\n")
-            if end < 0:
-                pending = data
-                continue
-            complete, pending = data[: end + 1], data[end + 1 :]
-            start = 0
-            while start < len(complete):
-                nl = complete.index(b"\n", start)
-                raw = complete[start:nl]
-                line_hash = hashlib.sha256(complete[start : nl + 1]).hexdigest()
-                try:
-                    event = json.loads(raw)
-                    if not isinstance(event, dict) or "id" not in event or "type" not in event:
-                        raise ValueError("not a journal event")
-                    yield JournalLine(pos + start, line_hash, event, raw=raw)
-                except ValueError as exc:
-                    yield JournalLine(pos + start, line_hash, None, f"unreadable line: {exc}", raw)
-                start = nl + 1
-            pos += len(complete)
+            lines = (pending + chunk).split(b"\n")
+            pending = lines.pop()
+            for raw in lines:
+                digest = sha256(raw)
+                digest.update(b"\n")
+                yield pos, raw, digest.hexdigest()
+                pos += len(raw) + 1
+
+
+def line_decoder() -> Callable[[int, bytes, str], JournalLine]:
+    """A function that makes a ``JournalLine`` of a line's offset, bytes and hash."""
+    # msgspec parses a line about three times as fast as the json module, with the same
+    # result wherever it succeeds (integers of any size included). What it refuses
+    # (NaN, lone surrogates, damage) goes to the json module, whose verdict stands.
+    import msgspec
+
+    decode_json = msgspec.json.Decoder().decode
+
+    def decode(pos: int, raw: bytes, line_hash: str) -> JournalLine:
+        try:
+            try:
+                event = decode_json(raw)
+            except msgspec.DecodeError:
+                event = json.loads(raw)
+            if not isinstance(event, dict) or "id" not in event or "type" not in event:
+                raise ValueError("not a journal event")
+        except ValueError as exc:
+            return JournalLine(pos, line_hash, None, f"unreadable line: {exc}", raw)
+        return JournalLine(pos, line_hash, event, None, raw)
+
+    return decode
 
 
 def complete_length(path: str | os.PathLike[str]) -> int:

@@ -380,3 +380,30 @@ def test_migrate_upgrades_an_older_team_store(quickstart: Path, team_url: str) -
     assert store.schema_version() == SCHEMA_VERSION
     assert _count(team_url, "SELECT count(*) FROM runs") == runs
     assert _count(team_url, "SELECT count(*) FROM runs WHERE redactions IS NOT NULL") == runs
+
+
+def test_forgotten_execution_is_blank_on_the_team_store(tmp_path: Path, team_url: str) -> None:
+    store = tmp_path / "forget"
+    env = {"JUPYTER_LINEAGE_STORE": team_url}
+    assert cli("--store", str(store), "migrate", env=env).returncode == 0
+    cells = [
+        "%load_ext jupyter_lineage",
+        "%%lineage --name leaky\ntoken = 'not-a-real-secret-value'\nraise RuntimeError('leaked ' + token)",
+        "%%lineage --name fine\nx = 1",
+        "%lineage_forget LAST --reason 'pasted a token'",
+    ]
+    # Forget the failed run, not the last one: name it by its execution id.
+    nb = _notebook(tmp_path / "forget.ipynb", cells[:3])
+    _run_notebook(nb, store, env)
+    local = DuckDBStore(store)
+    leaky = str(local.query("SELECT execution_id FROM runs WHERE name = 'leaky'").iloc[0, 0])
+    done = cli("--store", str(store), "forget", leaky, "--reason", "pasted a token", env=env)
+    assert done.returncode == 0 and not done.stderr, done.stderr
+    assert cli("--store", str(store), "sync", env=env).returncode == 0
+    with psycopg.connect(team_url) as con:
+        source, message, traceback = con.execute(
+            "SELECT source, error_message, traceback FROM runs WHERE name = 'leaky'"
+        ).fetchone()
+        kept = con.execute("SELECT source FROM runs WHERE name = 'fine'").fetchone()
+    assert (source, message, traceback) == ("[forgotten]", "[forgotten]", "[forgotten]")
+    assert kept == ("x = 1",)

@@ -159,8 +159,12 @@ class Recorder:
             return None
 
     def _ship(self) -> None:
-        """Wake the shipping thread (started on first use) when a team store is configured."""
-        url = self.team_store_url
+        """Wake the shipping thread (started on first use) when a team store is configured.
+
+        Only a kernel's session ships in the background: the CLI and scripts ship when
+        they read the store (every query syncs first) or with `jupyter-lineage sync`.
+        """
+        url = self.team_store_url if self.shell is not None else None
         if url is None:
             if self._shipper is not None:
                 self._shipper.cancel()

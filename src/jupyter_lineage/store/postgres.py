@@ -26,14 +26,14 @@ from . import dialect
 from .base import StoreQueries
 from .duckdb import (
     _BATCH_EVENTS,
-    FORGOTTEN,
     MIGRATIONS,
-    NOTE_PENDING_PREFIX,
     SCHEMA_FILES,
     SCHEMA_VERSION,
     VIEWS,
     IngestReport,
     _Batch,
+    apply_forgets,
+    complete_file_hashes,
 )
 
 if TYPE_CHECKING:
@@ -289,9 +289,10 @@ class PostgresStore(StoreQueries):
                 elif table == "package_records":
                     rows = _new_rows(con, table, "environment_id", rows, first_only=False)
                 _copy(con, table, rows, clean)
+            same_dialect = PostgresConnection(con)  # the DuckDB store's statements, translated
             if tables["file_hash_records"]:
-                _run(con, _COMPLETE_FILE_HASHES, [NOTE_PENDING_PREFIX])
-            self._apply_forgets(con, batch)
+                complete_file_hashes(same_dialect)
+            apply_forgets(same_dialect, {name: [t] for name, t in batch.tables().items()})
             for offset, problem in batch.problems:
                 con.execute(
                     "INSERT INTO ingest_problems VALUES (%s, %s, %s, now())",
@@ -313,23 +314,6 @@ class PostgresStore(StoreQueries):
                 ],
             )
         return len(batch.rows["events"])
-
-    def _apply_forgets(self, con: psycopg.Connection[Any], batch: _Batch) -> None:
-        ids = {r["execution_id"] for r in batch.rows["forget_records"]}
-        forgotten = {
-            row[0]
-            for row in con.execute("SELECT DISTINCT execution_id FROM forget_records").fetchall()
-        }
-        if forgotten:
-            arrived = {
-                r["execution_id"]
-                for table in ("executions", "execution_results", "value_records")
-                for r in batch.rows[table]
-            }
-            ids |= arrived & forgotten
-        if ids:
-            for sql in _FORGET:
-                _run(con, sql, [FORGOTTEN, sorted(ids)])
 
     # -- the graph walks' table ------------------------------------------------
 
@@ -531,40 +515,6 @@ CREATE TEMP TABLE fresh_walk_edges ON COMMIT DROP AS
 SELECT DISTINCT src, dst, kind FROM lineage_edges
 WHERE src IS NOT NULL AND dst IS NOT NULL AND kind IS NOT NULL
 """
-
-_COMPLETE_FILE_HASHES = """
-UPDATE file_records SET
-    sha256 = h.sha256,
-    note = CASE WHEN h.sha256 IS NULL THEN h.note
-                ELSE 'SHA-256 computed after the cell, at '
-                     || strftime(timezone('UTC', h.hashed_at), '%Y-%m-%d %H:%M:%S UTC') END
-FROM file_hash_records h
-WHERE file_records.execution_id = h.execution_id AND file_records.path = h.path
-  AND file_records.sha256 IS NULL AND starts_with(file_records.note, ?)
-"""
-
-_FORGET = (
-    "UPDATE executions SET source = $1, note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
-    "WHERE list_contains($2, execution_id)",
-    "UPDATE execution_results SET "
-    "error_message = CASE WHEN error_message IS NULL THEN NULL ELSE $1 END, "
-    "traceback = CASE WHEN traceback IS NULL THEN NULL ELSE $1 END, capture_errors = [] "
-    "WHERE list_contains($2, execution_id)",
-    "UPDATE value_records SET summary = CASE WHEN summary IS NULL THEN NULL ELSE $1 END, "
-    "note = CASE WHEN note IS NULL THEN NULL ELSE $1 END "
-    "WHERE list_contains($2, execution_id)",
-    "UPDATE annotation_records SET text = $1 WHERE annotation_id IN ("
-    "SELECT annotation_id FROM annotation_targets "
-    "WHERE target_type = 'execution' AND list_contains($2, target))",
-)
-
-
-def _run(con: psycopg.Connection[Any], sql: str, params: Any) -> None:
-    """Run store SQL (DuckDB dialect) with PostgreSQL's own ``$n`` parameters."""
-    import psycopg
-
-    text, values = dialect.bind(sql, params)
-    psycopg.RawCursor(con).execute(text, values or None)
 
 
 def _copy(

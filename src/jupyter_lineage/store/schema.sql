@@ -1,4 +1,4 @@
--- jupyter-lineage store, schema version 3.
+-- jupyter-lineage store, schema version 4.
 -- Tables are append-only and filled only by ingesting journals; views are the
 -- documented query surface (README, "SQL views"). Keep the two in step.
 
@@ -65,7 +65,22 @@ CREATE TABLE IF NOT EXISTS executions (
     capture_values  BOOLEAN,
     experiment_id   VARCHAR,
     started_at      TIMESTAMPTZ,
-    redactions      VARCHAR[]
+    redactions      VARCHAR[],
+    -- The run's execution_results row, copied here by an ingest that brings a cell's
+    -- start and end together (result_event_id is then set), so that most runs read
+    -- without a join. A store may leave them empty: `runs` joins those rows instead.
+    result_event_id        VARCHAR,
+    result_execution_count BIGINT,
+    result_ended_at        TIMESTAMPTZ,
+    result_duration_ms     DOUBLE,
+    result_status          VARCHAR,
+    result_error_type      VARCHAR,
+    result_error_message   VARCHAR,
+    result_traceback       VARCHAR,
+    result_environment_id  VARCHAR,
+    result_seeds           JSON,
+    result_capture_errors  VARCHAR[],
+    result_redactions      VARCHAR[]
 );
 
 CREATE TABLE IF NOT EXISTS execution_results (
@@ -81,7 +96,30 @@ CREATE TABLE IF NOT EXISTS execution_results (
     environment_id  VARCHAR,
     seeds           JSON,
     capture_errors  VARCHAR[],
-    redactions      VARCHAR[]
+    redactions      VARCHAR[],
+    copied          BOOLEAN  -- true: also on its executions row (result_*)
+);
+
+-- The failed and interrupted runs among those whose result was copied onto their
+-- executions row, as `runs` shows them: failed_attempts reads these few rows instead
+-- of picking them out of every run.
+CREATE TABLE IF NOT EXISTS failed_run_copies (
+    execution_id    VARCHAR,
+    session_id      VARCHAR,
+    notebook_path   VARCHAR,
+    cell_id         VARCHAR,
+    execution_count BIGINT,
+    name            VARCHAR,
+    tags            VARCHAR[],
+    model           VARCHAR,
+    experiment_id   VARCHAR,
+    source          VARCHAR,
+    started_at      TIMESTAMPTZ,
+    duration_ms     DOUBLE,
+    status          VARCHAR,
+    error_type      VARCHAR,
+    error_message   VARCHAR,
+    traceback       VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS value_records (
@@ -256,7 +294,39 @@ CREATE TABLE IF NOT EXISTS dataset_records (
 
 -- Views: the documented, stable query surface.
 
+-- Runs whose result ingest copied onto the executions row read that one table; the
+-- others (a result that came in a later ingest, or none yet) are joined. A run has
+-- one result (one cell_end per execution_id): that is what makes the copy the join.
 CREATE OR REPLACE VIEW runs AS
+SELECT
+    e.execution_id,
+    e.session_id,
+    e.notebook_path,
+    e.cell_id,
+    coalesce(e.result_execution_count, e.execution_count) AS execution_count,
+    e.name,
+    e.tags,
+    e.model,
+    e.base_model,
+    e.note,
+    e.mode,
+    e.experiment_id,
+    e.source,
+    e.source_hash,
+    e.started_at,
+    e.result_ended_at AS ended_at,
+    e.result_duration_ms AS duration_ms,
+    coalesce(e.result_status, 'incomplete') AS status,
+    e.result_error_type AS error_type,
+    e.result_error_message AS error_message,
+    e.result_traceback AS traceback,
+    e.result_environment_id AS environment_id,
+    e.result_seeds AS seeds,
+    e.result_capture_errors AS capture_errors,
+    list_concat(coalesce(e.redactions, []), coalesce(e.result_redactions, [])) AS redactions
+FROM executions e
+WHERE e.result_event_id IS NOT NULL
+UNION ALL
 SELECT
     e.execution_id,
     e.session_id,
@@ -284,7 +354,8 @@ SELECT
     r.capture_errors,
     list_concat(coalesce(e.redactions, []), coalesce(r.redactions, [])) AS redactions
 FROM executions e
-LEFT JOIN execution_results r USING (execution_id);
+LEFT JOIN (SELECT * FROM execution_results WHERE copied IS NULL) r USING (execution_id)
+WHERE e.result_event_id IS NULL;
 
 CREATE OR REPLACE VIEW cells AS
 SELECT
@@ -387,13 +458,26 @@ LEFT JOIN experiment_ends e USING (experiment_id);
 
 -- The notes are read once (not once per failed run through correlated subqueries on
 -- annotation_links): planning and running stay a few tens of milliseconds at 1M runs.
+-- The failed runs are the copies ingest made (failed_run_copies) and, among the runs
+-- whose result was not copied, the failed ones (the second half of `runs`).
 CREATE OR REPLACE VIEW failed_attempts AS
 WITH notes AS (
     SELECT annotation_id, session_id, experiment_id, created_at, text
     FROM annotations WHERE kind = 'failed_attempt'
 ),
 failed AS (
-    SELECT * FROM runs WHERE status IN ('failed', 'interrupted')
+    SELECT execution_id, session_id, notebook_path, cell_id, execution_count, name, tags, model,
+           experiment_id, source, started_at, duration_ms, status, error_type, error_message,
+           traceback
+    FROM failed_run_copies
+    UNION ALL
+    SELECT e.execution_id, e.session_id, e.notebook_path, e.cell_id,
+           coalesce(r.execution_count, e.execution_count), e.name, e.tags, e.model,
+           e.experiment_id, e.source, e.started_at, r.duration_ms, r.status, r.error_type,
+           r.error_message, r.traceback
+    FROM executions e
+    JOIN (SELECT * FROM execution_results WHERE copied IS NULL) r USING (execution_id)
+    WHERE e.result_event_id IS NULL AND r.status IN ('failed', 'interrupted')
 ),
 explained AS (
     SELECT t.target AS execution_id,
