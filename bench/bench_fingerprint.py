@@ -6,7 +6,6 @@ rows so that other entry points can aggregate them.
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 import tracemalloc
@@ -140,25 +139,13 @@ def run(quick: bool) -> list[dict[str, Any]]:
     return bench_array(quick) + bench_frame(quick)
 
 
-def print_table(rows: list[dict[str, Any]]) -> None:
-    headers = ["figure", "value", "baseline", "ratio", "unit", "target", "pass"]
-    cells = [[("" if row[h] is None else str(row[h])) for h in headers] for row in rows]
-    widths = [max(len(h), *(len(c[i]) for c in cells)) for i, h in enumerate(headers)]
-    print("  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)))
-    print("  ".join("-" * w for w in widths))
-    for line in cells:
-        print("  ".join(c.ljust(w) for c, w in zip(line, widths, strict=True)))
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="64 MiB array, 100k-row frame")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
-    rows = run(args.quick)
-    print_table(rows)
-    return 1 if args.strict and not all(row["pass"] for row in rows) else 0
+    from bench.suite import module_main
+
+    return module_main(__doc__ or "", run, "64 MiB array, 100k-row frame", argv)
 
 
 if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())

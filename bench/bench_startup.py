@@ -8,7 +8,6 @@ Run as ``python bench/bench_startup.py [--quick]``.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -115,15 +114,9 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer fresh interpreters")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
-    args = parser.parse_args(argv)
-    from bench.suite import format_table
+    from bench.suite import module_main
 
-    rows = run(args.quick)
-    print(format_table(rows))
-    return 1 if args.strict and not all(r["pass"] is not False for r in rows) else 0
+    return module_main(__doc__ or "", run, "fewer fresh interpreters", argv)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ module reports that and measures nothing. Run as ``python bench/bench_team.py [-
 
 from __future__ import annotations
 
-import argparse
 import gc
 import sys
 import tempfile
@@ -184,13 +183,12 @@ def run(quick: bool) -> list[dict[str, Any]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="20k events, 100k nodes")
-    args = parser.parse_args(argv)
-    for row in run(args.quick):
-        print(row)
-    return 0
+    from bench.suite import module_main
+
+    return module_main(__doc__ or "", run, "20k events, 100k nodes", argv)
 
 
 if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
     sys.exit(main())

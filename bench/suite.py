@@ -174,6 +174,18 @@ def run_module(name: str, quick: bool, timeout_s: float) -> tuple[list[dict[str,
     return [{**(override(r) if override else r), "module": name} for r in rows], None
 
 
+def module_main(doc: str, run: Any, quick_help: str, argv: list[str] | None = None) -> int:
+    """What ``python bench/bench_X.py [--quick] [--strict]`` does for every module: run it,
+    print the table, and with ``--strict`` exit 1 when a target is missed."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    rows = run(args.quick)
+    print(format_table(rows))
+    return 1 if args.strict and not all(r["pass"] is not False for r in rows) else 0
+
+
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The rows as an aligned text table."""
     cells = [[_cell(row.get(h)) for h in HEADERS] for row in rows]
