@@ -22,8 +22,10 @@ because in a URL, a log line or an error message it is the secret itself.
 
 from __future__ import annotations
 
+import json
+import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -169,6 +171,9 @@ def _openai(m: re.Match[str], text: str, kind: str) -> tuple[str, str] | None:
     return _token(m, text, kind)
 
 
+_URL_PASSWORD = re.compile(r"://[^\s/:@'\"<>]*:([^\s/@'\"<>]+)@")
+
+
 @dataclass(frozen=True, slots=True)
 class _Rule:
     kind: str
@@ -196,12 +201,7 @@ _RULES: tuple[_Rule, ...] = (
         ("eyj",),
         re.compile(r"eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"),
     ),
-    _Rule(
-        "url-password",
-        ("://",),
-        re.compile(r"://[^\s/:@'\"<>]*:([^\s/@'\"<>]+)@"),
-        _group(1),
-    ),
+    _Rule("url-password", ("://",), _URL_PASSWORD, _group(1)),
     _Rule(
         "aws-secret-key",
         ("secret",),
@@ -271,8 +271,11 @@ _RULES: tuple[_Rule, ...] = (
 )
 
 
-def _apply(rule: _Rule, text: str, low: str) -> tuple[str, list[str]]:
-    """``text`` with the rule's matches replaced, and the kinds replaced."""
+def _apply(rule: _Rule, text: str, low: str, spans: list[_Span] | None) -> tuple[str, list[str]]:
+    """``text`` with the rule's matches replaced, and the kinds replaced.
+
+    A match that would cut through one of ``spans`` (known secret values) is left.
+    """
     pieces: list[str] = []
     hits: list[str] = []
     done = 0
@@ -282,6 +285,12 @@ def _apply(rule: _Rule, text: str, low: str) -> tuple[str, list[str]]:
         out = rule.replace(m, text, rule.kind)
         if out is None:
             continue
+        if spans:
+            # What the marker replaces: the match less what the replacement kept around it.
+            at = out[0].find(MARKER_PREFIX)
+            kept_after = len(out[0]) - at - len(marker(out[1]))
+            if not _allowed(spans, m.start() + at, m.end() - kept_after):
+                continue
         pieces.append(text[done : m.start()])
         pieces.append(out[0])
         hits.append(out[1])
@@ -315,7 +324,7 @@ _CODE_CHAIN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _LITERALS = frozenset({"none", "true", "false", "null", "undefined", "nil"})
 
 
-def _assignments(text: str, low: str) -> tuple[str, list[str]]:
+def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, list[str]]:
     """Redact the values given to names that say they hold a secret."""
     pieces: list[str] = []
     found: list[str] = []
@@ -353,6 +362,8 @@ def _assignments(text: str, low: str) -> tuple[str, list[str]]:
                 continue
             if value.endswith("."):
                 value_end -= 1  # the full stop ending a sentence
+        if not _allowed(spans, value_start, value_end):
+            continue
         pieces.append(text[done:value_start])
         pieces.append(marker(kind))
         found.append(kind)
@@ -376,6 +387,267 @@ def _bare_value_is_secret(name: str, sep: str, value: str, text: str, end: int) 
     return not (following in ("(", "[") or (following == "." and value.isidentifier()))
 
 
+# -- values known to be secret: the environment's ----------------------------------
+# A secret with no shape (a random 32-character password) can still be recognised
+# when the process knows it: the values of its environment variables whose names say
+# they hold one (``SENSOR_SERVICE_PASSWORD``, ``AWS_SECRET_ACCESS_KEY``) and the
+# passwords inside any variable's URL or ``key=value`` connection string.
+
+# Shorter values are too common to be told from data (``PASSWORD=x`` would take every "x").
+MIN_SECRET_CHARS = 6
+# The least of a value's start (or end) taken for the value cut short by a summary.
+MIN_FRAGMENT_CHARS = 8
+_CUT_MARKS = ("…", "...")
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_WORD = re.compile(r"[^\W\d_]+")
+_KIND_UNSAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+# A connection string made only of key=value pairs: libpq's ``host=db password=PW``,
+# ODBC's ``Server=db;PWD={PW};``. Only a whole value of that form is read as one, so
+# a sentence that mentions ``password=...`` is not taken for a password.
+_PAIR = r"""[A-Za-z_][\w.\-]*[ \t]*=[ \t]*(?:'[^']*'|"[^"]*"|\{[^{}]*\}|[^\s;'"{}]*)"""
+_CONNECTION_STRING = re.compile(rf"[ \t]*{_PAIR}(?:(?:[ \t]*;[ \t]*|[ \t]+){_PAIR})*[ \t;]*")
+_KEYWORD_VALUE = re.compile(
+    r"""([A-Za-z_][\w.\-]*)[ \t]*=[ \t]*(?:'([^']*)'|"([^"]*)"|\{([^{}]*)\}|([^\s;'"{}]*))"""
+)
+_MARKER_SPAN = re.compile(r"\[REDACTED:[^\]\s]*\]")
+
+# (start, end, kind) of a known value in a text.
+_Span = tuple[int, int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Form:
+    """One way a known value can appear in a record."""
+
+    text: str
+    kind: str  # ``env:NAME``
+    word: bool  # letters only: a word, matched only where it stands alone
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    forms: tuple[_Form, ...]  # longest first
+    # The first and last MIN_FRAGMENT_CHARS of each form: every whole or cut-short
+    # occurrence holds one, so a text holding none needs no further look.
+    probes: tuple[str, ...]
+
+
+_NOTHING_KNOWN = _Known((), ())
+
+
+def _worth_redacting(value: str) -> bool:
+    """Whether a secret-named variable's value can be told from ordinary data."""
+    if len(value) < MIN_SECRET_CHARS or _PLACEHOLDER.match(value):
+        return False
+    # A boolean, null or number is data that occurs everywhere (counts, ports,
+    # timestamps); a value like that says nothing secret and would redact them all.
+    return value.lower() not in _LITERALS and not _NUMBER.fullmatch(value)
+
+
+def _embedded_secrets(value: str) -> list[str]:
+    """Passwords inside a URL (``postgresql://u:PW@h``) or a connection string (``password=PW``)."""
+    found: list[str] = []
+    if "://" in value:
+        from urllib.parse import unquote
+
+        for m in _URL_PASSWORD.finditer(value):
+            found += (m.group(1), unquote(m.group(1)))
+    if "=" in value and _CONNECTION_STRING.fullmatch(value):
+        for m in _KEYWORD_VALUE.finditer(value):
+            if _secret_name(m.group(1)):
+                found.append(next(g for g in m.groups()[1:] if g is not None))
+    return found
+
+
+def _escaped_forms(value: str) -> set[str]:
+    """How ``value`` can appear in a record: as is, escaped by repr() or JSON, URL-quoted."""
+    from urllib.parse import quote, quote_plus
+
+    forms = {value}
+    # repr() picks its quote for the whole string the value is part of, so the
+    # value may appear with ``'`` escaped or not.
+    forms |= {repr(value)[1:-1], repr(value + "\"'")[1:-4]}
+    raw = value.encode("utf-8", "surrogateescape")
+    forms |= {repr(raw)[2:-1], repr(raw + b"\"'")[2:-4]}
+    forms |= {
+        quote(value, safe="", errors="surrogateescape"),
+        quote_plus(value, safe="", errors="surrogateescape"),
+    }
+    # Twice: a string holding the JSON of a value is itself written as JSON, and the
+    # journal's check runs on each event's JSON text.
+    for _ in range(2):
+        for form in list(forms):
+            forms.add(json.dumps(form, ensure_ascii=True)[1:-1])
+            forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+    return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
+
+
+def known_from(values: dict[str, str]) -> _Known:
+    """What the redactor looks for, given secret values and their kinds."""
+    forms: dict[str, _Form] = {}
+    for value, kind in values.items():
+        word = _WORD.fullmatch(value) is not None
+        for text in sorted(_escaped_forms(value)):
+            forms.setdefault(text, _Form(text, kind, word))
+    ordered = tuple(sorted(forms.values(), key=lambda f: (-len(f.text), f.text)))
+    probes: dict[str, None] = {}
+    for form in ordered:
+        if form.word or len(form.text) <= MIN_FRAGMENT_CHARS:
+            probes[form.text] = None
+        else:
+            probes[form.text[:MIN_FRAGMENT_CHARS]] = None
+            probes[form.text[-MIN_FRAGMENT_CHARS:]] = None
+    return _Known(ordered, tuple(probes))
+
+
+_name_is_secret: dict[str, bool] = {}
+
+
+def _secret_name(name: str) -> bool:
+    secret = _name_is_secret.get(name)
+    if secret is None:
+        secret = _name_is_secret[name] = secret_name_kind(name) is not None
+    return secret
+
+
+def environment_secrets(environ: Mapping[str, str]) -> dict[str, str]:
+    """Secret values in an environment, each with its kind (``env:NAME``).
+
+    The value of every variable whose name announces a secret
+    (:func:`secret_name_kind`), and the passwords in any variable's URL or
+    ``key=value`` string, unless too short or too ordinary to be one.
+    """
+    found: dict[str, str] = {}
+    for name, value in sorted(environ.items()):
+        kind = "env:" + _KIND_UNSAFE.sub("_", name)
+        candidates = [value] if _secret_name(name) else []
+        candidates += _embedded_secrets(value)
+        for candidate in candidates:
+            for text in (candidate, candidate.strip()):
+                if _worth_redacting(text):
+                    found.setdefault(text, kind)
+    return found
+
+
+# (the environment as last seen, what it holds); replaced whole, so threads need no lock.
+_env_state: tuple[dict[Any, Any] | None, _Known] = (None, _NOTHING_KNOWN)
+
+
+def _known() -> _Known:
+    """The environment's secret values, looked up again only when ``os.environ`` changed."""
+    data = getattr(os.environ, "_data", None)
+    if type(data) is not dict:
+        data = dict(os.environ)
+    seen, known = _env_state
+    # Comparing with a copy costs about half a microsecond for 40 variables: values
+    # unchanged are the same objects, compared by identity.
+    if data == seen:
+        return known
+    return _refresh(data)
+
+
+def _refresh(data: dict[Any, Any]) -> _Known:
+    global _env_state
+    snapshot = dict(data)
+    try:
+        known = known_from(environment_secrets(os.environ))
+    except Exception:
+        # Never fail a write over this; keep what was known and look again next time.
+        return _env_state[1]
+    _env_state = (snapshot, known)
+    return known
+
+
+def _has_probe(text: str, known: _Known) -> bool:
+    for probe in known.probes:  # noqa: SIM110 (a plain loop is faster than any() here)
+        if probe in text:
+            return True
+    return False
+
+
+def _value_spans(text: str, known: _Known) -> list[_Span]:
+    """Where known values occur in ``text``, whole or cut short at an ellipsis or an end."""
+    spans: list[_Span] = []
+    n = len(text)
+    for form in known.forms:
+        f, size = form.text, len(form.text)
+        if form.word:
+            i = text.find(f)
+            while i >= 0:
+                end = i + size
+                if not (i and text[i - 1].isalnum()) and not (end < n and text[end].isalnum()):
+                    spans.append((i, end, form.kind))
+                i = text.find(f, i + 1)
+            continue
+        head = f[:MIN_FRAGMENT_CHARS]
+        i = text.find(head)
+        while i >= 0:
+            if text.startswith(f, i):
+                spans.append((i, i + size, form.kind))
+            else:
+                # A summary cut to length may keep only the start of the value.
+                end = i + MIN_FRAGMENT_CHARS
+                while end < n and end - i < size and text[end] == f[end - i]:
+                    end += 1
+                if end == n or text.startswith(_CUT_MARKS, end):
+                    spans.append((i, end, form.kind))
+            i = text.find(head, i + 1)
+        if size <= MIN_FRAGMENT_CHARS:
+            continue
+        tail = f[-MIN_FRAGMENT_CHARS:]
+        j = text.find(tail)
+        while j >= 0:
+            # ... or only its end (a text kept from its end, or cut in the middle).
+            end = j + MIN_FRAGMENT_CHARS
+            start = j
+            while (
+                start > 0 and end - start < size and text[start - 1] == f[size - (end - start) - 1]
+            ):
+                start -= 1
+            if end - start < size and (start == 0 or text.endswith(_CUT_MARKS, 0, start)):
+                spans.append((start, end, form.kind))
+            j = text.find(tail, j + 1)
+    if not spans:
+        return spans
+    if MARKER_PREFIX in text:
+        # A value that is part of a marker's text was already replaced.
+        markers = [m.span() for m in _MARKER_SPAN.finditer(text)]
+        spans = [s for s in spans if not any(a <= s[0] and s[1] <= b for a, b in markers)]
+    spans.sort()
+    merged: list[_Span] = []
+    for start, end, kind in spans:
+        if merged and start < merged[-1][1]:
+            last = merged[-1]
+            merged[-1] = (last[0], max(last[1], end), last[2])
+        else:
+            merged.append((start, end, kind))
+    return merged
+
+
+def _allowed(spans: list[_Span] | None, start: int, end: int) -> bool:
+    """Whether replacing ``text[start:end]`` leaves every known value whole or gone.
+
+    A rule's match that cuts through a known value (a bearer token ending at a
+    character the rule does not take) is left to the value's own replacement,
+    which takes all of it.
+    """
+    if spans:
+        for s, e, _ in spans:
+            if s < end and start < e and not (start <= s and e <= end):
+                return False
+    return True
+
+
+def _replace_spans(text: str, spans: list[_Span]) -> tuple[str, list[str]]:
+    pieces: list[str] = []
+    done = 0
+    for start, end, kind in spans:
+        pieces += (text[done:start], marker(kind))
+        done = end
+    pieces.append(text[done:])
+    return "".join(pieces), [kind for _, _, kind in spans]
+
+
 # -- text ------------------------------------------------------------------------------
 
 _ALL_TRIGGERS: tuple[str, ...] = tuple(
@@ -393,7 +665,13 @@ def _lower(text: str) -> str:
 
 
 def may_contain_secret(text: str) -> bool:
-    """The cheap pre-check: whether any rule could match ``text`` at all."""
+    """The cheap pre-check: whether any rule or known secret value could match ``text`` at all."""
+    return _may_contain(text, _known())
+
+
+def _may_contain(text: str, known: _Known) -> bool:
+    if known.probes and _has_probe(text, known):
+        return True
     low = text.lower()
     for trigger in _ALL_TRIGGERS:  # noqa: SIM110 (a plain loop is faster than any() here)
         if trigger in low:
@@ -402,52 +680,72 @@ def may_contain_secret(text: str) -> bool:
 
 
 def redact_text(text: str) -> tuple[str, list[str]]:
-    """``text`` with every credential replaced by a marker, and the kinds replaced (in order)."""
+    """``text`` with every credential replaced by a marker, and the kinds replaced (in order).
+
+    Shapes and assignments go first, so a credential with a shape is named by it
+    (``aws-secret-key``); a known value left (``env:NAME``) goes last.
+    """
+    return _redact_text(text, _known())
+
+
+def _redact_text(text: str, known: _Known) -> tuple[str, list[str]]:
+    spans = _value_spans(text, known) if known.probes and _has_probe(text, known) else None
     low = _lower(text)
     present = {t for t in _ALL_TRIGGERS if t in low}
     found: list[str] = []
-    if not present:
+    if not present and not spans:
         return text, found
     for rule in _RULES:
         if present.isdisjoint(rule.triggers):
             continue
-        new, hits = _apply(rule, text, low)
+        new, hits = _apply(rule, text, low, spans)
         if hits:
             text, low = new, _lower(new)
             found.extend(hits)
+            if spans:
+                spans = _value_spans(text, known)
     if not present.isdisjoint(_ASSIGNMENT_TRIGGERS):
-        text, kinds = _assignments(text, low)
+        new, kinds = _assignments(text, low, spans)
+        if kinds:
+            text = new
+            found.extend(kinds)
+            if spans:
+                spans = _value_spans(text, known)
+    if spans:
+        text, kinds = _replace_spans(text, spans)
         found.extend(kinds)
     return text, found
 
 
 # -- event payloads --------------------------------------------------------------------
 
-# Fields of a {"name": ..., ...} record that carry the named thing's content.
-_NAMED_CONTENT = frozenset({"value", "summary", "fingerprint"})
+# Fields of a {"name": ..., ...} record that show the named thing's content. The
+# fingerprint stays: it is what links a value to the cells that read it.
+_NAMED_CONTENT = frozenset({"value", "summary"})
 
 
 def redact_value(value: Any, path: str = "") -> tuple[Any, list[str]]:
     """Redact every string in a JSON-like value.
 
     Returns the value (copied where something changed) and ``path:kind`` for
-    each replacement. Besides patterns in text, a string under a key that names
-    a secret (``{"api_key": "..."}``) is replaced whole, and so are the
-    ``value``, ``summary`` and ``fingerprint`` of a record whose ``name`` names
-    one: a parameter ``{"name": "password", "value": ...}``, or a variable
-    ``password`` whose summary would show it and whose fingerprint would let a
-    guess be checked.
+    each replacement. Besides credentials and known secret values in text, a
+    string under a key that names a secret (``{"api_key": "..."}``) is replaced
+    whole, and so are the ``value`` and ``summary`` of a record whose ``name``
+    names one: a parameter ``{"name": "password", "value": ...}``, or a
+    variable ``password`` whose summary would show it. Such a variable keeps its
+    ``fingerprint`` (a hash of its content), which lineage needs to link it to
+    the cells that read it.
     """
     found: list[str] = []
-    return _walk(value, path, found), found
+    return _walk(value, path, found, _known()), found
 
 
-def _walk(value: Any, path: str, found: list[str]) -> Any:
+def _walk(value: Any, path: str, found: list[str], known: _Known) -> Any:
     tp = type(value)
     if tp is str:
-        if not may_contain_secret(value):
+        if not _may_contain(value, known):
             return value
-        new, kinds = redact_text(value)
+        new, kinds = _redact_text(value, known)
         found.extend(f"{path}:{k}" for k in kinds)
         return new
     if tp is dict:
@@ -459,10 +757,8 @@ def _walk(value: Any, path: str, found: list[str]) -> Any:
             kind = None
             if item is not None and type(item) is not bool:
                 if named_kind is not None and key in _NAMED_CONTENT:
-                    if type(item) is str or key != "fingerprint":
-                        kind = named_kind
-                    if type(item) in (int, float):
-                        kind = None  # a number named "token_budget" is not a secret
+                    if type(item) not in (int, float):
+                        kind = named_kind  # a number named "token_budget" is not a secret
                 elif type(item) is str and type(key) is str:
                     kind = secret_name_kind(key)
             if kind is not None and not (
@@ -471,10 +767,10 @@ def _walk(value: Any, path: str, found: list[str]) -> Any:
                 new_item: Any = marker(kind)
                 found.append(f"{sub}:{kind}")
             else:
-                new_item = _walk(item, sub, found)
+                new_item = _walk(item, sub, found, known)
             new_key = key
-            if type(key) is str and may_contain_secret(key):
-                new_key, kinds = redact_text(key)
+            if type(key) is str and _may_contain(key, known):
+                new_key, kinds = _redact_text(key, known)
                 found.extend(f"{path}{{key}}:{k}" for k in kinds)
             if new_item is not item or new_key is not key:
                 if out is None:
@@ -486,7 +782,7 @@ def _walk(value: Any, path: str, found: list[str]) -> Any:
     if tp is list or tp is tuple:
         items: list[Any] | None = None
         for i, item in enumerate(value):
-            new_item = _walk(item, f"{path}[{i}]", found)
+            new_item = _walk(item, f"{path}[{i}]", found, known)
             if new_item is not item:
                 if items is None:
                     items = list(value)

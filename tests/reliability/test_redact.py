@@ -132,7 +132,9 @@ def test_event_payloads_are_walked() -> None:
     }
     out, found = redact_value(data)
     assert out["source"] == "x = 1"
-    assert out["values"][0]["summary"] == out["values"][0]["fingerprint"] == "[REDACTED:password]"
+    # A secret-named variable shows no summary, but keeps the fingerprint lineage links by.
+    assert out["values"][0]["summary"] == "[REDACTED:password]"
+    assert out["values"][0]["fingerprint"] == "xxh3:ab"
     assert out["values"][0]["length"] == 7 and out["values"][1] is data["values"][1]
     assert out["env_vars"] == {"API_TOKEN": "[REDACTED:token]", "OMP_NUM_THREADS": "4"}
     assert out["param"]["value"] == "[REDACTED:api-key]"
