@@ -40,9 +40,13 @@ def _store(recorder: Recorder) -> Any:
 
 def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
     """Turn ``LAST``, an execution id (or unique prefix), ``var:NAME``, ``file:PATH``,
-    ``model:NAME`` or ``experiment:NAME`` into a target record; unknown targets raise."""
+    ``model:NAME``, ``model:[GROUP/]NAME@VERSION`` (a registered version) or
+    ``experiment:NAME`` into a target record; unknown targets raise."""
     spec = target.strip()
-    kinds = "LAST, an execution id, var:NAME, file:PATH, model:NAME or experiment:NAME"
+    kinds = (
+        "LAST, an execution id, var:NAME, file:PATH, model:NAME, model:NAME@VERSION "
+        "or experiment:NAME"
+    )
     if spec.upper() == "LAST":
         if not recorder.recent:
             raise UsageError(
@@ -75,6 +79,8 @@ def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
 
         digest, _ = sha256_file(path)
         return {"type": "file", "ref": str(path.resolve()), "sha256": digest}
+    if prefix == "model" and "@" in rest:
+        return _version_target(rest)
     if prefix == "model":
         if not _NAME.match(rest):
             raise UsageError(f"bad model name {rest!r}; use letters, digits, '-', '_' and '.'")
@@ -96,6 +102,23 @@ def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
     if prefix in ("exec", "execution"):
         return {"type": "execution", "ref": _resolve_execution(recorder, rest)}
     raise UsageError(f"unknown annotation target {spec!r}; use {kinds}")
+
+
+def _version_target(spec: str) -> dict[str, Any]:
+    """A registered model version, by its id: names and version strings are for people."""
+    from ..registry.api import get_version, split_spec
+
+    group, name, version = split_spec(spec)
+    if not version or not _NAME.match(name) or (group is not None and not _NAME.match(group)):
+        raise UsageError(
+            f"bad model version {spec!r}; write model:NAME@VERSION, e.g. model:churn@1.0.0"
+        )
+    model, found = get_version(spec)
+    return {
+        "type": "model_version",
+        "ref": found["version_id"],
+        "name": f"{model['group_name']}/{model['name']}@{found['version']}",
+    }
 
 
 def _exists(recorder: Recorder, sql: str, *params: Any) -> bool:
@@ -149,9 +172,11 @@ def note(
         text: Markdown.
         kind: one of rationale, hypothesis, alternative, decision, failed_attempt, review, note.
         on: what it explains: ``LAST``, an execution id, ``var:NAME``, ``file:PATH``,
-            ``model:NAME``, ``experiment:NAME`` (or a list of them). The open experiment,
-            if any, is always linked.
+            ``model:NAME``, ``model:NAME@VERSION``, ``experiment:NAME`` (or a list of them).
+            The open experiment, if any, is always linked.
         revises: the id of an earlier annotation this one replaces (both stay queryable).
+            A new answer to a template ``question`` on the same target revises the earlier
+            answer without it, and writing the current text again (a re-run) adds no revision.
         author: who wrote it (the Jupyter server passes its signed-in user); by default
             the session's author (``JUPYTER_LINEAGE_AUTHOR``, git's user.email, user@host).
     """
@@ -192,8 +217,10 @@ def _resolve_annotation(recorder: Recorder, prefix: str) -> tuple[str, str]:
     if len(local) == 1:
         return local[0], recorder.annotation_ids[local[0]]
     if (recorder.store_dir / "journal").is_dir():
+        # The records, not annotation_history: a repeat (the same text written again by a
+        # re-run) is no revision there, but its id is still one the user was given.
         df = _store(recorder).query(
-            "SELECT annotation_id, thread_id FROM annotation_history "
+            "SELECT annotation_id, thread_id FROM annotation_records "
             "WHERE starts_with(annotation_id, ?) LIMIT 3",
             [prefix],
         )

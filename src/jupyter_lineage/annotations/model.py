@@ -22,7 +22,7 @@ KINDS: dict[str, str] = {
 
 OUTCOMES = ("success", "failure", "inconclusive")
 
-TARGET_TYPES = ("execution", "value", "file", "model", "experiment")
+TARGET_TYPES = ("execution", "value", "file", "model", "model_version", "experiment")
 
 
 @dataclass(frozen=True, slots=True)

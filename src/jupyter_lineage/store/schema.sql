@@ -373,35 +373,83 @@ SELECT
 FROM runs
 GROUP BY notebook_path, coalesce(cell_id, source_hash);
 
+-- Revisions form threads. A thread is what `revises` links, and also, so that re-running a
+-- notebook neither duplicates nor forks what it writes: every answer to one template question
+-- on one target (a new answer is a new revision), and every note written again word for word
+-- (same kind, text and author) on the same target. A revision identical to the one before it
+-- in its thread (a re-run writing the same answer) is a repeat: it stays in annotation_records
+-- and the journal, but is no revision, so the views show nothing new. The target of an
+-- annotation is its explicit targets, or the experiment open when it was written.
 CREATE OR REPLACE VIEW annotation_history AS
-SELECT
-    a.annotation_id,
-    a.thread_id,
-    a.revises,
-    s.superseded_by,
-    row_number() OVER (PARTITION BY a.thread_id ORDER BY a.created_at, a.annotation_id) AS revision,
-    row_number() OVER (PARTITION BY a.thread_id ORDER BY a.created_at DESC, a.annotation_id DESC) = 1
-        AS is_current,
-    a.kind,
-    a.text,
-    a.author,
-    a.created_at,
-    a.experiment_id,
-    a.question,
-    a.template,
-    a.session_id,
-    coalesce(tg.targets, []) AS targets
-FROM annotation_records a
-LEFT JOIN (
-    SELECT revises AS annotation_id, arg_min(annotation_id, created_at) AS superseded_by
-    FROM annotation_records WHERE revises IS NOT NULL GROUP BY revises
-) s USING (annotation_id)
-LEFT JOIN (
+WITH tg AS (
     SELECT annotation_id,
            list({'type': target_type, 'target': target, 'fingerprint': fingerprint, 'sha256': sha256}
-                ORDER BY ordinal) AS targets
+                ORDER BY ordinal) AS targets,
+           string_agg(target_type || ':' || target, chr(10) ORDER BY target_type, target) AS target_key
     FROM annotation_targets GROUP BY annotation_id
-) tg USING (annotation_id);
+),
+keyed AS (
+    SELECT a.*, coalesce(tg.targets, []) AS targets,
+           coalesce(tg.target_key, 'experiment:' || a.experiment_id, '') AS target_key
+    FROM annotation_records a LEFT JOIN tg USING (annotation_id)
+),
+-- The thread each first revision (one that revises nothing) joins: that of the earliest
+-- first revision with the same question and target, or the same words and target.
+joined AS (
+    SELECT thread_id, min(joined_thread) AS joined_thread
+    FROM (
+        SELECT thread_id,
+               first_value(thread_id) OVER (
+                   PARTITION BY question IS NULL, coalesce(template, ''), coalesce(question, ''),
+                       CASE WHEN question IS NULL THEN kind END,
+                       CASE WHEN question IS NULL THEN text END,
+                       CASE WHEN question IS NULL THEN author END,
+                       target_key
+                   ORDER BY created_at, annotation_id) AS joined_thread
+        FROM keyed WHERE revises IS NULL
+    ) firsts
+    GROUP BY thread_id
+),
+threaded AS (
+    SELECT k.*, coalesce(j.joined_thread, k.thread_id) AS thread
+    FROM keyed k LEFT JOIN joined j USING (thread_id)
+),
+steps AS (
+    SELECT t.*,
+           row_number() OVER (PARTITION BY thread ORDER BY created_at, annotation_id) > 1
+           AND lag(kind) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM kind
+           AND lag(text) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM text
+           AND lag(author) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM author
+           AND lag(question) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM question
+           AND lag(template) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM template
+           AND lag(target_key) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+               IS NOT DISTINCT FROM target_key AS repeat
+    FROM threaded t
+)
+SELECT
+    annotation_id,
+    thread AS thread_id,
+    revises,
+    lead(annotation_id) OVER (PARTITION BY thread ORDER BY created_at, annotation_id) AS superseded_by,
+    row_number() OVER (PARTITION BY thread ORDER BY created_at, annotation_id) AS revision,
+    row_number() OVER (PARTITION BY thread ORDER BY created_at DESC, annotation_id DESC) = 1
+        AS is_current,
+    kind,
+    text,
+    author,
+    created_at,
+    experiment_id,
+    question,
+    template,
+    session_id,
+    targets
+FROM steps
+WHERE NOT repeat;
 
 CREATE OR REPLACE VIEW annotations AS
 SELECT annotation_id, thread_id, revises, revision, kind, text, author, created_at, experiment_id,
