@@ -1,19 +1,31 @@
 """Static analysis of a cell: which names it reads, binds and deletes.
 
 Pure functions over source text, cached by the source's hash: re-running a
-cell costs a dictionary lookup, not a parse (DESIGN §8: parse + walk of a
-50-line cell is ~1.3 ms).
+cell costs a dictionary lookup, not a parse (a parse and walk of a 50-line
+cell costs about 1.3 ms).
+
+IPython turns magics into calls (``%time f(x)`` becomes
+``get_ipython().run_line_magic('time', 'f(x)')``). The magics that run Python
+in the user's namespace (``%time``, ``%prun``, ``%timeit``, ``%%capture``...)
+are analysed as if the magic were not there: their code is parsed and put in
+place of the call. ``timeit`` runs its statement in a namespace of its own,
+so what it binds is local to it, as in a function. Shell commands (``!cmd``,
+``%%bash``) and scripts run with ``%run`` are collected for the record.
 """
 
 from __future__ import annotations
 
 import ast
 import re
+import shlex
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 # Names IPython keeps in the user namespace for its own bookkeeping.
-_IPYTHON_NAMES = frozenset({"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh", "_"})
+_IPYTHON_NAMES = frozenset(
+    {"In", "Out", "get_ipython", "exit", "quit", "_ih", "_oh", "_dh", "_", "__", "___"}
+)
 _IPYTHON_NAME_RE = re.compile(r"^_+$|^_i+$|^_i?\d+$|^_ii*$")
 
 # Calls that set a random seed: the last dotted component and the libraries it belongs to.
@@ -54,6 +66,11 @@ class CellAnalysis:
     seeds: tuple[SeedCall, ...]
     installs_packages: bool
     syntax_error: str | None = None
+    # (kind, command) of each shell command: ("shell", "ls -l") for ``!ls -l``,
+    # ("bash", body) for a ``%%bash`` cell.
+    commands: tuple[tuple[str, str], ...] = ()
+    # Paths given to ``%run``: the names such a script binds are found by looking.
+    scripts: tuple[str, ...] = ()
 
 
 def is_ipython_name(name: str) -> bool:
@@ -75,6 +92,8 @@ def _analyse_cached(source: str) -> CellAnalysis:
         return CellAnalysis(
             (), (), (), (), (), installs, syntax_error=f"{type(exc).__name__}: {exc}"
         )
+    expander = _MagicExpander()
+    tree = expander.visit(tree)
     visitor = _GlobalNames()
     visitor.visit(tree)
     binds = tuple(n for n in dict.fromkeys(visitor.stores) if not is_ipython_name(n))
@@ -86,7 +105,218 @@ def _analyse_cached(source: str) -> CellAnalysis:
         imports=tuple(dict.fromkeys(visitor.imports)),
         seeds=tuple(_find_seed_calls(tree)),
         installs_packages=installs or any(n in ("pip", "site") for n in visitor.imports),
+        commands=tuple(expander.commands),
+        scripts=tuple(expander.scripts),
     )
+
+
+# -- magics, seen through ----------------------------------------------------------
+
+# Line magics that run their argument as Python in the user's namespace, with the
+# single-letter options that take a value (as their own ``parse_options`` spec says).
+_TRANSPARENT_LINE = {"time": None, "prun": "DlsT", "timeit": "nrp"}
+# Cell magics that run their body as Python in the user's namespace.
+_TRANSPARENT_CELL = {"time": None, "prun": "DlsT", "timeit": "nrp", "capture": "", "lineage": ""}
+# Magics whose code runs in a namespace of its own: what it binds does not persist.
+_OWN_NAMESPACE = frozenset({"timeit"})
+_SHELL_LINE = frozenset({"sx", "system"})
+_SHELL_CELL = frozenset({"bash", "sh", "zsh", "script"})
+# ``%run``'s options that take a value.
+_RUN_VALUE_OPTIONS = "NbDlsTm"
+_TIMEIT = "<timeit>"
+
+
+def _magic_call(node: ast.AST) -> tuple[str, list[str]] | None:
+    """``(method, string arguments)`` of a ``get_ipython().METHOD('...', ...)`` call."""
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    func = node.func
+    if not (
+        isinstance(func, ast.Attribute)
+        and isinstance(func.value, ast.Call)
+        and isinstance(func.value.func, ast.Name)
+        and func.value.func.id == "get_ipython"
+        and not func.value.args
+    ):
+        return None
+    args = []
+    for arg in node.args:
+        if not isinstance(arg, ast.Constant) or not isinstance(arg.value, str):
+            return None
+        args.append(arg.value)
+    return func.attr, args
+
+
+def _split_options(text: str, value_options: str | None) -> tuple[list[str], str]:
+    """Leading ``-x`` options of a magic's argument, and the code after them.
+
+    ``value_options`` lists the option letters that take a value (attached,
+    ``-n10``, or the next word); ``None`` means the magic takes no options, so
+    the whole text is code (``%time -x`` times ``-x``).
+    """
+    if value_options is None:
+        return [], text
+    words: list[str] = []
+    rest = text.lstrip()
+    while rest.startswith("-") and not rest.startswith("--"):
+        word, _, after = rest.partition(" ")
+        words.append(word)
+        rest = after.lstrip()
+        letters = word[1:]
+        for i, letter in enumerate(letters):
+            if letter in value_options:
+                if i == len(letters) - 1 and rest:
+                    value, _, after = rest.partition(" ")
+                    words.append(value)
+                    rest = after.lstrip()
+                break
+    return words, rest
+
+
+@lru_cache(maxsize=1)
+def _transformer() -> Any:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
+_MAGIC_SYNTAX = re.compile(r"^\s*[%!]", re.MULTILINE)
+
+
+def _parse_code(code: str) -> list[ast.stmt] | None:
+    """Statements of a magic's code (itself possibly using magics), or None if it is not Python."""
+    try:
+        if _MAGIC_SYNTAX.search(code):
+            code = _transformer().transform_cell(code)
+        return ast.parse(code).body
+    except (SyntaxError, ValueError, MemoryError, RecursionError, ImportError):
+        return None
+
+
+def _own_namespace(body: list[ast.stmt]) -> ast.FunctionDef:
+    """``body`` as the body of a function, so what it binds stays local (``timeit``)."""
+    fn = ast.FunctionDef(
+        name=_TIMEIT,
+        args=ast.arguments(
+            posonlyargs=[], args=[], vararg=None, kwonlyargs=[], kw_defaults=[], defaults=[]
+        ),
+        body=body or [ast.Pass()],
+        decorator_list=[],
+        returns=None,
+    )
+    fn.type_params = []  # type: ignore[attr-defined]  # a field since Python 3.12
+    return fn
+
+
+class _MagicExpander(ast.NodeTransformer):
+    """Replaces calls of transparent magics by the code they run; collects shell commands."""
+
+    def __init__(self) -> None:
+        self.commands: list[tuple[str, str]] = []
+        self.scripts: list[str] = []
+
+    def _code(self, code: str) -> list[ast.stmt] | None:
+        body = _parse_code(code)
+        if body is None:
+            return None
+        module = self.visit(ast.Module(body=body, type_ignores=[]))
+        return list(module.body)
+
+    def visit_Expr(self, node: ast.Expr) -> Any:
+        call = _magic_call(node.value)
+        if call is not None:
+            stmts = self._statements(*call)
+            if stmts is not None:
+                return stmts
+        return self.generic_visit(node)
+
+    def _statements(self, method: str, args: list[str]) -> list[ast.stmt] | None:
+        if method == "run_line_magic" and len(args) == 2 and args[0] in _TRANSPARENT_LINE:
+            name, line = args
+            _, code = _split_options(line, _TRANSPARENT_LINE[name])
+            body = self._code(code)
+            if body is None:
+                return None
+            return [_own_namespace(body)] if name in _OWN_NAMESPACE else body
+        if method == "run_cell_magic" and len(args) == 3 and args[0] in _TRANSPARENT_CELL:
+            name, line, cell = args
+            _, setup = _split_options(line, _TRANSPARENT_CELL[name])
+            body = self._code(cell)
+            if body is None:
+                return None
+            if name == "timeit":
+                return [_own_namespace([*(self._code(setup) or []), *body])]
+            if name == "capture":
+                # ``%%capture out`` binds ``out`` once the body has run.
+                names = [w for w in shlex_words(line) if not w.startswith("-")]
+                if names and names[0].isidentifier():
+                    target = ast.Name(id=names[0], ctx=ast.Store())
+                    body = [*body, ast.Assign(targets=[target], value=ast.Constant(None))]
+            return body
+        return None
+
+    def visit_Call(self, node: ast.Call) -> Any:
+        call = _magic_call(node)
+        if call is None:
+            return self.generic_visit(node)
+        method, args = call
+        if method in ("system", "getoutput") and len(args) == 1:
+            self.commands.append(("shell", args[0]))
+        elif method == "run_line_magic" and len(args) == 2:
+            name, line = args
+            if name in _SHELL_LINE:
+                self.commands.append(("shell", line))
+            elif name == "run":
+                script = _run_target(line)
+                if script is not None:
+                    self.scripts.append(script)
+            elif name in _TRANSPARENT_LINE:
+                # A magic used as a value: ``t = %timeit -o f(x)``.
+                _, code = _split_options(line, _TRANSPARENT_LINE[name])
+                try:
+                    expr = ast.parse(code.strip(), mode="eval").body
+                except (SyntaxError, ValueError, MemoryError, RecursionError):
+                    return node
+                expr = self.visit(expr)
+                if name in _OWN_NAMESPACE:
+                    empty = ast.arguments(
+                        posonlyargs=[],
+                        args=[],
+                        vararg=None,
+                        kwonlyargs=[],
+                        kw_defaults=[],
+                        defaults=[],
+                    )
+                    return ast.Call(func=ast.Lambda(args=empty, body=expr), args=[], keywords=[])
+                return expr
+        elif method == "run_cell_magic" and len(args) == 3:
+            name, line, cell = args
+            if name in _SHELL_CELL:
+                kind = f"script {line.strip()}" if name == "script" else name
+                self.commands.append((kind, cell))
+        return node
+
+
+def shlex_words(text: str) -> list[str]:
+    """Shell words of a magic's argument line; on unbalanced quotes, its whitespace-separated words."""
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _run_target(line: str) -> str | None:
+    """The script ``%run`` runs (its first word after the options), or None for ``-m module``."""
+    words = shlex_words(line)
+    i = 0
+    while i < len(words) and words[i].startswith("-"):
+        letters = words[i][1:]
+        if "m" in letters:
+            return None
+        if letters and letters[-1] in _RUN_VALUE_OPTIONS and len(letters) == 1:
+            i += 1
+        i += 1
+    return words[i] if i < len(words) else None
 
 
 class _GlobalNames(ast.NodeVisitor):
@@ -159,7 +389,8 @@ class _GlobalNames(ast.NodeVisitor):
                 self.visit(dec)
             if node.returns:
                 self.visit(node.returns)
-            self._bind(node.name)
+            if node.name != _TIMEIT:
+                self._bind(node.name)
         args = node.args
         for default in [*args.defaults, *args.kw_defaults]:
             if default is not None:

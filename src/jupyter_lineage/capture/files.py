@@ -53,6 +53,8 @@ class FileTracker:
         if path.startswith(self._ignore) or "__pycache__" in path:
             return
         access = _access_of(mode, flags)
+        if _fails(path, mode, flags):
+            return
         self.accesses.setdefault(path, set()).add(access)
 
     def results(self) -> dict[str, str]:
@@ -78,6 +80,23 @@ def _access_of(mode: object, flags: object) -> str:
         if flags & _WRITE_FLAGS:
             return "write"
     return "read"
+
+
+def _fails(path: str, mode: object, flags: object) -> bool:
+    """Whether an open is bound to fail because what it needs is not there.
+
+    The audit event comes before the open is tried: a probe for a file that does
+    not exist (``try: open(...)``, a library looking for an optional config file)
+    reads nothing, so it is not recorded.
+    """
+    creates = (
+        any(c in mode for c in "wax")
+        if isinstance(mode, str) and mode
+        else isinstance(flags, int) and bool(flags & os.O_CREAT)
+    )
+    if creates:
+        return not os.path.isdir(os.path.dirname(path))
+    return not os.path.exists(path)
 
 
 def ignored_prefixes(extra: Iterable[str] = ()) -> tuple[str, ...]:

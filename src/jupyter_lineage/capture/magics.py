@@ -294,9 +294,10 @@ def _valid_options(line: str) -> CaptureOptions | None:
 def split_magic_line(raw: str) -> tuple[str, str, str] | None:
     """``(arguments, source, code)`` when a cell's leading cell-magic lines include ``%%lineage``.
 
-    ``source`` is the cell without the ``%%lineage`` line; ``code`` is the
-    Python below every leading cell-magic line (``%%time``, ``%%capture``...),
-    which is what the analysis reads.
+    ``source`` is the cell without the ``%%lineage`` line, and so is ``code``:
+    the analysis reads its IPython-transformed form, seeing through the magics
+    that run Python (``%%time``, ``%%capture``...) and not reading the bodies
+    of those that do not (``%%writefile``, ``%%bash``) as Python.
     """
     stripped = raw.lstrip("\n\r\t ")
     if not stripped.startswith("%%"):
@@ -314,8 +315,9 @@ def split_magic_line(raw: str) -> tuple[str, str, str] | None:
         i += 1
     if args is None:
         return None
-    code = "\n".join(lines[i:])
-    return args, "\n".join([*kept, code]) if kept else code, code
+    body = "\n".join(lines[i:])
+    source = "\n".join([*kept, body]) if kept else body
+    return args, source, source
 
 
 def _strip_magic_line(lines: list[str]) -> list[str]:
@@ -332,6 +334,11 @@ def _strip_magic_line(lines: list[str]) -> list[str]:
 def _pre_run_cell(recorder: Recorder, shell: Any) -> Callable[[Any], None]:
     def pre_run_cell(info: Any) -> None:
         try:
+            if recorder.in_cell and not info.store_history:
+                # A cell run by the running cell (``%%capture`` runs its body as one):
+                # part of that cell's record, which analyses its code.
+                recorder.skip()
+                return
             raw = info.raw_cell or ""
             split = split_magic_line(raw)
             options = None
@@ -340,8 +347,6 @@ def _pre_run_cell(recorder: Recorder, shell: Any) -> Callable[[Any], None]:
             if split is not None:
                 options = _valid_options(split[0])
                 source, code = split[1], split[2]
-                if code != source:
-                    transformed = None  # the transformed cell is another magic's call
             elif recorder.auto and not _LINEAGE_ONLY_CELL.match(raw):
                 options = CaptureOptions(mode="auto")
             if options is None:

@@ -12,6 +12,7 @@ exception in the user's cell.
 from __future__ import annotations
 
 import atexit
+import builtins
 import getpass
 import hashlib
 import os
@@ -34,7 +35,7 @@ from ..errors import LineageError, UsageError
 from ..journal import JournalWriter, utc_now
 from ..models import Environment, Fingerprint, ValueRecord
 from ..redact import may_contain_secret, redact_text
-from .analysis import CellAnalysis, analyse
+from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
@@ -95,6 +96,8 @@ class _CellCapture:
     files: FileTracker
     started: float
     errors: list[str] = field(default_factory=list)
+    # For a cell that runs scripts (``%run``): id of each user name's object before it.
+    namespace_before: dict[str, int] | None = None
 
 
 class Recorder:
@@ -340,6 +343,18 @@ class Recorder:
         """Mark a cell that is not captured, so begin/end stay paired."""
         self._stack.append(None)
 
+    @property
+    def in_cell(self) -> bool:
+        """Whether a cell is running: a cell that starts now runs inside it (``%%capture``)."""
+        return bool(self._stack)
+
+    def is_user_value(self, name: str, obj: object) -> bool:
+        """Whether ``name`` holds the user's own value, not a builtin or what IPython put there."""
+        hidden = getattr(self.shell, "user_ns_hidden", None) or {}
+        if name in hidden and hidden[name] is obj:
+            return False
+        return builtins.__dict__.get(name, _MISSING) is not obj
+
     def _begin(
         self,
         options: CaptureOptions,
@@ -363,9 +378,12 @@ class Recorder:
             if name not in user_ns:
                 continue
             obj = user_ns[name]
-            if _is_module(obj):
+            if _is_module(obj) or not self.is_user_value(name, obj):
                 continue
             inputs[name] = (self._fingerprint(obj, options, errors, name), id(obj))
+        namespace_before = None
+        if analysis.scripts:
+            namespace_before = {name: id(obj) for name, obj in user_ns.items()}
         execution_id = uuid.uuid4().hex
         journal = self._journal_writer()
         # Redacted here rather than only in the journal, so the hash is of what is
@@ -405,7 +423,14 @@ class Recorder:
         tracker = FileTracker(self._ignored_paths)
         tracker.__enter__()
         return _CellCapture(
-            execution_id, options, analysis, inputs, tracker, time.perf_counter(), errors
+            execution_id,
+            options,
+            analysis,
+            inputs,
+            tracker,
+            time.perf_counter(),
+            errors,
+            namespace_before,
         )
 
     def end(self, error: BaseException | None, execution_count: int | None) -> None:
@@ -456,6 +481,11 @@ class Recorder:
                     "seeds": self._seeds(capture.analysis),
                     "values": [_without_nulls(v.to_json()) for v in values],
                     "files": files,
+                    "commands": [
+                        {"kind": kind, "command": command}
+                        for kind, command in capture.analysis.commands
+                    ]
+                    or None,
                     "capture_errors": errors,
                 }
             ),
@@ -516,11 +546,11 @@ class Recorder:
         for name, (fp, _) in capture.inputs.items():
             records.append(ValueRecord(name, "input", "read", fp or _type_only(user_ns.get(name))))
         bound = set()
-        for name in capture.analysis.binds:
+        for name in _bound_names(capture, user_ns):
             if name not in user_ns:
                 continue
             obj = user_ns[name]
-            if _is_module(obj):
+            if _is_module(obj) or not self.is_user_value(name, obj):
                 continue
             bound.add(name)
             fp = (
@@ -650,6 +680,21 @@ class Recorder:
 
 
 _HEX_ID = re.compile(r"^[0-9a-f]{32}$")
+_MISSING = object()
+
+
+def _bound_names(capture: _CellCapture, user_ns: dict[str, Any]) -> list[str]:
+    """The names the cell bound: from its code, and for ``%run``, those the script bound."""
+    names = list(capture.analysis.binds)
+    before = capture.namespace_before
+    if before is not None:
+        known = set(names)
+        for name, obj in list(user_ns.items()):
+            if name in known or (name.startswith("__") and name.endswith("__")):
+                continue
+            if before.get(name) != id(obj) and not is_ipython_name(name):
+                names.append(name)
+    return names
 
 
 def _is_module(obj: object) -> bool:

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 # The documented query surface (README, "SQL views").
 VIEWS = (
     "runs",
@@ -42,6 +42,7 @@ VIEWS = (
     "cell_inputs",
     "cell_outputs",
     "files",
+    "shell_commands",
     "environments",
     "packages",
     "lineage_nodes",
@@ -108,6 +109,7 @@ MIGRATIONS: dict[int, list[str]] = {
         ),
         "ALTER TABLE execution_results ADD COLUMN IF NOT EXISTS copied BOOLEAN",
     ],
+    5: [],  # command_records: a new table, which schema.sql creates
 }
 # A failed run's row in failed_run_copies, of its start ({e}) and its end ({r}).
 _FAILED_RUN_COLUMNS = (
@@ -570,6 +572,9 @@ def apply_forgets(con: Any, tables: dict[str, list[pa.Table]]) -> None:
         params,
     )
     con.execute(
+        "UPDATE command_records SET command = $1 WHERE list_contains($2, execution_id)", params
+    )
+    con.execute(
         "UPDATE annotation_records SET text = $1 WHERE annotation_id IN ("
         "SELECT annotation_id FROM annotation_targets "
         "WHERE target_type = 'execution' AND list_contains($2, target))",
@@ -915,6 +920,10 @@ _TABLES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         {"path": "string", "access": "string", "size": None, "sha256": "string", "note": "string"},
         ("execution_id", "event_id", "ordinal"),
     ),
+    "command_records": (
+        {"kind": "string", "command": "string"},
+        ("execution_id", "event_id", "ordinal"),
+    ),
     "environment_records": (
         {
             "captured_at": "string",
@@ -988,6 +997,12 @@ _TABLES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
         ("execution_id", "event_id", "session_id", "forgotten_at"),
     ),
 }
+# The lists of a cell_end event, each a table of rows numbered by their place in it.
+_CELL_END_LISTS = (
+    ("value_records", "values"),
+    ("file_records", "files"),
+    ("command_records", "commands"),
+)
 # A row that copies nothing.
 _NOTHING: dict[str, Any] = {}
 
@@ -1009,8 +1024,8 @@ def _on_cell_end(batch: _Batch, event_id: str, session: str | None, d: dict[str,
     batch.add_row(
         "execution_results", d, (execution_id, event_id, seeds, capture_errors, batch.redactions)
     )
-    for table, items in (("value_records", d.get("values")), ("file_records", d.get("files"))):
-        for i, item in enumerate(items or []):
+    for table, key in _CELL_END_LISTS:
+        for i, item in enumerate(d.get(key) or []):
             if not isinstance(item, dict):
                 raise TypeError(f"{table} entry {i} is {type(item).__name__}, not an object")
             batch.add_row(table, item, (execution_id, event_id, i))
@@ -1426,6 +1441,7 @@ def _fast_schemas() -> dict[str, pa.Schema]:
             ("capture_errors", pa.list_(text)),
             ("values", pa.list_(pa.struct(fields("value_records")))),
             ("files", pa.list_(pa.struct(fields("file_records")))),
+            ("commands", pa.list_(pa.struct(fields("command_records")))),
         ),
         "metric": fields(
             "metric_records", ("name", text), ("value", pa.float64()), ("logged_at", text)
@@ -1490,7 +1506,7 @@ def _fast_cell_ends(read: pa.Table) -> dict[str, pa.Table] | None:
         "redactions": read["redactions"],
     }
     tables = {"execution_results": pa.table(columns)}
-    for table, key in (("value_records", "values"), ("file_records", "files")):
+    for table, key in _CELL_END_LISTS:
         items = fields[key]
         flat = pc.list_flatten(items)
         if flat.null_count:

@@ -47,6 +47,7 @@ CREATE INDEX IF NOT EXISTS executions_execution_id ON executions (execution_id);
 CREATE INDEX IF NOT EXISTS execution_results_execution_id ON execution_results (execution_id);
 CREATE INDEX IF NOT EXISTS value_records_execution_id ON value_records (execution_id);
 CREATE INDEX IF NOT EXISTS file_records_execution_id ON file_records (execution_id);
+CREATE INDEX IF NOT EXISTS command_records_execution_id ON command_records (execution_id);
 ALTER TABLE events ADD COLUMN IF NOT EXISTS user_name VARCHAR;
 ALTER TABLE events ADD COLUMN IF NOT EXISTS hostname VARCHAR;
 CREATE TABLE IF NOT EXISTS shipped_journals (

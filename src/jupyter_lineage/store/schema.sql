@@ -138,6 +138,15 @@ CREATE TABLE IF NOT EXISTS value_records (
     note             VARCHAR
 );
 
+-- Shell commands a cell ran: `!cmd`, `%%bash` and the like (kind), as written.
+CREATE TABLE IF NOT EXISTS command_records (
+    execution_id VARCHAR,
+    event_id     VARCHAR,
+    ordinal      INTEGER,
+    kind         VARCHAR,
+    command      VARCHAR
+);
+
 CREATE TABLE IF NOT EXISTS file_records (
     execution_id VARCHAR,
     event_id     VARCHAR,
@@ -575,6 +584,13 @@ SELECT
     f.execution_id, e.notebook_path, e.execution_count, e.started_at,
     f.path, f.access, f.size, f.sha256, f.note
 FROM file_records f
+JOIN executions e USING (execution_id);
+
+CREATE OR REPLACE VIEW shell_commands AS
+SELECT
+    c.execution_id, e.notebook_path, e.execution_count, e.started_at,
+    c.ordinal, c.kind, c.command
+FROM command_records c
 JOIN executions e USING (execution_id);
 
 CREATE OR REPLACE VIEW environments AS
