@@ -341,7 +341,7 @@ def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, l
             end += 1
         name = text[start:end]
         kind = secret_name_kind(name)
-        if kind is None:
+        if kind is None or _in_marker(text, start):
             continue
         sep = _SEPARATOR.match(text, end)
         if sep is None:
@@ -372,6 +372,12 @@ def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, l
         return text, found
     pieces.append(text[done:])
     return "".join(pieces), found
+
+
+def _in_marker(text: str, index: int) -> bool:
+    """Whether ``index`` is inside a marker (``[REDACTED:env:DB_PASSWORD]`` names a secret)."""
+    opened = text.rfind(MARKER_PREFIX, 0, index)
+    return opened >= 0 and "]" not in text[opened:index]
 
 
 def _bare_value_is_secret(name: str, sep: str, value: str, text: str, end: int) -> bool:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import quote
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -162,3 +168,232 @@ def test_a_token_anywhere_in_any_text_is_removed(before: str, after: str, sep: s
 def test_any_text_redacts_without_error_and_idempotently(text: str) -> None:
     out, _ = redact_text(text)
     assert redact_text(out)[0] == out
+
+
+# -- secret values known from the environment ----------------------------------------------
+
+ENV_MARK = "[REDACTED:env:SENSOR_SERVICE_PASSWORD]"
+
+
+def _windows(secret: str, width: int = 8) -> list[str]:
+    return [secret[i : i + width] for i in range(len(secret) - width + 1)]
+
+
+def _shows_part_of(secret: str, text: str) -> bool:
+    return any(w in text for w in _windows(secret))
+
+
+@pytest.fixture
+def planted(monkeypatch: pytest.MonkeyPatch) -> str:
+    """A random value with no credential shape, in a variable whose name says it is secret."""
+    value = secrets.token_urlsafe(24)
+    monkeypatch.setenv("SENSOR_SERVICE_PASSWORD", value)
+    return value
+
+
+def test_a_secret_variables_value_is_replaced_wherever_it_appears(planted: str) -> None:
+    for text in (
+        planted,
+        f"k = '{planted}'",
+        f"ValueError: {planted}",
+        f"/tmp/out-{planted}.csv",
+        f"{planted}{planted}",
+    ):
+        assert may_contain_secret(text)
+        out, kinds = redact_text(text)
+        assert not _shows_part_of(planted, out) and ENV_MARK in out, out
+        assert kinds and set(kinds) == {"env:SENSOR_SERVICE_PASSWORD"}
+        assert redact_text(out) == (out, [])
+    # Less than the cut-short minimum, in the middle of a text, is not the secret.
+    assert redact_text(f"x {planted[:7]} y") == (f"x {planted[:7]} y", [])
+
+
+def test_the_known_values_follow_os_environ(monkeypatch: pytest.MonkeyPatch) -> None:
+    first, second = secrets.token_hex(16), secrets.token_hex(16)
+    monkeypatch.delenv("LATE_SERVICE_TOKEN", raising=False)
+    assert redact_text(f"v={first}") == (f"v={first}", [])
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", first)  # what a cell's os.environ[...] = does
+    assert redact_text(f"v={first}") == (
+        "v=[REDACTED:env:LATE_SERVICE_TOKEN]",
+        ["env:LATE_SERVICE_TOKEN"],
+    )
+    # A new value under the same name: as many variables as before, a different value.
+    monkeypatch.setenv("LATE_SERVICE_TOKEN", second)
+    assert redact_text(f"v={first}") == (f"v={first}", [])
+    assert redact_text(f"v={second}")[0] == "v=[REDACTED:env:LATE_SERVICE_TOKEN]"
+    monkeypatch.delenv("LATE_SERVICE_TOKEN")
+    assert redact_text(f"v={second}") == (f"v={second}", [])
+    assert not may_contain_secret(second)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["x", "pass1", "12345678", "3.14159e10", "true", "undefined", "********", "<your token>"],
+)
+def test_values_too_short_or_too_ordinary_are_not_secrets(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("SENSOR_SERVICE_PASSWORD", value)
+    text = f"n = {value} + 1  # {value}"
+    if len(value) < 6:
+        text = f"{value} in every word: {value}{value}x"
+    assert redact_text(text) == (text, [])
+
+
+def test_a_word_is_redacted_only_where_it_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POSTGRES_PASSWORD", "postgres")
+    out, kinds = redact_text("engine('postgresql://db/x'); pw = 'postgres'")
+    assert out == "engine('postgresql://db/x'); pw = '[REDACTED:env:POSTGRES_PASSWORD]'"
+    assert kinds == ["env:POSTGRES_PASSWORD"]
+
+
+def test_escaped_forms_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A backslash and both quotes change how repr() and JSON write the value.
+    middle = secrets.token_hex(8)  # written the same by every escaping
+    value = "Zx\\9'q\"" + middle + "é"
+    monkeypatch.setenv("DEPLOY_API_TOKEN", value)
+    texts = [
+        repr(value),  # a str value's summary
+        repr([value, 1]),
+        repr("it's " + value),  # another quote chosen for the whole string
+        repr('say "' + value),
+        repr(value.encode()),  # a bytes value's summary
+        json.dumps(value),
+        json.dumps(value, ensure_ascii=False),
+        json.dumps({"k": json.dumps(value)}),  # JSON holding JSON
+        "https://x.io/?t=" + quote(value, safe=""),
+        repr(value)[:20] + "…",  # a summary cut inside the value
+    ]
+    for text in texts:
+        assert may_contain_secret(text), text
+        out, _ = redact_text(text)
+        assert "[REDACTED:env:DEPLOY_API_TOKEN]" in out, (text, out)
+        assert not _shows_part_of(middle, out), (text, out)
+    # The journal checks each event's JSON text before it looks at the strings in it.
+    for text in texts:
+        assert may_contain_secret(json.dumps({"summary": text}))
+
+
+def test_a_value_cut_short_leaves_no_fragment(planted: str) -> None:
+    for text in (
+        f"'{planted[:12]}…",  # a summary cut to length
+        f"'{planted[:12]}...",
+        f"column {planted[:9]}",  # cut at the end of a text
+        f"…{planted[-10:]}' and more",  # a text kept from its end
+    ):
+        out, kinds = redact_text(text)
+        assert ENV_MARK in out and kinds == ["env:SENSOR_SERVICE_PASSWORD"], (text, out)
+        assert not _shows_part_of(planted, out), out
+
+
+def test_a_long_string_summary_is_redacted_before_its_cut(planted: str) -> None:
+    from jupyter_lineage.capture.fingerprint import fingerprint
+
+    for at in (0, 60, 100, 110, 118):  # the summary is cut near 120 characters
+        fp = fingerprint("x" * at + planted + "y" * 300)
+        assert not _shows_part_of(planted, fp.summary), (at, fp.summary)
+
+
+def test_a_shape_rule_never_cuts_through_a_known_value(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The bearer rule stops at "!", which would leave the rest of the token visible.
+    token = "abcdefgh12!" + secrets.token_hex(8)
+    monkeypatch.setenv("UPSTREAM_TOKEN", token)
+    out, kinds = redact_text(f"headers = {{'Authorization': 'Bearer {token}'}}")
+    assert token[11:] not in out and kinds == ["env:UPSTREAM_TOKEN"], out
+    # A rule whose match takes the whole value names it by its shape.
+    aws = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", aws)
+    assert redact_text(f'aws_secret_access_key = "{aws}"') == (
+        'aws_secret_access_key = "[REDACTED:aws-secret-key]"',
+        ["aws-secret-key"],
+    )
+
+
+def test_passwords_inside_connection_strings_are_known(monkeypatch: pytest.MonkeyPatch) -> None:
+    url_pw, dsn_pw, odbc_pw = (secrets.token_hex(6) + c for c in "@;}")
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://app:{quote(url_pw, safe='')}@db/x")
+    monkeypatch.setenv("PG_DSN", f"host=db user=app password='{dsn_pw}' dbname=x")
+    monkeypatch.setenv("WAREHOUSE", f"Driver={{ODBC 18}};Server=w;UID=u;PWD={{{odbc_pw[:-1]}}};")
+    # A sentence that mentions a password is not a connection string.
+    monkeypatch.setenv("LAST_ERROR", "login failed with password=notreallyit (retrying)")
+    for pw, kind in (
+        (url_pw, "DATABASE_URL"),
+        (dsn_pw, "PG_DSN"),
+        (odbc_pw[:-1], "WAREHOUSE"),
+    ):
+        out, kinds = redact_text(f"connect(user='app', pw='{pw}')")
+        assert pw not in out and kinds == [f"env:{kind}"], out
+    assert redact_text("x = 'notreallyit'") == ("x = 'notreallyit'", [])
+
+
+def test_a_secret_named_variable_keeps_its_fingerprint_but_not_its_summary(planted: str) -> None:
+    data = {
+        "values": [
+            {"name": "db_password", "summary": "'…'", "fingerprint": "xxh3:9f", "length": 32},
+            {"name": "k", "summary": repr(planted), "fingerprint": "xxh3:9f", "length": 32},
+        ],
+        "param": {"name": "db_password", "value": planted},
+        "note": f"rotated {planted}",
+        "files": [{"path": f"/tmp/out-{planted}.txt", "sha256": "ab" * 32}],
+        f"key-{planted}": 1,
+    }
+    out, found = redact_value(data)
+    assert out["values"][0] == {
+        "name": "db_password",
+        "summary": "[REDACTED:password]",
+        "fingerprint": "xxh3:9f",
+        "length": 32,
+    }
+    assert out["values"][1]["summary"] == f"'{ENV_MARK}'"
+    assert out["values"][1]["fingerprint"] == "xxh3:9f"
+    assert out["param"]["value"] == "[REDACTED:password]"
+    assert out["note"] == f"rotated {ENV_MARK}"
+    assert out["files"][0]["path"] == f"/tmp/out-{ENV_MARK}.txt"
+    assert f"key-{ENV_MARK}" in out
+    assert not _shows_part_of(planted, json.dumps(out)) and not _shows_part_of(
+        planted, json.dumps(found)
+    )
+    assert "values[1].summary:env:SENSOR_SERVICE_PASSWORD" in found
+    assert "values[0].summary:password" in found and "param.value:password" in found
+
+
+def test_the_journal_writes_no_byte_of_a_known_value(planted: str, tmp_path: Path) -> None:
+    from jupyter_lineage.journal import JournalWriter
+
+    writer = JournalWriter(tmp_path, "s1")
+    writer.append(
+        "cell_end",
+        {
+            "error_message": f"ValueError: {planted}",
+            "values": [{"name": "k", "summary": repr(planted)[:20] + "…"}],
+            "path": Path(f"/tmp/{planted}"),  # written through str()
+        },
+    )
+    writer.close()
+    raw = (tmp_path / "s1.jsonl").read_bytes()
+    assert not _shows_part_of(planted, raw.decode())
+    event = json.loads(raw)
+    assert sorted(event["redactions"]) == [
+        "error_message:env:SENSOR_SERVICE_PASSWORD",
+        "path:env:SENSOR_SERVICE_PASSWORD",
+        "values[0].summary:env:SENSOR_SERVICE_PASSWORD",
+    ]
+
+
+KNOWN = "Qm7" + "vR2kT9pL" * 3
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200), st.text(max_size=200), st.sampled_from(["", " ", "'", "\\", "é"]))
+def test_a_known_value_anywhere_in_any_text_is_removed(before: str, after: str, sep: str) -> None:
+    saved = os.environ.get("HYPOTHESIS_SERVICE_SECRET")
+    os.environ["HYPOTHESIS_SERVICE_SECRET"] = KNOWN
+    try:
+        out, kinds = redact_text(before + sep + KNOWN + sep + after)
+        assert KNOWN not in out and "env:HYPOTHESIS_SERVICE_SECRET" in kinds
+        assert redact_text(out)[0] == out
+    finally:
+        if saved is None:
+            del os.environ["HYPOTHESIS_SERVICE_SECRET"]
+        else:
+            os.environ["HYPOTHESIS_SERVICE_SECRET"] = saved
