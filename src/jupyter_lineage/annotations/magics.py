@@ -5,37 +5,20 @@ Imports only IPython at module level: loading the extension stays light.
 
 from __future__ import annotations
 
-import shlex
-from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import LineageError
-
-
-def _parse(magic: Callable[..., Any], line: str) -> Any:
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:
-        raise IPythonUsageError(f"{exc} in {line!r}") from None
-    return magic.parser.parse_args(argv)  # type: ignore[attr-defined]
+from ..magic_args import parse_magic, usage_errors
+from ..magic_input import raw_cell_magic
 
 
 def _api() -> Any:
     from . import api
 
     return api
-
-
-def _one_line(fn: Callable[[], Any]) -> Any:
-    """Run an API call; a LineageError becomes IPython's one-line UsageError."""
-    try:
-        return fn()
-    except LineageError as exc:
-        raise IPythonUsageError(str(exc)) from None
 
 
 @magics_class
@@ -61,31 +44,45 @@ class AnnotateMagics(Magics):
         help="LAST, an execution id, var:NAME, file:PATH, model:NAME or experiment:NAME (repeatable)",
     )
     @argument("--revises", help="id of the annotation this one replaces")
-    @argument("text", nargs="*", help="Markdown text (or the cell body with %%lineage_note)")
+    @argument(
+        "text",
+        nargs="*",
+        help="Markdown text, as typed to the end of the line (or the cell body with %%lineage_note)",
+    )
+    @no_var_expand
     @line_cell_magic
     def lineage_note(self, line: str, cell: str | None = None) -> None:
         """Record why: ``%lineage_note --kind rationale --on LAST Chose trees: the data is tabular``.
 
-        As a cell magic the body is the (Markdown) text::
+        The text runs from its first character to the end of the line, as typed
+        (``--`` before it when it starts with ``-``). As a cell magic the body is
+        the (Markdown) text, exactly as typed::
 
             %%lineage_note --kind failed_attempt --on LAST
             Forgot the intercept column; the weights were one short.
         """
-        args = _parse(AnnotateMagics.lineage_note, line)
-        text = cell if cell is not None else " ".join(args.text)
-        annotation_id = _one_line(
-            lambda: _api().note(text, kind=args.kind, on=args.on, revises=args.revises)
-        )
+        if cell is not None:
+            line, cell = raw_cell_magic(self.shell, "lineage_note", line, cell)
+        args = parse_magic(AnnotateMagics.lineage_note, line, text_positional="text")
+        if cell is not None and args.text:
+            raise IPythonUsageError(
+                "%%lineage_note takes its text from the cell body; "
+                "keep the first line for options (--kind, --on, --revises)"
+            )
+        text = cell if cell is not None else args.text or ""
+        with usage_errors():
+            annotation_id = _api().note(text, kind=args.kind, on=args.on, revises=args.revises)
         print(f"annotation {annotation_id} recorded ({args.kind})")
 
     @magic_arguments()
     @argument("action", choices=["start", "end", "status"], help="start NAME, end, or status")
     @argument("name", nargs="?", help="the experiment's name (start)")
-    @argument("--hypothesis", help="what the experiment tests")
+    @argument("--hypothesis", help="what the experiment tests, as typed to the end of the line")
     @argument("--success", help='criterion, e.g. "accuracy >= 0.85" (several joined with "and")')
     @argument(
         "--outcome", help="end only: success, failure or inconclusive, overriding the criterion"
     )
+    @no_var_expand
     @line_magic
     def lineage_experiment(self, line: str) -> None:
         """Group the cells that test one hypothesis::
@@ -94,17 +91,19 @@ class AnnotateMagics(Magics):
         ...
         %lineage_experiment end
         """
-        args = _parse(AnnotateMagics.lineage_experiment, line)
+        args = parse_magic(AnnotateMagics.lineage_experiment, line, text_options=["--hypothesis"])
         api = _api()
         if args.action == "start":
             if not args.name:
                 raise IPythonUsageError(
                     "%lineage_experiment start needs a NAME, e.g. %lineage_experiment start baseline"
                 )
-            _one_line(lambda: api.start_experiment(args.name, args.hypothesis, args.success))
+            with usage_errors():
+                api.start_experiment(args.name, args.hypothesis, args.success)
             print(f"experiment {args.name} started; captured cells now belong to it")
         elif args.action == "end":
-            result = _one_line(lambda: api.end_experiment(args.outcome))
+            with usage_errors():
+                result = api.end_experiment(args.outcome)
             print(
                 f"experiment {result['name']} ended: {result['outcome']} ({result['evaluation']})"
             )
@@ -124,8 +123,9 @@ class AnnotateMagics(Magics):
     @line_magic
     def lineage_metric(self, line: str) -> None:
         """Record a metric: ``%lineage_metric accuracy 0.91``."""
-        args = _parse(AnnotateMagics.lineage_metric, line)
-        _one_line(lambda: _api().log_metric(args.name, args.value, args.step))
+        args = parse_magic(AnnotateMagics.lineage_metric, line)
+        with usage_errors():
+            _api().log_metric(args.name, args.value, args.step)
 
     @magic_arguments()
     @argument("name", help="parameter name")
@@ -135,12 +135,13 @@ class AnnotateMagics(Magics):
         """Record a parameter: ``%lineage_param learning_rate 0.1``."""
         import json
 
-        args = _parse(AnnotateMagics.lineage_param, line)
+        args = parse_magic(AnnotateMagics.lineage_param, line)
         try:
             value = json.loads(args.value)
         except ValueError:
             value = args.value
-        _one_line(lambda: _api().log_param(args.name, value))
+        with usage_errors():
+            _api().log_param(args.name, value)
 
     @magic_arguments()
     @argument("--template", help="pre-fill a documentation template, e.g. design")
@@ -157,9 +158,10 @@ class AnnotateMagics(Magics):
         %lineage_annotate --template design
         %lineage_annotate --check model:churn-logreg
         """
-        args = _parse(AnnotateMagics.lineage_annotate, line)
+        args = parse_magic(AnnotateMagics.lineage_annotate, line)
         if args.check:
-            missing = _one_line(lambda: _api().completeness(args.check, args.template or "design"))
+            with usage_errors():
+                missing = _api().completeness(args.check, args.template or "design")
             if missing:
                 print(f"{args.check}: {len(missing)} question(s) not answered yet:")
                 for question in missing:
@@ -171,7 +173,8 @@ class AnnotateMagics(Magics):
             return None
         from .widget import annotate
 
-        return _one_line(lambda: annotate(template=args.template, on=args.on))
+        with usage_errors():
+            return annotate(template=args.template, on=args.on)
 
     @magic_arguments()
     @argument("what", choices=["experiment"], help="what to show")
@@ -184,10 +187,9 @@ class AnnotateMagics(Magics):
         from ..store import DuckDBStore
         from .show import experiment_html
 
-        args = _parse(AnnotateMagics.lineage_show, line)
-        report = _one_line(
-            lambda: DuckDBStore(self.recorder.store_dir).experiment_report(args.name)
-        )
+        args = parse_magic(AnnotateMagics.lineage_show, line)
+        with usage_errors():
+            report = DuckDBStore(self.recorder.store_dir).experiment_report(args.name)
         if report is None:
             raise IPythonUsageError(
                 f"unknown experiment {args.name!r}; see SELECT name FROM experiments"

@@ -57,12 +57,12 @@ def check_kind(kind: str) -> str:
 
 
 def check_text(text: str) -> str:
-    """Annotation text, stripped; empty text is refused."""
+    """Annotation text, exactly as given (stored byte for byte); blank text is refused."""
     if text is None or not str(text).strip():
         raise UsageError(
             "annotation text is empty; write what you want to record, e.g. why this model"
         )
-    return str(text).strip()
+    return str(text)
 
 
 def template(name: str) -> tuple[Question, ...]:

@@ -14,18 +14,19 @@ from __future__ import annotations
 import ast
 import importlib
 import re
-import shlex
 from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class, no_var_expand
 from IPython.core.magic_arguments import argument, magic_arguments
 
+from .. import magic_input
 from ..config import is_team_store_url, redact_url
 from ..errors import LineageError
+from ..magic_args import parse_magic
 from .recorder import CaptureOptions, Recorder
 
 _MAGIC_LINE = re.compile(r"^%%lineage(?:[ \t]+(.*))?$")
@@ -62,9 +63,10 @@ class LineageMagics(Magics):
         "--base-model",
         help="The model this one is fine-tuned or transferred from: NAME, NAME@VERSION, or a file path.",
     )
-    @argument("--note", help="A short note about the cell.")
+    @argument("--note", help="A short note about the cell, as typed to the end of the line.")
     @argument("--no-values", action="store_true", help="Record names but not value fingerprints.")
     @argument("switch", nargs="?", help="Line magic only: on, off or status.")
+    @no_var_expand
     @line_cell_magic
     def lineage(self, line: str, cell: str | None = None) -> Any:
         """Capture the lineage of a cell (``%%lineage``) or of every cell (``%lineage on|off|status``).
@@ -196,6 +198,10 @@ class LineageMagics(Magics):
             f"session={rec.session_id}"
         )
 
+    @magic_arguments()
+    @argument("execution", nargs="*", help="An execution id, a unique prefix of one, or LAST.")
+    @argument("--reason", help="Why, as typed to the end of the line.")
+    @no_var_expand
     @line_magic
     def lineage_forget(self, line: str) -> None:
         """Hide an execution's source, error text, value summaries and annotations from every view.
@@ -203,26 +209,16 @@ class LineageMagics(Magics):
         Examples::
 
             %lineage_forget 3f2a9c
-            %lineage_forget LAST --reason "printed an API key"
+            %lineage_forget LAST --reason printed an API key
         """
-        try:
-            argv = shlex.split(line)
-        except ValueError as exc:
-            raise IPythonUsageError(f"%lineage_forget arguments: {exc} in {line!r}") from None
-        reason = None
-        if "--reason" in argv:
-            i = argv.index("--reason")
-            if i + 1 >= len(argv):
-                raise IPythonUsageError('--reason needs a text, e.g. --reason "pasted a key"')
-            reason = argv[i + 1]
-            del argv[i : i + 2]
-        if len(argv) != 1:
+        args = parse_magic(LineageMagics.lineage_forget, line, text_options=["--reason"])
+        if len(args.execution) != 1:
             raise IPythonUsageError(
                 "%lineage_forget takes one execution id (or a unique prefix, or LAST), "
-                'e.g. %lineage_forget 3f2a9c --reason "pasted a key"'
+                "e.g. %lineage_forget 3f2a9c --reason pasted a key"
             )
-        execution_id = self._resolve_execution(argv[0])
-        self.recorder.forget(execution_id, reason)
+        execution_id = self._resolve_execution(args.execution[0])
+        self.recorder.forget(execution_id, args.reason)
         print(f"jupyter-lineage: execution {execution_id} forgotten (hidden from every view)")
 
     def _resolve_execution(self, spec: str) -> str:
@@ -276,12 +272,12 @@ def _options_from_args(args: Any) -> CaptureOptions:
 
 @lru_cache(maxsize=256)
 def parse_options(line: str) -> CaptureOptions:
-    """Parse a ``%%lineage`` line's arguments; raises IPython's UsageError on bad ones."""
-    try:
-        argv = shlex.split(line)
-    except ValueError as exc:
-        raise IPythonUsageError(f"%%lineage arguments: {exc} in {line!r}") from None
-    return _options_from_args(LineageMagics.lineage.parser.parse_args(argv))
+    """Parse a ``%%lineage`` line's arguments; raises IPython's UsageError on bad ones.
+
+    ``--note`` is free text (``magic_args``): it runs as typed to the end of the line.
+    """
+    args = parse_magic(LineageMagics.lineage, line, text_options=["--note"], prog="%%lineage")
+    return _options_from_args(args)
 
 
 def _valid_options(line: str) -> CaptureOptions | None:
@@ -307,7 +303,7 @@ def split_magic_line(raw: str) -> tuple[str, str, str] | None:
     kept: list[str] = []
     i = 0
     while i < len(lines) and lines[i].startswith("%%"):
-        m = _MAGIC_LINE.match(lines[i].rstrip())
+        m = _MAGIC_LINE.match(lines[i].rstrip("\r"))  # a --note's trailing spaces are its own
         if m is not None and args is None:
             args = m.group(1) or ""
         else:
@@ -397,6 +393,7 @@ def load(shell: Any) -> Recorder:
     shell.events.register("pre_run_cell", pre)
     shell.events.register("post_run_cell", post)
     shell.input_transformers_cleanup.append(_strip_magic_line)
+    magic_input.install(shell)  # free-text magics get their lines as typed
     return recorder
 
 
@@ -413,5 +410,6 @@ def unload(shell: Any) -> None:
             pass
     if _strip_magic_line in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.remove(_strip_magic_line)
+    magic_input.uninstall(shell)
     recorder.close()
     delattr(shell, _RECORDER_ATTR)

@@ -340,7 +340,7 @@ def waive(
         "version_id": v["version_id"],
         "metric": metric,
         "actor": actor,
-        "reason": reason.strip(),
+        "reason": reason,
         "expires_at": (datetime.now(timezone.utc) + timedelta(days=expires_in_days)).isoformat(),
         "created_at": utc_now(),
     }
@@ -455,7 +455,7 @@ def transition(
             "to_state": to_state,
             "actor": actor,
             "role": role,
-            "justification": justification.strip(),
+            "justification": justification,
             "allow_multiple_production": allow_multiple_production,
             "occurred_at": utc_now(),
         },
