@@ -95,3 +95,47 @@ def test_ipython_names() -> None:
         assert is_ipython_name(name), name
     for name in ("_private", "x", "i12", "data_1"):
         assert not is_ipython_name(name), name
+
+
+def _magic(cell: str):
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return analyse(TransformerManager().transform_cell(cell))
+
+
+@pytest.mark.parametrize(
+    ("cell", "reads", "binds"),
+    [
+        ("%%time\ntotal = sum(L)\n", ["sum", "L"], ["total"]),
+        ("%time L.sort()", ["L"], []),
+        ("%time -x", ["x"], []),  # %time takes no options: this times `-x`
+        ("r = %time f(z)", ["f", "z"], ["r"]),
+        ("%prun -q -s cumulative -l 5 f(x)", ["f", "x"], []),
+        ("%%prun -q\nz = f(y)", ["f", "y"], ["z"]),
+        ("%timeit -n 3 -r1 q = g(h)", ["g", "h"], []),
+        ("t = %timeit -o -n1 f(x)", ["f", "x"], ["t"]),
+        ("%%timeit -n1 y = 2\nz = y + w", ["w"], []),
+        ("%%capture out --no-stderr\nv = g(u)", ["g", "u"], ["v", "out"]),
+        ("%%time\n%%capture\nr = k + 1", ["k"], ["r"]),
+        ("%%writefile f.py\nx = secret_name\n", [], []),
+        ("%%html\n<b>{x}</b>\n", [], []),
+        ("%time %timeit f(x)", ["f", "x"], []),
+    ],
+)
+def test_magics_that_run_python_are_seen_through(
+    cell: str, reads: list[str], binds: list[str]
+) -> None:
+    a = _magic(cell)
+    assert list(a.reads) == reads
+    assert list(a.binds) == binds
+
+
+def test_shell_commands_and_scripts_are_collected() -> None:
+    a = _magic("!echo hi\nx = !ls -l\n%sx date\n")
+    assert a.commands == (("shell", "echo hi"), ("shell", "ls -l"), ("shell", "date"))
+    assert a.binds == ("x",)
+    assert _magic("%%bash\necho $HOME\n").commands == (("bash", "echo $HOME\n"),)
+    assert _magic("%%script sh -e\nls\n").commands == (("script sh -e", "ls\n"),)
+    assert _magic("%run -i -N 3 'my script.py' arg").scripts == ("my script.py",)
+    assert _magic("%run -m package.module").scripts == ()
+    assert _magic("%time !ls").commands == (("shell", "ls"),)
