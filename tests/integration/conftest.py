@@ -87,3 +87,44 @@ def run_cells(tmp_path: Path):
         return execute_notebook(cells, kwargs.pop("directory", tmp_path), **kwargs)
 
     return run
+
+
+def execute_notebook_file(
+    source: Path,
+    directory: Path,
+    *,
+    first_cells: list[str] | None = None,
+    store_dir: Path | None = None,
+    timeout: int = 120,
+    env: dict[str, str] | None = None,
+    record_timing: bool = False,
+) -> NotebookRun:
+    """Execute a copy of the notebook ``source`` in ``directory``, with ``first_cells`` before its cells.
+
+    Only the notebook is copied, so the files it reads are the ones it wrote itself. Cells
+    tagged ``raises-exception`` may fail; so may others (``allow_errors``), so that a caller
+    sees every cell's outputs rather than the first unexpected error.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    nb = nbformat.read(source, as_version=4)
+    nb.cells = [nbformat.v4.new_code_cell(src) for src in first_cells or []] + nb.cells
+    path = directory / source.name
+    store_dir = store_dir or directory / ".lineage"
+    kernel_env = {
+        **os.environ,
+        "JPY_SESSION_NAME": str(path),
+        "JUPYTER_LINEAGE_DIR": str(store_dir),
+        **(env or {}),
+    }
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        record_timing=record_timing,
+        resources={"metadata": {"path": str(directory)}},
+    )
+    nbformat.write(nb, path)
+    client.execute(env=kernel_env)
+    nbformat.write(nb, path)
+    return NotebookRun(nb, path, store_dir)
