@@ -755,6 +755,45 @@ def strip_url_credentials(url: str) -> str:
     return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
 
 
+# scp-like git addresses: ``[user@]host:path``. A host of one letter is a Windows drive.
+_SCP_LIKE = re.compile(r"^(?:[^@/\\]*@)?(?P<host>[^@:/\\]{2,}):(?P<path>.+)$")
+
+
+def public_remote_url(url: str | None) -> str | None:
+    """A remote as a document that leaves this machine may show it, or None.
+
+    Credentials go (``strip_url_credentials``), and so do the query and fragment, where
+    tokens are also passed. An scp-like address (``git@host:org/repo.git``) is shown as
+    ``https://host/org/repo.git``. A local remote (a path, ``file://``) is nothing anyone
+    elsewhere can open and would only show this machine's directories: None.
+    """
+    text = (url or "").strip()
+    if not text:
+        return None
+    if "://" not in text:
+        scp = _SCP_LIKE.match(text)
+        if scp is None or scp.group("path").startswith("//"):
+            return None  # a local path, relative or absolute
+        return f"https://{scp.group('host')}/{scp.group('path').lstrip('/')}"
+    try:
+        parts = urlsplit(strip_url_credentials(text))
+        host = parts.hostname
+    except ValueError:
+        return None
+    if parts.scheme.lower() == "file" or not host:
+        return None
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
+
+
+def repository_root(path: str | os.PathLike[str]) -> str | None:
+    """The work tree root of the repository containing ``path``, found on disk (git is not run)."""
+    try:
+        repo = _find_repo(os.path.abspath(os.fspath(path)))
+    except (OSError, ValueError):
+        return None
+    return repo.root if repo is not None else None
+
+
 # --- subprocesses -----------------------------------------------------------
 
 

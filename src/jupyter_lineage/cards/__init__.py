@@ -89,11 +89,16 @@ def openlineage_events(since: str | None = None) -> list[dict[str, Any]]:
     """OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for every captured execution."""
     from ..sessions import current_store
     from ..store import cards as q
+    from .data import card_locations
     from .openlineage import run_events
 
     events = []
+    seen: dict[tuple[Any, Any], Any] = {}  # one look on disk per notebook and Python
     for run in q.openlineage_runs(current_store(), since):
-        events.extend(run_events(run))
+        key = (run.get("notebook_path"), run.get("python_executable"))
+        if key not in seen:
+            seen[key] = card_locations([key[0]], [key[1]])
+        events.extend(run_events(run, seen[key]))
     return events
 
 

@@ -53,7 +53,9 @@ def build_bom(
         if ds.get("sha256"):
             comp["hashes"] = [{"alg": "SHA-256", "content": ds["sha256"]}]
         if ds.get("path"):
-            comp["data"][0]["contents"] = {"url": Path(ds["path"]).as_uri()}
+            # The card shows paths relative to the repository: no URL a reader elsewhere
+            # could open, so the path is a property rather than ``contents.url``.
+            comp["properties"].append(_prop("path", ds["path"]))
         if ds.get("fingerprint"):
             comp["properties"].append(_prop("fingerprint", ds["fingerprint"]))
         if ds.get("shape"):
@@ -139,6 +141,8 @@ def build_bom(
         model["hashes"] = hashes[:1]
         for a in artifacts or []:
             model["properties"].append(_prop(f"artifact:{a['name']}", f"sha256:{a['sha256']}"))
+    if d.get("repository_url"):  # the card's: the remote, without credentials
+        model["externalReferences"] = [{"type": "vcs", "url": d["repository_url"]}]
     if d.get("license"):
         model["licenses"] = [{"license": {"name": d["license"]}}]
     if not model["properties"]:

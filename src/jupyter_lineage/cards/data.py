@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable
 from typing import Any
 
+from ..capture.environment import public_remote_url
 from ..errors import RegistryError
-from ..sessions import current_store
+from ..sessions import current_recorder, current_store
 from ..store import cards as q
 from ..store import registry as rq
+from .locations import Locations, locations
 
 CARD_SCHEMA = "urn:jupyter-lineage:schema:model-card:1"
 SECTIONS = (
@@ -109,7 +112,10 @@ def card_data(spec: str) -> dict[str, Any]:
     exec_ids = [e["execution_id"] for e in executions]
     if training_id and training_id not in exec_ids:
         exec_ids.append(training_id)
-    annotations = q.annotations_about(store, name, exec_ids, experiment_id)
+    upstream = q.preprocessing(store, training_id) if training_id else []
+    annotations = q.annotations_about(
+        store, name, exec_ids, experiment_id, (version or {}).get("version_id")
+    )
     human = {
         a["question"][len(HUMAN_PREFIX) :]: a["text"]
         for a in annotations
@@ -147,7 +153,7 @@ def card_data(spec: str) -> dict[str, Any]:
         "text": human.get("factors"),
     }
     card["quantitative_analyses"] = per_group
-    card["training_data"] = _training_data(store, version, training_id)
+    card["training_data"] = _training_data(store, version, training_id, upstream)
     card["ethical_considerations"] = {
         "text": (version or {}).get("ethical_considerations")
         or human.get("ethical_considerations"),
@@ -160,9 +166,12 @@ def card_data(spec: str) -> dict[str, Any]:
         for a in annotations
         if a["kind"] in RATIONALE_KINDS and not (a.get("question") or "").startswith(HUMAN_PREFIX)
     ]
+    upstream_ids = [p["execution_id"] for p in upstream if p["execution_id"] not in exec_ids]
     card["failed_attempts"] = [
         {k: _iso(v) if k == "started_at" else v for k, v in f.items()}
-        for f in q.failed_attempts_of(store, exec_ids, experiment_id)
+        for f in q.failed_attempts_of(
+            store, name, (model or {}).get("model_id"), exec_ids + upstream_ids, experiment_id
+        )
     ]
     card["experiment"] = _clean(experiment) if experiment else None
     card["environment"] = _environment(env)
@@ -174,6 +183,53 @@ def card_data(spec: str) -> dict[str, Any]:
     }
     card["reproduction"] = _reproduction(name, version, training, env)
     card["human_additions"] = human
+    where = card_locations(
+        [(training or {}).get("notebook_path"), *(e.get("notebook_path") for e in executions)],
+        [(env or {}).get("python_executable")],
+    )
+    return publish(card, where)
+
+
+def card_locations(
+    notebooks: Iterable[str | None], executables: Iterable[str | None] = ()
+) -> Locations:
+    """Where a card's paths are shown from: the repository of its notebooks and of the store."""
+    return locations(notebooks, current_recorder().store_dir, executables)
+
+
+def publish(card: dict[str, Any], where: Locations) -> dict[str, Any]:
+    """The card as it may leave this machine: recorded paths relative to the repository (or
+    file names), machine-written text without local directories, the repository as its
+    remote URL without credentials. Annotations and cell sources are left as written."""
+    d = card["model_details"]
+    d["repository_url"] = public_remote_url(d.get("repository_url")) or public_remote_url(
+        (card.get("environment") or {}).get("git_remote")
+    )
+    d["notebook"] = where.path(d.get("notebook"))
+    for m in card["metrics"]:
+        m["datasets"] = sorted({where.path(x) for x in m.get("datasets") or []})
+    for item in card["training_data"]["datasets"]:
+        for key in ("path", "name"):  # a value's name is no path, and stays as it is
+            if key in item:
+                item[key] = where.path(item[key])
+    for f in card["failed_attempts"]:
+        f["error_message"] = where.text(f.get("error_message"))
+    for e in card["lineage"]["executions"]:
+        e["notebook_path"] = where.path(e.get("notebook_path"))
+        e["error_message"] = where.text(e.get("error_message"))
+    if card.get("experiment"):
+        card["experiment"]["notebook_path"] = where.path(card["experiment"].get("notebook_path"))
+    env = card.get("environment")
+    if env:
+        env["python_executable"] = where.path(env.get("python_executable"))
+        env["git_remote"] = public_remote_url(env.get("git_remote"))
+        if isinstance(env.get("env_vars"), dict):
+            env["env_vars"] = {k: where.text(v) for k, v in env["env_vars"].items()}
+    for artifact in (card.get("lifecycle") or {}).get("artifacts") or []:
+        artifact["uri"] = where.uri(artifact.get("uri"))
+        artifact["stored_path"] = where.path(artifact.get("stored_path"))
+    if card.get("reproduction"):
+        card["reproduction"]["notebook"] = where.path(card["reproduction"].get("notebook"))
     return card
 
 
@@ -260,7 +316,9 @@ def _metrics(
     return metrics, sorted(per_group, key=lambda x: (x["metric"], x["group"]))
 
 
-def _training_data(store: Any, version: dict | None, training_id: str | None) -> dict[str, Any]:
+def _training_data(
+    store: Any, version: dict | None, training_id: str | None, upstream: list[dict[str, Any]]
+) -> dict[str, Any]:
     recorded = (_json((version or {}).get("datasets")) or {}) if version else {}
     datasets: list[dict[str, Any]] = []
     for role, items in recorded.items():
@@ -273,7 +331,7 @@ def _training_data(store: Any, version: dict | None, training_id: str | None) ->
             if d.get("shape"):
                 item["shape"] = d["shape"]
             datasets.append(item)
-    steps = [_clean(p) for p in q.preprocessing(store, training_id)] if training_id else []
+    steps = [_clean(p) for p in upstream]
     seen = {d.get("sha256") or d.get("fingerprint") for d in datasets}
     for d in q.data_inputs(store, [p["execution_id"] for p in steps]):
         if d["kind"] == "file" and d["digest"] not in seen:  # the raw files the preparation read

@@ -155,12 +155,33 @@ def lineage_figure(card: dict[str, Any]) -> Any | None:
         return None
     from ..sessions import current_store
 
+    store = current_store()
     try:
-        return figure(
-            f"model:{card['model_details']['name']}", direction="upstream", store=current_store()
-        )
+        fig = figure(f"model:{card['model_details']['name']}", direction="upstream", store=store)
     except Exception:  # the card must render even when the graph cannot be drawn
         try:
-            return figure(f"exec:{execution}", direction="upstream", store=current_store())
+            fig = figure(f"exec:{execution}", direction="upstream", store=store)
         except Exception:
             return None
+    try:
+        return _without_local_paths(fig, execution, store)
+    except Exception:
+        return None  # a figure that might show this machine's paths is left out
+
+
+def _without_local_paths(fig: Any, execution: str, store: Any) -> Any:
+    """The graph's labels and hover texts with paths shown as the card shows them."""
+    from ..store import cards as q
+    from .data import card_locations
+
+    run = q.execution(store, execution) or {}
+    env = q.environment(store, run.get("environment_id")) or {}
+    where = card_locations([run.get("notebook_path")], [env.get("python_executable")])
+    for trace in fig.data:
+        for attr in ("text", "hovertext"):
+            value = getattr(trace, attr, None)
+            if isinstance(value, str):
+                setattr(trace, attr, where.text(value))
+            elif value is not None:
+                setattr(trace, attr, [where.text(v) for v in value])
+    return fig

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 from typing import Any
 
 from .. import __version__
+from ..capture.environment import public_remote_url
+from .locations import Locations
 
 PRODUCER = f"urn:jupyter-lineage:{__version__}"
 RUN_EVENT_SCHEMA = "https://openlineage.io/spec/2-0-2/OpenLineage.json#/$defs/RunEvent"
@@ -37,15 +38,22 @@ def _dataset(namespace: str, name: str, version: str | None) -> dict[str, Any]:
     return out
 
 
-def run_events(run: dict[str, Any]) -> list[dict[str, Any]]:
-    """The START and the COMPLETE/FAIL event of one execution (a row of ``store.cards.openlineage_runs``)."""
-    notebook = run.get("notebook_path") or "unknown-notebook"
-    namespace = f"jupyter-lineage:{os.path.dirname(notebook) or '.'}"
-    job_name = f"{os.path.basename(notebook)}:{run.get('name') or 'cell'}"
+def run_events(run: dict[str, Any], where: Locations | None = None) -> list[dict[str, Any]]:
+    """The START and the COMPLETE/FAIL event of one execution (a row of ``store.cards.openlineage_runs``).
+
+    Events leave this machine, so ``where`` says how its paths are shown (relative to the
+    repository; by default by file name alone). Jobs are named within the repository's
+    remote URL (without credentials), or ``jupyter-lineage`` when there is none.
+    """
+    where = where or Locations()
+    repository = public_remote_url(run.get("git_remote"))
+    notebook = where.path(run.get("notebook_path")) or "unknown-notebook"
+    namespace = f"jupyter-lineage:{repository}" if repository else "jupyter-lineage"
+    job_name = f"{notebook}:{run.get('name') or 'cell'}"
     run_id = str(uuid.UUID(hex=run["execution_id"]))
     values_ns = f"jupyter-lineage:session/{run.get('session_id')}"
     inputs = [
-        _dataset("file", f["path"], f.get("sha256"))
+        _dataset("file", where.path(f["path"]), f.get("sha256"))
         for f in run.get("file_accesses") or []
         if f["access"] != "write"
     ]
@@ -53,7 +61,7 @@ def run_events(run: dict[str, Any]) -> list[dict[str, Any]]:
         _dataset(values_ns, v["name"], v.get("fingerprint")) for v in run.get("value_inputs") or []
     ]
     outputs = [
-        _dataset("file", f["path"], f.get("sha256"))
+        _dataset("file", where.path(f["path"]), f.get("sha256"))
         for f in run.get("file_accesses") or []
         if f["access"] != "read"
     ]
@@ -88,6 +96,7 @@ def run_events(run: dict[str, Any]) -> list[dict[str, Any]]:
             "executionCount": run.get("execution_count"),
             "environmentId": run.get("environment_id"),
             "gitCommit": run.get("git_commit"),
+            "repository": repository,
             "platform": run.get("platform"),
             "packageCount": run.get("package_count"),
             "tags": list(run.get("tags") or []),
@@ -112,9 +121,11 @@ def run_events(run: dict[str, Any]) -> list[dict[str, Any]]:
         if status != "ok":
             end_facets["errorMessage"] = _facet(
                 "errorMessage",
-                message=f"{run.get('error_type') or 'Error'}: {run.get('error_message') or ''}",
+                message=where.text(
+                    f"{run.get('error_type') or 'Error'}: {run.get('error_message') or ''}"
+                ),
                 programmingLanguage="python",
-                stackTrace=run.get("traceback") or "",
+                stackTrace=where.text(run.get("traceback") or ""),
             )
         events.append(
             {

@@ -451,6 +451,8 @@ def render_markdown(card: dict[str, Any]) -> str:
             ("Type", d.get("model_type")),
             ("Framework", d.get("framework")),
             ("Commit", d.get("commit")),
+            ("Repository", d.get("repository_url")),
+            ("Notebook", d.get("notebook")),
             ("License", d.get("license")),
         )
         if v

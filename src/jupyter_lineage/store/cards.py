@@ -152,9 +152,14 @@ def metric_history(store: Store, model: str) -> list[dict[str, Any]]:
 
 
 def annotations_about(
-    store: Store, model: str, execution_ids: list[str], experiment_id: str | None
+    store: Store,
+    model: str,
+    execution_ids: list[str],
+    experiment_id: str | None,
+    version_id: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Current annotations linked to the model, its executions, their values, or its experiment."""
+    """Current annotations linked to the model, this version of it, its executions, their
+    values, or its experiment."""
     return _records(
         store.query(
             """
@@ -162,31 +167,53 @@ def annotations_about(
                    a.revision
             FROM annotations a JOIN annotation_links l USING (annotation_id)
             WHERE (l.target_type = 'model' AND l.target = $model)
+               OR (l.target_type = 'model_version' AND $version IS NOT NULL AND l.target = $version)
                OR (l.target_type = 'execution' AND l.target IN (SELECT unnest($ids)))
                OR (l.target_type = 'experiment' AND $exp IS NOT NULL AND l.target = $exp)
                OR (l.target_type = 'value' AND l.fingerprint IN (
                       SELECT fingerprint FROM value_records WHERE execution_id IN (SELECT unnest($ids))))
             ORDER BY a.created_at
             """,
-            {"model": model, "ids": execution_ids, "exp": experiment_id},
+            {"model": model, "ids": execution_ids, "exp": experiment_id, "version": version_id},
             ingest=False,
         )
     )
 
 
 def failed_attempts_of(
-    store: Store, execution_ids: list[str], experiment_id: str | None
+    store: Store,
+    model: str,
+    model_id: str | None,
+    execution_ids: list[str],
+    experiment_id: str | None,
 ) -> list[dict[str, Any]]:
+    """The model's failed attempts: failed runs among its executions or in its experiment, and
+    every attempt whose ``failed_attempt`` note is linked to the model, any of its versions,
+    one of ``execution_ids`` (its training and upstream runs) or the experiment, whether or
+    not a failing cell was captured."""
+    # A row's annotation_ids are its notes' ids (32 hex digits), joined with commas.
     return _records(
         store.query(
             """
+            WITH linked AS (
+                SELECT DISTINCT l.annotation_id
+                FROM annotation_links l
+                WHERE l.kind = 'failed_attempt' AND (
+                       (l.target_type = 'model' AND l.target = $model)
+                    OR (l.target_type = 'model_version' AND l.target IN (
+                           SELECT version_id FROM model_versions WHERE model_id = $model_id))
+                    OR (l.target_type = 'execution' AND l.target IN (SELECT unnest($ids)))
+                    OR (l.target_type = 'experiment' AND l.target = $exp))
+            )
             SELECT origin, execution_id, execution_count, name, started_at, status, error_type, error_message,
                    explanation
-            FROM failed_attempts
-            WHERE execution_id IN (SELECT unnest($ids)) OR ($exp IS NOT NULL AND experiment_id = $exp)
-            ORDER BY started_at
+            FROM failed_attempts f
+            WHERE f.execution_id IN (SELECT unnest($ids))
+               OR ($exp IS NOT NULL AND f.experiment_id = $exp)
+               OR EXISTS (SELECT 1 FROM linked WHERE contains(f.annotation_ids, linked.annotation_id))
+            ORDER BY started_at, execution_id, explanation
             """,
-            {"ids": execution_ids, "exp": experiment_id},
+            {"model": model, "model_id": model_id, "ids": execution_ids, "exp": experiment_id},
             ingest=False,
         )
     )
@@ -255,7 +282,8 @@ def openlineage_runs(store: Store, since: str | None) -> list[dict[str, Any]]:
             """
             SELECT r.execution_id, r.session_id, r.notebook_path, r.execution_count, r.name, r.tags, r.model,
                    r.source, r.started_at, r.ended_at, r.duration_ms, r.status, r.error_type, r.error_message,
-                   r.traceback, r.environment_id, e.python_version, e.platform, e.git_commit, e.git_remote,
+                   r.traceback, r.environment_id, e.python_version, e.python_executable, e.platform,
+                   e.git_commit, e.git_remote,
                    e.package_count,
                    (SELECT list({'name': i.name, 'fingerprint': i.fingerprint, 'type_name': i.type_name, 'shape': i.shape})
                     FROM cell_inputs i WHERE i.execution_id = r.execution_id) AS value_inputs,
