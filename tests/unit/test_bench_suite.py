@@ -11,7 +11,13 @@ def test_every_module_has_a_run_function() -> None:
     import importlib
 
     names = suite.available_modules()
-    assert {"bench_capture", "bench_fingerprint", "bench_store", "bench_tracking"} <= set(names)
+    assert {
+        "bench_capture",
+        "bench_fingerprint",
+        "bench_store",
+        "bench_tracking",
+        "bench_corpus",
+    } <= set(names)
     for name in names:
         assert callable(importlib.import_module(f"bench.{name}").run), name
 
@@ -27,6 +33,18 @@ def test_graph_closure_gets_the_stated_target() -> None:
     assert suite._graph_closure_target({**row, "value": 0.15})["pass"] is False
     other = {"figure": "networkx alone: DiGraph build", "value": 5.0, "pass": True}
     assert suite._graph_closure_target(other) == other
+
+
+def test_corpus_figures_from_best_cell_times() -> None:
+    corpus = pytest.importorskip("bench.bench_corpus")
+    best = {"a": {"x": (1.0, 1.01), "y": (0.010, 0.035)}, "b": {"z": (0.5, 0.5)}}
+    total, worst, *per_notebook = corpus.rows_from(best, 3)
+    assert (total["value"], total["baseline"]) == (1.545, 1.51)
+    assert total["pass"] is True  # 1.545 s is within 3% of 1.51 s
+    assert "a, cell y" in worst["figure"] and worst["value"] == 25.0
+    assert worst["pass"] is False  # 25 ms extra in one cell
+    assert [r["ratio"] for r in per_notebook] == [round(1.045 / 1.01, 3), 1.0]
+    assert corpus.rows_from({"b": {"z": (0.5, 0.51)}}, 1)[1]["pass"] is True
 
 
 def test_tables_show_every_row_and_verdict() -> None:
