@@ -3,18 +3,42 @@
 A fingerprint is an xxh3-128 hash of a canonical byte stream describing a
 value: a type tag, then the value's content. The stream never depends on
 object ids, ``hash()`` or memory layout, so equal content gives the same
-digest in any process. Values that cannot be hashed by content (sockets,
-generators, objects whose pickling fails) get an identity digest instead.
+digest in any process.
 
-Nothing here calls a user's ``__repr__``, ``__str__``, ``__len__``, ``__eq__``
-or ``__hash__``; the only user code that can run is a ``__lineage_fingerprint__``
-hook and, for types we do not know, the value's own pickling methods.
-numpy, pandas and pyarrow are never imported here: their types are recognised
-only once the user has imported them, by looking in ``sys.modules``.
+Fingerprinting runs none of the user's code. The only methods it calls are
+those of *trusted* code: the standard library, and the libraries it has
+readers for (numpy, pandas, pyarrow, matplotlib, scikit-learn, PyTorch) and
+this package. A class is trusted when the module that defines it belongs to
+one of them; a user's subclass of a trusted class is the user's code as soon as
+it defines anything that trusted code could end up calling. The one exception
+is opt-in: a class's ``__lineage_fingerprint__`` hook, which is stopped at the
+value budget by a ``SIGALRM`` timer in the main thread.
+
+Objects of other classes are read *structurally*: their type's qualified name,
+then their ``__slots__`` (through the slot descriptors in each class's own
+namespace) and ``__dict__`` (through the interpreter's own ``__dict__``
+descriptor), walked like any other value. Nothing is looked up on the object
+itself, so no ``__getattr__``, ``__getattribute__``, property or other
+descriptor runs, and neither does ``__reduce__``, ``__getstate__``,
+``__repr__``, ``__len__``, ``__iter__``, ``__eq__`` or ``__hash__``: builtin
+containers are walked with the builtin types' own methods, and dict keys are
+hashed by content, never looked up. An object whose state cannot be read this
+way gets an identity fingerprint whose note says why: a class that defines
+``__getattribute__``, a C type with state the walk cannot see and no reader
+here, a class whose metaclass defines ``__eq__`` or ``__hash__``. Trusted C
+types without a reader (``functools.partial``, ``random.Random``, numpy's
+random generators, scikit-learn's Cython objects...) are pickled, with every
+object their pickle holds handed back to the walk, so only the trusted type's
+own reduction runs.
+
+numpy, pandas, pyarrow, matplotlib, scikit-learn and torch are never imported
+here: their types are recognised only once the user has imported them, by
+looking in ``sys.modules``.
 """
 
 from __future__ import annotations
 
+import copyreg
 import hashlib
 import os
 import pickle
@@ -24,6 +48,7 @@ import sys
 import threading
 import time
 import types
+import warnings
 import weakref
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -42,8 +67,8 @@ _MAX_DEPTH = 100
 # Dicts and sets up to this size are hashed by their sorted element digests;
 # bigger ones by the sum of their element digests, which needs no memory per element.
 _SORT_LIMIT = 1 << 16
-# After the deadline, the alarm that stops a value's own code fires again this often,
-# in case that code catches the first interruption.
+# After the deadline, the alarm that stops a hook fires again this often, in
+# case the hook catches the first interruption.
 _ALARM_REPEAT_S = 0.05
 _MAX_PICKLE_BYTES = 1 << 30
 _MAX_NOTE = 200
@@ -52,6 +77,7 @@ _MAX_SUMMARY = 120
 # sys.set_int_max_str_digits), so the summary gives an approximate digit count.
 _MAX_REPR_BITS = 330
 _TIMES = "\u00d7"
+_POINTER = struct.calcsize("P")
 
 _pack_q = struct.Struct("<q").pack
 _pack_d = struct.Struct("<d").pack
@@ -60,6 +86,8 @@ _xxh3_128 = xxhash.xxh3_128
 _xxh3_digest = xxhash.xxh3_128_digest
 _xxh3_hexdigest = xxhash.xxh3_128_hexdigest
 _perf_counter = time.perf_counter
+
+_MISSING: Any = object()
 
 
 class _Timeout(BaseException):
@@ -71,7 +99,7 @@ class _Timeout(BaseException):
 
 
 class _OwnCodeTimeout(_Timeout):
-    """The deadline passed while the value's own code (not this module's) was running."""
+    """The deadline passed while a ``__lineage_fingerprint__`` hook was running."""
 
 
 class _Unhashable(BaseException):
@@ -82,24 +110,114 @@ class _HookFailed(BaseException):
     """Raised inside the walk when a ``__lineage_fingerprint__`` hook raised."""
 
 
-def _describe_exception(exc: BaseException) -> str:
-    """``Type: message`` of an exception, even if its ``__str__`` raises."""
+# --- classes, read without running their code ----------------------------------
+#
+# Everything about a class is read through ``type``'s own descriptors, so a
+# metaclass's __getattr__, __getattribute__ or properties never run.
+
+_type_mro = type.__dict__["__mro__"].__get__
+_type_namespace = type.__dict__["__dict__"].__get__
+_type_base = type.__dict__["__base__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+_type_basicsize = type.__dict__["__basicsize__"].__get__
+_type_itemsize = type.__dict__["__itemsize__"].__get__
+_type_dictoffset = type.__dict__["__dictoffset__"].__get__
+_type_weakrefoffset = type.__dict__["__weakrefoffset__"].__get__
+_exception_args = BaseException.__dict__["args"].__get__
+_function_module = types.FunctionType.__dict__["__module__"].__get__
+_MemberDescriptor = types.MemberDescriptorType
+_GetSetDescriptor = types.GetSetDescriptorType
+_member_get = types.MemberDescriptorType.__get__
+_getset_get = types.GetSetDescriptorType.__get__
+
+# Values in a class namespace that no code can hide behind.
+_PLAIN_TYPES = frozenset(
+    {
+        type(None),
+        bool,
+        int,
+        float,
+        complex,
+        str,
+        bytes,
+        tuple,
+        frozenset,
+        _MemberDescriptor,
+        _GetSetDescriptor,
+    }
+)
+# Looked up on the instance by attribute access itself.
+_ATTRIBUTE_HOOKS = ("__getattribute__", "__getattr__", "__setattr__", "__delattr__")
+
+# Where trusted classes live: the standard library and the libraries read by
+# dedicated code here. Trust follows the defining module's name.
+_TRUSTED_PACKAGES = frozenset(
+    {
+        *sys.stdlib_module_names,
+        "numpy",
+        "pandas",
+        "pyarrow",
+        "matplotlib",
+        "mpl_toolkits",
+        "sklearn",
+        "torch",
+        "jupyter_lineage",
+    }
+)
+_MPL_PACKAGES = frozenset({"matplotlib", "mpl_toolkits"})
+
+
+def _mro(tp: type) -> tuple[type, ...]:
     try:
-        name = type(exc).__name__
+        return _type_mro(tp)  # type: ignore[no-any-return]
     except Exception:
-        name = "Exception"
+        return (tp,)
+
+
+def _namespace(klass: type) -> Any:
+    """The class's own namespace (a mappingproxy), without the metaclass's help."""
     try:
-        message = str(exc)
+        return _type_namespace(klass)
     except Exception:
-        message = "<unprintable message>"
-    return f"{name}: {message}" if message else name
+        return {}
+
+
+def _module_of(tp: type) -> str:
+    try:
+        module = _type_module(tp)
+    except Exception:
+        return ""
+    return module if isinstance(module, str) else ""
+
+
+def _root_of(tp: type) -> str:
+    return _module_of(tp).partition(".")[0]
+
+
+def _is_trusted_class(klass: type) -> bool:
+    return klass is object or _root_of(klass) in _TRUSTED_PACKAGES
+
+
+def _is_trusted_type(tp: type) -> bool:
+    """Whether every class in ``tp``'s MRO is trusted code."""
+    return all(_is_trusted_class(klass) for klass in _mro(tp))
+
+
+def _lookup(tp: type, name: str) -> Any:
+    """What ``name`` resolves to on the class, as attribute lookup would find it; _MISSING if none."""
+    for klass in _mro(tp):
+        namespace = _namespace(klass)
+        if name in namespace:
+            return namespace[name]
+    return _MISSING
 
 
 def _type_name(tp: type) -> str:
     """``module.qualname`` of a type, with public names for builtins, numpy and pandas."""
     try:
-        module = type.__dict__["__module__"].__get__(tp)
-        qualname = type.__dict__["__qualname__"].__get__(tp)
+        module = _type_module(tp)
+        qualname = _type_qualname(tp)
     except Exception:
         return "?"
     if not isinstance(module, str) or module == "builtins":
@@ -110,6 +228,27 @@ def _type_name(tp: type) -> str:
             if public is not None and getattr(public, str(qualname), None) is tp:
                 return f"{package}.{qualname}"
     return f"{module}.{qualname}"
+
+
+def _describe_exception(exc: BaseException) -> str:
+    """``Type: message`` of an exception, without calling its (or its arguments') ``__str__``."""
+    name = _type_name(type(exc)).rpartition(".")[2] or "Exception"
+    try:
+        args = _exception_args(exc)
+    except Exception:
+        args = ()
+    if type(args) is not tuple or not args:
+        return name
+    if len(args) == 1 and type(args[0]) is str:
+        message = args[0]
+    elif all(type(arg) in _SUMMARY_SCALARS for arg in args):
+        message = BaseException.__str__(exc)
+    else:
+        message = "<message not shown: it would run the exception's own code>"
+    return f"{name}: {message}" if message else name
+
+
+_SUMMARY_SCALARS = frozenset({type(None), bool, int, float, str})
 
 
 def _truncate(text: str) -> str:
@@ -232,79 +371,16 @@ def _columns_summary(labels: list[Any], total: int) -> str:
     return "[" + ", ".join(shown) + "]"
 
 
-# --- the walk ----------------------------------------------------------------
-
-
-class _Sink:
-    """A pickle file object that feeds a hash and enforces the budgets."""
-
-    __slots__ = ("_deadline", "_left", "_update")
-
-    def __init__(self, update: Callable[[Any], None], deadline: float) -> None:
-        self._update = update
-        self._deadline = deadline
-        self._left = _MAX_PICKLE_BYTES
-
-    def write(self, data: Any) -> int:
-        size = memoryview(data).nbytes
-        self._left -= size
-        if self._left < 0:
-            raise _Timeout(f"pickled form exceeds {_MAX_PICKLE_BYTES >> 20} MiB")
-        if _perf_counter() > self._deadline:
-            raise _Timeout("time budget exhausted while pickling")
-        self._update(data)
-        return size
-
-
-class _Pickler(pickle.Pickler):
-    """Pickles into a hash; values the walk handles better are replaced by their digests.
-
-    The replacements make sets independent of hash randomisation, hash arrays
-    without pickling copies of them, and let lambdas, local classes and
-    modules (which pickle refuses) take part by content or by name.
-    """
-
-    def __init__(self, walker: _Walker, sink: _Sink, top: Any = None) -> None:
-        super().__init__(sink, protocol=5)
-        self._walker = walker
-        # The value being pickled is never replaced: the walk sent it here.
-        self._top = top
-
-    def persistent_id(self, obj: Any) -> Any:
-        tp = type(obj)
-        if type(tp) is not type:
-            _check_metaclass(tp)
-        if tp in _PICKLE_NATIVE:
-            return None
-        walker = self._walker
-        if _perf_counter() > walker.deadline:
-            raise _Timeout("time budget exhausted while pickling")
-        if not walker.interruptible and _runs_own_code(tp):
-            raise _Unhashable(
-                f"{_type_name(tp)} pickles with its own code, which is not run here: "
-                "it could not be stopped at the time budget (define __lineage_fingerprint__)"
-            )
-        if obj is self._top:
-            return None
-        if _replaces_in_pickle(obj, tp):
-            return walker.digest(obj)
-        return None
-
-
-# --- a value's own code: bounded in time, or not run ------------------------------
+# --- a __lineage_fingerprint__ hook: bounded in time ------------------------------
 #
-# Pickling a value of an unknown class runs that class's __reduce__,
-# __reduce_ex__, __getstate__ or __getattr__, and a __lineage_fingerprint__
-# hook is the class's own code too. Checking the clock between objects cannot
-# stop one that sleeps or loops, and a worker thread given up on at the
-# deadline would keep running, holding the value and racing the user's code.
-# So in the main thread (where IPython runs cells) an interval timer raises
-# _Timeout inside that code at the deadline, and again every 50 ms in case
-# the code catches it; if it caught one already (``except BaseException`` in
-# a loop), a trace function raises on every line it runs, which no except
-# clause survives. Elsewhere, or when the program uses SIGALRM itself,
-# classes outside a trusted set whose pickling runs their own code get an
-# identity fingerprint instead.
+# A hook is the only user code fingerprinting runs, and only because its class
+# asked for it. Checking the clock between objects cannot stop one that sleeps
+# or loops, and a worker thread given up on at the deadline would keep running,
+# holding the value and racing the user's code. So in the main thread (where
+# IPython runs cells) an interval timer raises _Timeout inside the hook at the
+# deadline, and again every 50 ms in case the hook catches it; if it caught one
+# already (``except BaseException`` in a loop), a trace function raises on every
+# line it runs, which no except clause survives.
 
 
 class _Alarm:
@@ -322,7 +398,7 @@ class _Alarm:
         signal.setitimer(signal.ITIMER_REAL, delay, _ALARM_REPEAT_S)
 
     def escalate(self, frame: Any) -> None:
-        """Make every line of the value's code (the frames up to this module's) raise."""
+        """Make every line of the hook's code (the frames up to this module's) raise."""
         if self._tracing or sys.gettrace() is not None:
             return  # a debugger or coverage tool owns tracing: leave it alone
         self._tracing = True
@@ -364,7 +440,7 @@ def _raise_on_line(frame: Any, event: str, arg: Any) -> Any:
     if _Alarm._active is None:
         return None
     if event == "line" and frame.f_code.co_filename != __file__:
-        raise _OwnCodeTimeout("time budget exhausted in the value's own code, which ignored it")
+        raise _OwnCodeTimeout("time budget exhausted in __lineage_fingerprint__, which ignored it")
     return _raise_on_line
 
 
@@ -377,85 +453,233 @@ def _on_alarm(signum: int, frame: Any) -> None:
         alarm.escalate(frame)
     code = getattr(frame, "f_code", None)
     if code is None or code.co_filename == __file__:
-        raise _Timeout("time budget exhausted while pickling")
+        raise _Timeout("time budget exhausted")
     where = f"{getattr(code, 'co_qualname', code.co_name)} at {code.co_filename}:{frame.f_lineno}"
-    raise _OwnCodeTimeout(f"time budget exhausted in the value's own code ({where})")
+    raise _OwnCodeTimeout(f"time budget exhausted in __lineage_fingerprint__ ({where})")
 
 
 def _no_op() -> None:
     return None
 
 
-# Modules whose classes' pickling methods are trusted to return promptly.
-_TRUSTED_PACKAGES = frozenset(
-    {
-        *sys.stdlib_module_names,
-        "numpy",
-        "pandas",
-        "pyarrow",
-        "scipy",
-        "sklearn",
-        "torch",
-        "jax",
-        "jaxlib",
-        "tensorflow",
-        "keras",
-        "xgboost",
-        "lightgbm",
-        "catboost",
-        "statsmodels",
-        "polars",
-        "xarray",
-        "PIL",
-        "matplotlib",
-        "plotly",
-        "networkx",
-        "jupyter_lineage",
-    }
-)
-# Looked up by pickling (directly, or through getattr on the object).
-_OWN_CODE_NAMES = (
-    "__reduce__",
-    "__reduce_ex__",
-    "__getstate__",
-    "__getnewargs__",
-    "__getnewargs_ex__",
-    "__getattr__",
-    "__getattribute__",
-    "__class__",
-)
-_own_code_cache: dict[int, tuple[weakref.ref[type], bool]] = {}
+# --- how an object of a class is read: its plan ------------------------------------
 
 
-def _runs_own_code(tp: type) -> bool:
-    """Whether pickling an instance of ``tp`` runs methods defined outside trusted packages."""
-    cached = _own_code_cache.get(id(tp))
-    if cached is not None and cached[0]() is tp:
-        return cached[1]
-    result = False
-    try:
-        mro = type.__dict__["__mro__"].__get__(tp)
-    except Exception:
-        mro = ()
-        result = True
+class _Plan:
+    """How the walk reads instances of one class, decided once per class and walk.
+
+    ``note`` set: no content hash (the reason). ``pickle``: a trusted type whose
+    state lives in C, pickled. Otherwise the slots in ``members`` and the
+    ``__dict__`` that ``dict_getter`` reads.
+    """
+
+    __slots__ = ("dict_getter", "members", "note", "pickle", "tag")
+
+    def __init__(
+        self,
+        tag: bytes,
+        *,
+        note: str | None = None,
+        pickle: bool = False,
+        members: tuple[tuple[bytes, Any], ...] = (),
+        dict_getter: Callable[[Any, type], Any] | None = None,
+    ) -> None:
+        self.tag = tag
+        self.note = note
+        self.pickle = pickle
+        self.members = members
+        self.dict_getter = dict_getter
+
+
+# Tags of library types, which live as long as the process.
+_library_tags: dict[type, bytes] = {}
+
+
+def _type_tag(tp: type) -> bytes:
+    plain = type(tp) is type
+    if plain:
+        tag = _library_tags.get(tp)
+        if tag is not None:
+            return tag
+    name = _type_name(tp).encode("utf-8", "surrogatepass")
+    tag = b"t" + _pack_q(len(name)) + name
+    if plain and _root_of(tp) in _CACHED_MODULES and _is_trusted_type(tp):
+        _library_tags[tp] = tag
+    return tag
+
+
+def _plain_namespace(namespace: Any) -> bool:
+    """Whether a class body holds only data: nothing trusted code could call into."""
+    if "__slots__" in namespace:
+        # Pickling such a class would have copyreg cache __slotnames__ on it.
+        return False
+    return all(type(value) in _PLAIN_TYPES for value in namespace.values())
+
+
+def _hidden_state_class(tp: type, stop: type) -> type | None:
+    """The first class between ``tp`` and ``stop`` whose instances hold state in C, if any.
+
+    A class's instance layout grows only by its slots, a ``__dict__`` pointer and
+    a weak-reference pointer when it is written in Python; anything more is a C
+    type's fields, which no slot or ``__dict__`` shows.
+    """
+    klass = tp
+    while klass is not stop and klass is not object:
+        try:
+            base = _type_base(klass)
+            if base is None or _type_itemsize(klass) != _type_itemsize(base):
+                return klass
+            namespace = _namespace(klass)
+            allowed = 0
+            if "__slots__" in namespace:
+                allowed += _POINTER * sum(
+                    1 for value in namespace.values() if type(value) is _MemberDescriptor
+                )
+            if _type_weakrefoffset(klass) > 0 and _type_weakrefoffset(base) == 0:
+                allowed += _POINTER
+            if _type_dictoffset(klass) > 0 and _type_dictoffset(base) == 0:
+                allowed += _POINTER
+            if _type_basicsize(klass) - _type_basicsize(base) > allowed:
+                return klass
+        except Exception:
+            return klass
+        klass = base
+    return None
+
+
+def _make_plan(
+    tp: type, stop: type = object, known_extra: Callable[[type], bool] | None = None
+) -> _Plan:
+    """Decide how instances of ``tp`` are read; ``stop`` is the base a handler already reads."""
+    tag = _type_tag(tp)
+    name = _type_name(tp)
+    mro = _mro(tp)
+    foreign_code = False
     for klass in mro:
-        if klass is object:
+        if _is_trusted_class(klass):
             continue
-        namespace = type.__dict__["__dict__"].__get__(klass)
-        if (
-            any(name in namespace for name in _OWN_CODE_NAMES)
-            and _module_of(klass).split(".", 1)[0] not in _TRUSTED_PACKAGES
-        ):
-            result = True
-            break
+        namespace = _namespace(klass)
+        if "__getattribute__" in namespace:
+            return _Plan(
+                tag,
+                note=f"{name} defines __getattribute__, so what its attributes hold is its own "
+                "code's answer (define __lineage_fingerprint__)",
+            )
+        if not foreign_code and not _plain_namespace(namespace):
+            foreign_code = True
+    hidden = _hidden_state_class(tp, stop)
+    if hidden is not None and not (known_extra is not None and known_extra(hidden)):
+        if foreign_code or not _is_trusted_class(hidden):
+            where = "" if hidden is tp else f": {_type_name(hidden)} keeps it in C"
+            return _Plan(
+                tag,
+                note=f"{name} has no readable state without running its own code{where} "
+                "(define __lineage_fingerprint__)",
+            )
+        return _Plan(tag, pickle=True)
+    members: list[tuple[bytes, Any]] = []
+    dict_getter: Callable[[Any, type], Any] | None = None
+    for klass in mro:
+        namespace = _namespace(klass)
+        if "__slots__" in namespace:
+            for key, value in namespace.items():
+                if type(value) is _MemberDescriptor and type(key) is str:
+                    members.append((_encode_str(key), value))
+        if dict_getter is None:
+            # The interpreter's own __dict__ descriptor; a class that puts
+            # something else (a property) under that name is passed over.
+            value = namespace.get("__dict__")
+            if type(value) is _GetSetDescriptor:
+                dict_getter = _getset_get.__get__(value)
+            elif type(value) is _MemberDescriptor:
+                dict_getter = _member_get.__get__(value)
+    return _Plan(tag, members=tuple(members), dict_getter=dict_getter)
+
+
+def _instance_dict(obj: Any, tp: type, plan: _Plan) -> dict[Any, Any] | None:
+    if plan.dict_getter is None:
+        return None
     try:
-        _own_code_cache[id(tp)] = (weakref.ref(tp), result)
-    except TypeError:
-        pass
-    return result
+        state = plan.dict_getter(obj, tp)
+    except AttributeError:
+        return None
+    return state if issubclass(type(state), dict) else None
+
+
+# --- the walk ----------------------------------------------------------------
+
+
+class _Sink:
+    """A pickle file object that feeds a hash and enforces the budgets."""
+
+    __slots__ = ("_deadline", "_left", "_update")
+
+    def __init__(self, update: Callable[[Any], None], deadline: float) -> None:
+        self._update = update
+        self._deadline = deadline
+        self._left = _MAX_PICKLE_BYTES
+
+    def write(self, data: Any) -> int:
+        size = memoryview(data).nbytes
+        self._left -= size
+        if self._left < 0:
+            raise _Timeout(f"pickled form exceeds {_MAX_PICKLE_BYTES >> 20} MiB")
+        if _perf_counter() > self._deadline:
+            raise _Timeout("time budget exhausted while pickling")
+        self._update(data)
+        return size
+
+
+# Types pickle writes by itself, element by element; the pickler's per-object
+# hook lets them through.
+_PICKLE_NATIVE = frozenset(
+    {type(None), bool, int, float, complex, str, bytes, bytearray, tuple, list, dict}
+)
+
+
+def _trusted_dispatch_table() -> dict[type, Any]:
+    """copyreg's reducers for trusted types by trusted functions; a user's registrations are left out."""
+    table: dict[type, Any] = {}
+    for tp, reducer in list(copyreg.dispatch_table.items()):
+        if type(tp) is not type or not _is_trusted_type(tp):
+            continue
+        if type(reducer) is types.FunctionType:
+            module = _function_module(reducer)
+            if not isinstance(module, str) or module.partition(".")[0] not in _TRUSTED_PACKAGES:
+                continue
+        table[tp] = reducer
+    return table
+
+
+class _Pickler(pickle.Pickler):
+    """Pickles one trusted object into a hash, handing every object it holds back to the walk.
+
+    Only the top object is reduced by pickle; anything it holds that pickle would
+    not write by itself (a user's object, a set, a function, another trusted
+    object) is replaced by its digest from the walk, so no user code runs and
+    sets do not depend on hash randomisation.
+    """
+
+    def __init__(self, walker: _Walker, sink: _Sink, top: Any) -> None:
+        super().__init__(sink, protocol=5)
+        self.dispatch_table = _trusted_dispatch_table()
+        self._walker = walker
+        self._top = top
+
+    def persistent_id(self, obj: Any) -> Any:
+        tp = type(obj)
+        if type(tp) is type and tp in _PICKLE_NATIVE:
+            return None
+        if obj is self._top:
+            return None
+        if _perf_counter() > self._walker.deadline:
+            raise _Timeout("time budget exhausted while pickling")
+        return self._walker.digest(obj)
 
 
 _plain_metaclasses: dict[int, tuple[weakref.ref[type], bool]] = {}
+_TYPE_HASH = _lookup(type, "__hash__")
+_TYPE_EQ = _lookup(type, "__eq__")
 
 
 def _check_metaclass(tp: type) -> None:
@@ -465,39 +689,47 @@ def _check_metaclass(tp: type) -> None:
     if cached is not None and cached[0]() is meta:
         plain = cached[1]
     else:
-        plain = all(
-            getattr(meta, name, None) is getattr(type, name) for name in ("__hash__", "__eq__")
-        )
+        plain = _lookup(meta, "__hash__") is _TYPE_HASH and _lookup(meta, "__eq__") is _TYPE_EQ
         _plain_metaclasses[id(meta)] = (weakref.ref(meta), plain)
     if not plain:
-        raise _Unhashable("its metaclass defines __hash__ or __eq__, which are not called here")
+        raise _Unhashable(
+            f"the metaclass of {_type_name(tp)} defines __hash__ or __eq__, which are not called "
+            "here (define __lineage_fingerprint__)"
+        )
 
 
 class _Walker:
-    """One fingerprint computation: the deadline, the containers being walked, the hashers."""
+    """One fingerprint computation: the deadline, the objects being walked, what it learnt of types."""
 
-    __slots__ = ("_active", "_alarm", "_interruptible", "_tick", "deadline")
+    __slots__ = (
+        "_active",
+        "_alarm",
+        "_handlers",
+        "_mpl",
+        "_plans",
+        "_tick",
+        "deadline",
+        "names",
+    )
 
     def __init__(self, deadline: float) -> None:
         self.deadline = deadline
-        # id -> position, for the containers currently being walked; a value
+        # id -> position, for the objects currently being walked; a value
         # met again while still active is a cycle.
         self._active: dict[int, int] = {}
         self._tick = _TICK
         self._alarm: _Alarm | None = None
-        self._interruptible: bool | None = None
+        # Per walk, keyed by id (every type seen stays alive while the walk runs):
+        # a class changed between two cells is looked at afresh.
+        self._handlers: dict[int, Callable[[_Walker, Any, Any], None]] = {}
+        self._plans: dict[int, _Plan] = {}
+        self._mpl: dict[tuple[int, Any], Any] = {}
+        # Digests of attribute names: every instance of a class repeats them.
+        self.names: dict[str, bytes] = {}
 
-    @property
-    def interruptible(self) -> bool:
-        """Whether a value's own code (__reduce__, __getstate__, a hook) can be stopped at
-        the deadline: only by a signal, so only in the main thread (asked when first needed)."""
-        if self._interruptible is None:
-            self._interruptible = self._alarm is not None or _Alarm.available()
-        return self._interruptible
-
-    def run_own_code(self) -> None:
-        """About to run a value's own code: make sure it is stopped at the deadline."""
-        if self._alarm is None and self.interruptible:
+    def run_hook(self) -> None:
+        """About to run a __lineage_fingerprint__ hook: stop it at the deadline if a signal can."""
+        if self._alarm is None and _Alarm.available():
             self._alarm = _Alarm(self.deadline)
 
     def close(self) -> None:
@@ -510,14 +742,24 @@ class _Walker:
         if _perf_counter() > self.deadline:
             raise _Timeout("time budget exhausted")
 
+    def plan(
+        self, tp: type, stop: type = object, known_extra: Callable[[type], bool] | None = None
+    ) -> _Plan:
+        plan = self._plans.get(id(tp))
+        if plan is None:
+            plan = self._plans[id(tp)] = _make_plan(tp, stop, known_extra)
+        return plan
+
     def digest(self, obj: Any) -> bytes:
         """16-byte digest of one value."""
-        encode = _SCALAR_ENCODERS.get(type(obj))
-        if encode is not None:
-            self._tick -= 1
-            if self._tick <= 0:
-                self._check_clock()
-            return _xxh3_digest(encode(obj))
+        tp = type(obj)
+        if type(tp) is type:
+            encode = _SCALAR_ENCODERS.get(tp)
+            if encode is not None:
+                self._tick -= 1
+                if self._tick <= 0:
+                    self._check_clock()
+                return _xxh3_digest(encode(obj))
         h = _xxh3_128()
         self.feed(h, obj)
         return h.digest()
@@ -536,7 +778,9 @@ class _Walker:
             return
         handler = _EXACT_HANDLERS.get(tp)
         if handler is None:
-            handler = _resolve_handler(obj, tp)
+            handler = self._handlers.get(id(tp))
+            if handler is None:
+                handler = self._handlers[id(tp)] = _resolve_handler(obj, tp)
         key = id(obj)
         seen = self._active.get(key)
         if seen is not None:
@@ -561,43 +805,54 @@ class _Walker:
         h.update(tag + sub.digest())
 
     def feed_pickle(self, h: Any, obj: Any) -> None:
-        """Append the digest of ``obj``'s pickle, or raise ``_Unhashable`` if it has none."""
+        """Append the digest of a trusted object's pickle, or raise ``_Unhashable`` if it has none."""
         sub = _xxh3_128()
-        self.run_own_code()
         try:
-            _Pickler(self, _Sink(sub.update, self.deadline), top=obj).dump(obj)
+            with warnings.catch_warnings():
+                # A trusted type's pickling may warn (deprecated pickle support):
+                # not the user's business, and not to be printed in their cell.
+                warnings.simplefilter("ignore")
+                _Pickler(self, _Sink(sub.update, self.deadline), obj).dump(obj)
         except (_Timeout, _Unhashable, _HookFailed, KeyboardInterrupt):
             raise
         except BaseException as exc:
             raise _Unhashable("not picklable: " + _describe_exception(exc)) from None
         h.update(b"P" + sub.digest())
 
+    def mpl_member(self, tp: type, name: str) -> Any:
+        """matplotlib's own function or property getter for ``name`` on ``tp``.
 
-def _replaces_in_pickle(obj: Any, tp: type) -> bool:
-    """Whether a value met inside a pickle is better hashed by the walk."""
-    if tp is set or tp is frozenset or tp is types.ModuleType or tp is types.CodeType:
-        return True
-    if tp is types.FunctionType:
-        # Functions importable by name pickle by reference; those defined in
-        # the notebook, lambdas and local functions are hashed by their code.
-        return obj.__module__ == "__main__" or "<" in obj.__qualname__
-    if issubclass(tp, type):
-        return "<" in type.__dict__["__qualname__"].__get__(obj)
-    if not _module_of(tp).startswith(("numpy", "pandas", "pyarrow")):
-        return False
-    handler = _resolve_handler(obj, tp)
-    if handler is _feed_pandas:
-        pd = sys.modules["pandas"]
-        return issubclass(tp, (pd.DataFrame, pd.Series, pd.Index, pd.api.extensions.ExtensionArray))
-    return handler is _feed_ndarray or handler is _feed_arrow
+        The first look at a type also checks that matplotlib's code would run
+        none of the user's on its instances.
+        """
+        key = (id(tp), name)
+        found = self._mpl.get(key, _MISSING)
+        if found is _MISSING:
+            self.mpl_check(tp)
+            found = self._mpl[key] = _mpl_member(tp, name)
+        return found
 
+    def mpl_getters(self, tp: type, names: tuple[str, ...]) -> list[Any]:
+        """matplotlib's own methods ``names`` of ``tp`` (None where this version has none)."""
+        key = (id(tp), names)
+        found = self._mpl.get(key)
+        if found is None:
+            found = []
+            for name in names:
+                kind, function = self.mpl_member(tp, name)
+                if kind != "call" and function is not _MISSING:
+                    raise _Unhashable(f"{_type_name(tp)}.{name} is not a method")
+                found.append(function if kind == "call" else None)
+            self._mpl[key] = found
+        return found  # type: ignore[no-any-return]
 
-def _module_of(tp: type) -> str:
-    try:
-        module = type.__dict__["__module__"].__get__(tp)
-    except Exception:
-        return ""
-    return module if isinstance(module, str) else ""
+    def mpl_check(self, tp: type) -> None:
+        key = (id(tp), "")
+        problem = self._mpl.get(key, _MISSING)
+        if problem is _MISSING:
+            problem = self._mpl[key] = _mpl_subclass_problem(tp)
+        if problem is not None:
+            raise _Unhashable(problem)
 
 
 # --- handlers: each appends one value's encoding to h ---------------------------
@@ -648,7 +903,8 @@ def _feed_set(walker: _Walker, h: Any, obj: Any) -> None:
 
 
 def _feed_dict_items(walker: _Walker, h: Any, n: int, items: Iterable[tuple[Any, Any]]) -> None:
-    # dict equality ignores order, so the digest does too.
+    # dict equality ignores order, so the digest does too. Keys are hashed by
+    # content: walking items never calls a key's __hash__ or __eq__.
     digest = walker.digest
     if n <= _SORT_LIMIT:
         pairs: Iterable[bytes] = (digest(key) + digest(value) for key, value in items)
@@ -662,8 +918,51 @@ def _feed_dict(walker: _Walker, h: Any, obj: dict[Any, Any]) -> None:
 
 
 def _feed_type_tag(h: Any, tp: type) -> None:
-    name = _type_name(tp).encode("utf-8", "surrogatepass")
-    h.update(b"t" + _pack_q(len(name)) + name)
+    h.update(_type_tag(tp))
+
+
+def _feed_state(walker: _Walker, h: Any, obj: Any, tp: type, plan: _Plan) -> None:
+    """Append an object's slots and ``__dict__``, read through the interpreter's descriptors."""
+    for key, member in plan.members:
+        try:
+            value = _member_get(member, obj, tp)
+        except AttributeError:
+            h.update(b"-" + key)
+            continue
+        h.update(key)
+        walker.feed(h, value)
+    state = _instance_dict(obj, tp, plan)
+    if state:
+        h.update(b"d")
+        n = dict.__len__(state)
+        if n > _SORT_LIMIT:
+            _feed_dict_items(walker, h, n, dict.items(state))
+            return
+        names = walker.names
+        digest = walker.digest
+        pairs = []
+        for key, value in dict.items(state):
+            if type(key) is str:
+                key_digest = names.get(key)
+                if key_digest is None:
+                    key_digest = names[key] = digest(key)
+            else:
+                key_digest = digest(key)
+            pairs.append(key_digest + digest(value))
+        _feed_unordered(walker, h, b"D", n, pairs)
+
+
+def _feed_object(walker: _Walker, h: Any, obj: Any) -> None:
+    """An object of a class with no reader: its type, then its slots and ``__dict__``."""
+    tp = type(obj)
+    plan = walker.plan(tp)
+    if plan.note is not None:
+        raise _Unhashable(plan.note)
+    if plan.pickle:
+        walker.feed_pickle(h, obj)
+        return
+    h.update(plan.tag + b"O")
+    _feed_state(walker, h, obj, tp, plan)
 
 
 # Exact copies of builtin scalar subclasses through the base type's own
@@ -679,35 +978,76 @@ _SCALAR_BASES: tuple[tuple[type, Callable[[Any], Any]], ...] = (
     (bytes, lambda x: bytes.__getitem__(x, slice(None))),
     (bytearray, lambda x: bytearray(memoryview(x))),
 )
+_BUILTIN_BASES = (list, tuple, dict, set, frozenset, int, float, complex, str, bytes, bytearray)
+
+
+def _collections_extra(klass: type) -> bool:
+    """OrderedDict's order and defaultdict's factory: state in C the handler reads or ignores."""
+    collections = sys.modules.get("collections")
+    return collections is not None and (
+        klass is collections.OrderedDict or klass is collections.defaultdict
+    )
 
 
 def _feed_builtin_subclass(walker: _Walker, h: Any, obj: Any) -> None:
-    """Subclasses of list/tuple/dict/set/str/...: the builtin content, type and attributes."""
+    """Subclasses of list/tuple/dict/set/str/...: the builtin content, type, slots and attributes."""
     tp = type(obj)
-    _feed_type_tag(h, tp)
+    base = next(b for b in _BUILTIN_BASES if issubclass(tp, b))
+    plan = walker.plan(tp, base, _collections_extra)
+    if plan.note is not None:
+        raise _Unhashable(plan.note)
+    if plan.pickle:
+        walker.feed_pickle(h, obj)
+        return
+    h.update(plan.tag)
     # Unbound builtin methods, and no copies: a ten-million-entry subclass costs
     # no more memory than the builtin, and element __hash__/__eq__ are never called.
-    if issubclass(tp, dict):
+    if base is dict:
         _feed_dict_items(walker, h, dict.__len__(obj), dict.items(obj))
-    elif issubclass(tp, list):
+        collections = sys.modules.get("collections")
+        if collections is not None and issubclass(tp, collections.defaultdict):
+            h.update(b"df")
+            walker.feed(h, collections.defaultdict.__dict__["default_factory"].__get__(obj))
+    elif base is list:
         _feed_sequence(walker, h, b"L", list.__len__(obj), list.__iter__(obj))
-    elif issubclass(tp, tuple):
+    elif base is tuple:
         _feed_sequence(walker, h, b"U", tuple.__len__(obj), tuple.__iter__(obj))
-    elif issubclass(tp, set):
+    elif base is set:
         _feed_set_items(walker, h, b"S", set.__len__(obj), set.__iter__(obj))
-    elif issubclass(tp, frozenset):
+    elif base is frozenset:
         _feed_set_items(walker, h, b"Z", frozenset.__len__(obj), frozenset.__iter__(obj))
     else:
-        for base, exact in _SCALAR_BASES:
-            if issubclass(tp, base):
-                h.update(_SCALAR_ENCODERS[base](exact(obj)))
+        for scalar, exact in _SCALAR_BASES:
+            if base is scalar:
+                h.update(_SCALAR_ENCODERS[scalar](exact(obj)))
                 break
-    try:
-        state = object.__getattribute__(obj, "__dict__")
-    except AttributeError:
-        state = None
-    if type(state) is dict and state:
-        _feed_dict_items(walker, h, len(state), state.items())
+    _feed_state(walker, h, obj, tp, plan)
+
+
+def _builtin_exception(klass: type) -> bool:
+    return _module_of(klass) == "builtins"
+
+
+def _feed_exception(walker: _Walker, h: Any, exc: BaseException) -> None:
+    """An exception: its type, ``args``, the builtin exception's fields, its own attributes.
+
+    Not its traceback, cause or context: what was raised, not where.
+    """
+    tp = type(exc)
+    plan = walker.plan(tp, BaseException, _builtin_exception)
+    if plan.note is not None:
+        raise _Unhashable(plan.note)
+    h.update(plan.tag + b"X")
+    walker.feed(h, _exception_args(exc))
+    for klass in _mro(tp):
+        if not _builtin_exception(klass):
+            continue
+        for key, value in _namespace(klass).items():
+            # Fields such as OSError.filename and StopIteration.value, read in C.
+            if type(value) is _MemberDescriptor and not key.startswith("__"):
+                h.update(_encode_str(key))
+                walker.feed(h, _member_get(value, exc, tp))
+    _feed_state(walker, h, exc, tp, plan)
 
 
 def _feed_function(walker: _Walker, h: Any, fn: types.FunctionType) -> None:
@@ -755,9 +1095,9 @@ def _feed_method(walker: _Walker, h: Any, method: types.MethodType) -> None:
 
 def _feed_builtin_function(walker: _Walker, h: Any, fn: Any) -> None:
     h.update(b"bf")
-    walker.feed(h, getattr(fn, "__module__", None))
-    walker.feed(h, getattr(fn, "__qualname__", None))
-    owner = getattr(fn, "__self__", None)
+    walker.feed(h, fn.__module__)
+    walker.feed(h, fn.__name__)
+    owner = fn.__self__
     if owner is not None and type(owner) is not types.ModuleType:
         walker.feed(h, owner)
 
@@ -791,10 +1131,18 @@ def _feed_pickled(walker: _Walker, h: Any, obj: Any) -> None:
 
 def _feed_hook(walker: _Walker, h: Any, obj: Any) -> None:
     tp = type(obj)
+    if _timed_out_before(tp):
+        raise _Timeout(
+            f"the __lineage_fingerprint__ of {_type_name(tp)} ran past the budget before; "
+            "not run again in this process"
+        )
     hook = _find_hook(tp)
-    walker.run_own_code()
+    walker.run_hook()
     try:
-        result = hook.__get__(obj, tp)() if hasattr(hook, "__get__") else hook(obj)
+        result = hook(obj) if type(hook) is types.FunctionType else hook.__get__(obj, tp)()
+    except _OwnCodeTimeout:
+        _remember_timeout(tp)
+        raise
     except (KeyboardInterrupt, _Timeout):
         raise
     except BaseException as exc:
@@ -806,19 +1154,8 @@ def _feed_hook(walker: _Walker, h: Any, obj: Any) -> None:
 
 def _find_hook(tp: type) -> Any:
     """The class's ``__lineage_fingerprint__``, looked up without running any ``__getattr__``."""
-    try:
-        mro = type.__dict__["__mro__"].__get__(tp)
-    except Exception:
-        return None
-    for klass in mro:
-        try:
-            namespace = type.__dict__["__dict__"].__get__(klass)
-        except Exception:
-            continue
-        hook = namespace.get("__lineage_fingerprint__")
-        if hook is not None:
-            return hook
-    return None
+    hook = _lookup(tp, "__lineage_fingerprint__")
+    return None if hook is _MISSING else hook
 
 
 # --- stdlib value types: their state, never their repr ---------------------------
@@ -892,14 +1229,23 @@ _STDLIB_HANDLERS: dict[tuple[str, str], Callable[[_Walker, Any, Any], None]] = {
 # --- numpy ---------------------------------------------------------------------
 
 
+# id -> (dtype, its names, token); the dtype is held so that its id is not
+# reused, and its names because they are the one part that can be changed in place.
+_dtype_tokens: dict[int, tuple[Any, Any, bytes]] = {}
+
+
 def _dtype_token(dtype: Any) -> bytes:
     if dtype.fields is not None or dtype.subdtype is not None:
-        text = repr(dtype.descr)
-    elif dtype.kind == "T":
-        text = repr(dtype)
-    else:
-        text = dtype.str
-    return text.encode()
+        # repr(descr) costs tens of microseconds; a forest's trees repeat one dtype.
+        names = dtype.names
+        cached = _dtype_tokens.get(id(dtype))
+        if cached is not None and cached[0] is dtype and cached[1] is names:
+            return cached[2]
+        token = repr(dtype.descr).encode()
+        if len(_dtype_tokens) < 1024:
+            _dtype_tokens[id(dtype)] = (dtype, names, token)
+        return token
+    return (repr(dtype) if dtype.kind == "T" else dtype.str).encode()
 
 
 def _feed_array_bytes(walker: _Walker, h: Any, arr: Any, np: Any) -> None:
@@ -930,27 +1276,38 @@ def _feed_array_bytes(walker: _Walker, h: Any, arr: Any, np: Any) -> None:
 
 
 def _feed_object_elements(walker: _Walker, h: Any, arr: Any) -> None:
-    """Append the pickle of an object (or variable-width string) array's elements, in C order."""
+    """Append an object (or variable-width string) array's elements, walked in C order."""
     flat = arr.reshape(-1)
+    n = flat.shape[0]
     step = 1 << 16
-    sub = _xxh3_128()
-    walker.run_own_code()
-    pickler = _Pickler(walker, _Sink(sub.update, walker.deadline))
-    try:
-        for start in range(0, flat.shape[0], step):
-            pickler.dump(flat[start : start + step].tolist())
-    except (_Timeout, _Unhashable, _HookFailed, KeyboardInterrupt):
-        raise
-    except BaseException as exc:
-        raise _Unhashable("array element not picklable: " + _describe_exception(exc)) from None
-    h.update(b"P" + sub.digest())
+    h.update(b"L" + _pack_q(n))
+    for start in range(0, n, step):
+        for item in flat[start : start + step].tolist():
+            walker.feed(h, item)
 
 
 def _feed_ndarray(walker: _Walker, h: Any, arr: Any) -> None:
     np = sys.modules["numpy"]
     tp = type(arr)
+    state_plan = None
     if tp is not np.ndarray:
         _feed_type_tag(h, tp)
+        if not _is_trusted_type(tp):
+            # A user's subclass: its data through a plain ndarray view (no
+            # __array_finalize__, no overridden shape or dtype), its own
+            # attributes structurally.
+            state_plan = walker.plan(tp, np.ndarray)
+            if state_plan.note is not None:
+                raise _Unhashable(state_plan.note)
+            if state_plan.pickle:
+                raise _Unhashable(
+                    f"{_type_name(tp)} has no readable state without running its own code "
+                    "(define __lineage_fingerprint__)"
+                )
+            view = np.ndarray.view(arr, np.ndarray)
+            _feed_ndarray(walker, h, view)
+            _feed_state(walker, h, arr, tp, state_plan)
+            return
     masked = sys.modules.get("numpy.ma")
     if masked is not None and issubclass(tp, masked.MaskedArray):
         walker.feed(h, masked.getmaskarray(arr))
@@ -1065,7 +1422,7 @@ def _feed_arrow(walker: _Walker, h: Any, obj: Any) -> None:
     elif issubclass(tp, pa.Array):
         _feed_arrow_chunked(walker, h, pa.chunked_array([obj], type=obj.type))
     else:
-        walker.feed_pickle(h, obj)
+        _feed_object(walker, h, obj)
 
 
 # --- pandas --------------------------------------------------------------------
@@ -1075,7 +1432,10 @@ def _feed_pandas_values(walker: _Walker, h: Any, values: Any) -> None:
     """Append a column's values (a pandas ExtensionArray or ndarray) by their buffers."""
     np = sys.modules["numpy"]
     pd = sys.modules["pandas"]
-    if isinstance(values, np.ndarray):
+    tp = type(values)
+    if issubclass(tp, np.ndarray) or not _is_trusted_type(tp):
+        # Arrays by the array reader; another library's ExtensionArray (its
+        # methods are not trusted) structurally.
         walker.feed(h, values)
         return
     dtype_token = str(values.dtype).encode()
@@ -1108,11 +1468,14 @@ def _feed_pandas_values(walker: _Walker, h: Any, values: Any) -> None:
             chunked = pa.chunked_array([chunked], type=chunked.type)
         walker.feed_sub(h, b"C", _feed_arrow_chunked, chunked)
         return
-    walker.feed_pickle(h, values)
+    _feed_object(walker, h, values)
 
 
 def _feed_pandas_index(walker: _Walker, h: Any, index: Any) -> None:
     pd = sys.modules["pandas"]
+    if not _is_trusted_type(type(index)):
+        walker.feed(h, index)
+        return
     _feed_type_tag(h, type(index))
     walker.feed(h, list(index.names))
     if isinstance(index, pd.RangeIndex):
@@ -1129,6 +1492,9 @@ def _feed_pandas_index(walker: _Walker, h: Any, index: Any) -> None:
 def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
     pd = sys.modules["pandas"]
     tp = type(obj)
+    if not _is_trusted_type(tp):
+        _feed_pandas_subclass(walker, h, obj)
+        return
     if issubclass(tp, pd.DataFrame):
         _feed_type_tag(h, tp)
         rows, columns = obj.shape
@@ -1149,7 +1515,455 @@ def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
         _feed_type_tag(h, tp)
         walker.feed_sub(h, b"v", _feed_pandas_values, obj)
     else:
-        walker.feed_pickle(h, obj)
+        # Timestamps, offsets, dtypes...: pandas' own types, read like any other.
+        _feed_object(walker, h, obj)
+
+
+# What pandas keeps in a frame's or series' __dict__ besides the user's attributes.
+_PANDAS_INTERNAL = frozenset({"_mgr", "_item_cache", "_attrs", "_flags", "_cache", "_name"})
+
+
+def _feed_pandas_subclass(walker: _Walker, h: Any, obj: Any) -> None:
+    """A user's DataFrame or Series subclass: the data of a plain one over the same
+    block manager (so no overridden property or ``_constructor`` runs), then the
+    subclass's own attributes."""
+    pd = sys.modules["pandas"]
+    tp = type(obj)
+    plan = walker.plan(tp)
+    if plan.note is not None:
+        raise _Unhashable(plan.note)
+    base = pd.DataFrame if issubclass(tp, pd.DataFrame) else pd.Series
+    state = _instance_dict(obj, tp, plan) or {}
+    manager = dict.get(state, "_mgr")
+    if (
+        plan.pickle
+        or not issubclass(tp, (pd.DataFrame, pd.Series))
+        or manager is None
+        or _lookup(base, "_from_mgr") is _MISSING
+    ):
+        raise _Unhashable(
+            f"{_type_name(tp)} has no readable state without running its own code "
+            "(define __lineage_fingerprint__)"
+        )
+    plain = base._from_mgr(manager, axes=manager.axes)
+    if base is pd.Series:
+        plain._name = dict.get(state, "_name")
+    h.update(plan.tag + b"pd")
+    _feed_pandas(walker, h, plain)
+    extra = {key: value for key, value in dict.items(state) if key not in _PANDAS_INTERNAL}
+    walker.feed(h, extra)
+
+
+# --- matplotlib ------------------------------------------------------------------
+#
+# A figure is read through matplotlib's own getters, for what decides the
+# picture: per Axes its position, titles, labels, scales, limits when set by
+# hand (autoscaled limits follow from the data, margins and data limits, which
+# are read instead, so reading never triggers an autoscale), tick locators and
+# formatters with fixed values, and its artists: lines' data and style,
+# collections' offsets, paths, values and colours, patches' geometry and
+# colours, texts, images' data, extent and colour scale, legends. An artist of
+# a kind without a reader here contributes its type, visibility, label,
+# z-order and alpha. Nothing is pickled, and every method called is checked
+# to be matplotlib's own: a subclass that overrides one, or adds properties or
+# attribute hooks that matplotlib's code would run, gets an identity fingerprint.
+
+# Dunder names a subclass may define without matplotlib's getters reaching them.
+_MPL_SUBCLASS_OK = frozenset(
+    {
+        "__module__",
+        "__qualname__",
+        "__doc__",
+        "__dict__",
+        "__weakref__",
+        "__init__",
+        "__firstlineno__",
+        "__static_attributes__",
+        "__annotations__",
+        "__orig_bases__",
+        "__parameters__",
+    }
+)
+
+
+def _mpl_subclass_problem(tp: type) -> str | None:
+    """Why matplotlib's getters could run user code on an instance of ``tp``, or None."""
+    mro = _mro(tp)
+    foreign = [klass for klass in mro if not _is_trusted_class(klass)]
+    if not foreign:
+        return None
+    trusted_names: set[str] = set()
+    for klass in mro:
+        if _is_trusted_class(klass) and klass is not object:
+            trusted_names.update(key for key in _namespace(klass) if type(key) is str)
+    name = _type_name(tp)
+    for klass in foreign:
+        for key, value in _namespace(klass).items():
+            if key in _MPL_SUBCLASS_OK or type(value) in _PLAIN_TYPES:
+                continue
+            if key in _ATTRIBUTE_HOOKS:
+                return f"{name} defines {key} (define __lineage_fingerprint__)"
+            if key in trusted_names:
+                return f"{name} overrides matplotlib's {key} (define __lineage_fingerprint__)"
+            if type(value) not in (types.FunctionType, staticmethod, classmethod):
+                return (
+                    f"{name} defines {key}, which matplotlib's own code could run "
+                    "(define __lineage_fingerprint__)"
+                )
+    return None
+
+
+def _mpl_member(tp: type, name: str) -> Any:
+    """("call", function) or ("get", property getter) or ("data", class value) for ``name``."""
+    value = _lookup(tp, name)
+    if value is _MISSING or type(value) in _PLAIN_TYPES:
+        return ("data", value)
+    function = value.fget if type(value) is property else value
+    if type(function) is types.FunctionType:
+        module = _function_module(function)
+        if isinstance(module, str) and module.partition(".")[0] in _MPL_PACKAGES:
+            return ("get" if function is not value else "call", function)
+    raise _Unhashable(
+        f"{_type_name(tp)}.{name} is not matplotlib's own (define __lineage_fingerprint__)"
+    )
+
+
+def _mpl_call(walker: _Walker, obj: Any, name: str, *args: Any) -> Any:
+    """matplotlib's method ``name`` on ``obj``; _MISSING when this matplotlib has none."""
+    kind, function = walker.mpl_member(type(obj), name)
+    if kind == "call":
+        return function(obj, *args)
+    if function is _MISSING:
+        return _MISSING
+    raise _Unhashable(f"{_type_name(type(obj))}.{name} is not a method")
+
+
+def _mpl_attr(walker: _Walker, obj: Any, name: str) -> Any:
+    """Attribute ``name`` of a matplotlib object: a matplotlib property, or the instance's own."""
+    tp = type(obj)
+    kind, found = walker.mpl_member(tp, name)
+    if kind == "get":
+        return found(obj)
+    if kind == "call":
+        raise _Unhashable(f"{_type_name(tp)}.{name} is a method")
+    state = _instance_dict(obj, tp, walker.plan(tp))
+    if state is not None:
+        value = dict.get(state, name, _MISSING)
+        if value is not _MISSING:
+            return value
+    return found
+
+
+def _feed_mpl_values(walker: _Walker, h: Any, obj: Any, names: tuple[str, ...]) -> None:
+    feed = walker.feed
+    for function in walker.mpl_getters(type(obj), names):
+        if function is None:
+            h.update(b"-")
+        else:
+            feed(h, function(obj))
+
+
+def _feed_mpl_children(walker: _Walker, h: Any, owner: Any, names: Iterable[str]) -> None:
+    for name in names:
+        children = _mpl_attr(walker, owner, name)
+        if children is _MISSING or children is None:
+            h.update(b"-")
+            continue
+        items = list(children)
+        h.update(b"[" + _pack_q(len(items)))
+        for child in items:
+            walker.feed(h, child)
+
+
+def _feed_mpl_path(walker: _Walker, h: Any, path: Any) -> None:
+    walker.feed(h, _mpl_attr(walker, path, "vertices"))
+    walker.feed(h, _mpl_attr(walker, path, "codes"))
+
+
+def _feed_mpl_ticker(walker: _Walker, h: Any, ticker: Any) -> None:
+    """A locator or formatter: its type, and the values of the fixed kinds, read from its state."""
+    tp = type(ticker)
+    _feed_type_tag(h, tp)
+    state = _instance_dict(ticker, tp, walker.plan(tp))
+    if state is None:
+        return
+    for key in ("locs", "seq", "fmt", "func", "nbins"):
+        value = dict.get(state, key, _MISSING)
+        if value is not _MISSING:
+            h.update(_encode_str(key))
+            walker.feed(h, value)
+
+
+def _feed_mpl_colormap(walker: _Walker, h: Any, mappable: Any) -> None:
+    cmap = _mpl_call(walker, mappable, "get_cmap")
+    if cmap is _MISSING or cmap is None:
+        h.update(b"-")
+        return
+    # The name, not the colormap's state: its lookup table is built lazily at draw.
+    walker.feed(h, _mpl_attr(walker, cmap, "name"))
+    walker.feed(h, _mpl_call(walker, mappable, "get_clim"))
+
+
+_MPL_ARTIST = ("get_visible", "get_label", "get_zorder", "get_alpha")
+_MPL_LINE = (
+    "get_color",
+    "get_linestyle",
+    "get_linewidth",
+    "get_marker",
+    "get_markersize",
+    "get_markerfacecolor",
+    "get_markeredgecolor",
+    "get_drawstyle",
+    "get_data_3d",
+)
+_MPL_PATCH = (
+    "get_facecolor",
+    "get_edgecolor",
+    "get_linewidth",
+    "get_linestyle",
+    "get_hatch",
+    "get_fill",
+)
+_MPL_TEXT = (
+    "get_text",
+    "get_position",
+    "get_rotation",
+    "get_color",
+    "get_fontsize",
+    "get_horizontalalignment",
+    "get_verticalalignment",
+)
+_MPL_AXES = (
+    "get_xlabel",
+    "get_ylabel",
+    "get_zlabel",
+    "get_xscale",
+    "get_yscale",
+    "get_autoscalex_on",
+    "get_autoscaley_on",
+    "margins",
+    "get_aspect",
+    "get_facecolor",
+    "get_frame_on",
+    "get_axisbelow",
+)
+_MPL_AXES_CHILDREN = (
+    "lines",
+    "collections",
+    "patches",
+    "texts",
+    "images",
+    "tables",
+    "artists",
+    "child_axes",
+)
+_MPL_FIGURE = ("get_size_inches", "get_dpi", "get_facecolor", "get_edgecolor")
+_MPL_FIGURE_CHILDREN = ("axes", "texts", "legends", "images", "lines", "patches", "subfigs")
+
+
+def _feed_mpl_axes(walker: _Walker, h: Any, ax: Any) -> None:
+    call = _mpl_call
+    walker.feed(h, _mpl_attr(walker, call(walker, ax, "get_position", True), "bounds"))
+    for loc in ("left", "center", "right"):
+        walker.feed(h, call(walker, ax, "get_title", loc))
+    _feed_mpl_values(walker, h, ax, _MPL_AXES)
+    walker.feed(h, _mpl_attr(walker, ax, "axison"))
+    # Limits set by hand; autoscaled ones follow from the data limits and margins.
+    for axis in ("x", "y"):
+        if call(walker, ax, f"get_autoscale{axis}_on") is False:
+            walker.feed(h, call(walker, ax, f"get_{axis}lim"))
+        else:
+            h.update(b"auto")
+    walker.feed(h, call(walker, _mpl_attr(walker, ax, "dataLim"), "get_points"))
+    for axis_name in ("xaxis", "yaxis"):
+        axis = _mpl_attr(walker, ax, axis_name)
+        _feed_mpl_ticker(walker, h, call(walker, axis, "get_major_locator"))
+        _feed_mpl_ticker(walker, h, call(walker, axis, "get_major_formatter"))
+    _feed_mpl_children(walker, h, ax, _MPL_AXES_CHILDREN)
+    legend = call(walker, ax, "get_legend")
+    walker.feed(h, None if legend is _MISSING else legend)
+
+
+def _feed_mpl_figure(walker: _Walker, h: Any, fig: Any) -> None:
+    _feed_mpl_values(walker, h, fig, _MPL_FIGURE)
+    engine = _mpl_call(walker, fig, "get_layout_engine")
+    walker.feed(h, None if engine is _MISSING or engine is None else _type_name(type(engine)))
+    _feed_mpl_children(walker, h, fig, _MPL_FIGURE_CHILDREN)
+
+
+def _feed_mpl_line(walker: _Walker, h: Any, line: Any) -> None:
+    walker.feed(h, _mpl_call(walker, line, "get_xdata", True))
+    walker.feed(h, _mpl_call(walker, line, "get_ydata", True))
+    _feed_mpl_values(walker, h, line, _MPL_LINE)
+
+
+def _feed_mpl_collection(walker: _Walker, h: Any, coll: Any) -> None:
+    _feed_mpl_values(walker, h, coll, ("get_offsets", "get_sizes", "get_linewidth"))
+    coordinates = _mpl_call(walker, coll, "get_coordinates")
+    if coordinates is not _MISSING:
+        # A mesh: its coordinates, not one path per cell built on demand.
+        walker.feed(h, coordinates)
+    else:
+        paths = _mpl_call(walker, coll, "get_paths")
+        if type(paths) is not list:
+            paths = [] if paths is None or paths is _MISSING else list(paths)
+        h.update(_pack_q(len(paths)))
+        for path in paths:
+            _feed_mpl_path(walker, h, path)
+    values = _mpl_call(walker, coll, "get_array")
+    if values is None:
+        # Colours as set; with values, the colours are derived from them at draw.
+        _feed_mpl_values(walker, h, coll, ("get_facecolor", "get_edgecolor"))
+    else:
+        walker.feed(h, values)
+        _feed_mpl_colormap(walker, h, coll)
+
+
+def _feed_mpl_patch(walker: _Walker, h: Any, patch: Any) -> None:
+    rectangle = sys.modules["matplotlib.patches"].Rectangle
+    if issubclass(type(patch), rectangle):
+        _feed_mpl_values(walker, h, patch, ("get_xy", "get_width", "get_height", "get_angle"))
+    else:
+        _feed_mpl_path(walker, h, _mpl_call(walker, patch, "get_path"))
+        transform = _mpl_call(walker, patch, "get_patch_transform")
+        walker.feed(h, _mpl_call(walker, transform, "get_matrix"))
+    _feed_mpl_values(walker, h, patch, _MPL_PATCH)
+
+
+def _feed_mpl_text(walker: _Walker, h: Any, text: Any) -> None:
+    _feed_mpl_values(walker, h, text, _MPL_TEXT)
+    xy = _mpl_attr(walker, text, "xy")  # an annotation's target point
+    if xy is not _MISSING:
+        walker.feed(h, xy)
+
+
+def _feed_mpl_image(walker: _Walker, h: Any, image: Any) -> None:
+    _feed_mpl_values(walker, h, image, ("get_array", "get_extent", "get_interpolation"))
+    _feed_mpl_colormap(walker, h, image)
+
+
+def _feed_mpl_legend(walker: _Walker, h: Any, legend: Any) -> None:
+    for text in _mpl_call(walker, legend, "get_texts"):
+        walker.feed(h, text)
+    walker.feed(h, _mpl_call(walker, legend, "get_title"))
+
+
+# (module, class name, reader), most specific first.
+_MPL_READERS: tuple[tuple[str, str, Callable[[_Walker, Any, Any], None]], ...] = (
+    ("matplotlib.figure", "FigureBase", _feed_mpl_figure),
+    ("matplotlib.axes", "Axes", _feed_mpl_axes),
+    ("matplotlib.lines", "Line2D", _feed_mpl_line),
+    ("matplotlib.collections", "Collection", _feed_mpl_collection),
+    ("matplotlib.patches", "Patch", _feed_mpl_patch),
+    ("matplotlib.text", "Text", _feed_mpl_text),
+    ("matplotlib.image", "_ImageBase", _feed_mpl_image),
+    ("matplotlib.legend", "Legend", _feed_mpl_legend),
+)
+
+
+def _feed_mpl_artist(walker: _Walker, h: Any, artist: Any) -> None:
+    tp = type(artist)
+    walker.mpl_check(tp)
+    _feed_type_tag(h, tp)
+    _feed_mpl_values(walker, h, artist, _MPL_ARTIST)
+    for module_name, class_name, reader in _MPL_READERS:
+        module = sys.modules.get(module_name)
+        klass = None if module is None else module.__dict__.get(class_name)
+        if klass is not None and issubclass(tp, klass):
+            reader(walker, h, artist)
+            return
+
+
+# --- scikit-learn ------------------------------------------------------------------
+#
+# Estimators, fitted or not, are read structurally like any object: their type
+# and their __dict__, which holds the constructor's parameters under their own
+# names and the fitted attributes (``coef_``, ``estimators_``...), arrays by
+# their buffers. A fitted tree's Cython ``Tree`` keeps its nodes in C; its own
+# ``__getstate__`` gives them as arrays.
+
+
+def _feed_sklearn_tree(walker: _Walker, h: Any, tree: Any) -> None:
+    tp = type(tree)
+    _feed_type_tag(h, tp)
+    getstate = _namespace(tp).get("__getstate__")
+    walker.feed(h, getstate(tree))
+
+
+def _sklearn_tree_type() -> type | None:
+    module = sys.modules.get("sklearn.tree._tree")
+    tree = None if module is None else module.__dict__.get("Tree")
+    return tree if type(tree) is type else None
+
+
+def _sklearn_fitted(obj: Any) -> bool | None:
+    """Whether an estimator is fitted, by scikit-learn's rule: a public attribute ending in ``_``."""
+    tp = type(obj)
+    plan = _make_plan(tp)
+    state = _instance_dict(obj, tp, plan)
+    if state is None:
+        return None
+    return any(
+        type(key) is str and key.endswith("_") and not key.startswith("_")
+        for key in dict.keys(state)
+    )
+
+
+# --- torch ---------------------------------------------------------------------------
+#
+# A module: its training flag, its parameters and buffers (tensors by their
+# bytes) and submodules, read from the dicts torch keeps them in, and its other
+# public attributes. Hooks are left out: they are code attached to the module,
+# not its state.
+
+
+def _feed_torch_tensor(walker: _Walker, h: Any, tensor: Any) -> None:
+    torch = sys.modules["torch"]
+    np = sys.modules.get("numpy")
+    tp = type(tensor)
+    _feed_type_tag(h, tp)
+    try:
+        detached = torch.Tensor.detach(tensor).cpu().contiguous()
+        dtype = str(detached.dtype).encode()
+        shape = repr(tuple(detached.shape)).encode()
+        requires_grad = _lookup(torch.Tensor, "requires_grad").__get__(tensor) is True
+        if np is None:
+            raise TypeError("numpy is needed to read a tensor's bytes")
+        try:
+            data = detached.numpy()
+        except (TypeError, RuntimeError):
+            # No numpy dtype (bfloat16, ...): its raw bytes.
+            data = detached.reshape(-1).view(torch.uint8).numpy()
+    except (KeyboardInterrupt, _Timeout):
+        raise
+    except Exception as exc:
+        raise _Unhashable("tensor not readable: " + _describe_exception(exc)) from None
+    h.update(b"Q" + _pack_q(len(dtype)) + dtype + _pack_q(len(shape)) + shape)
+    h.update(b"g" if requires_grad else b"-")
+    walker.feed_sub(h, b"B", _feed_array_bytes, data, np)
+
+
+def _feed_torch_module(walker: _Walker, h: Any, module: Any) -> None:
+    tp = type(module)
+    plan = walker.plan(tp)
+    if plan.note is not None:
+        raise _Unhashable(plan.note)
+    state = _instance_dict(module, tp, plan)
+    if plan.pickle or state is None:
+        raise _Unhashable(
+            f"{_type_name(tp)} has no readable state without running its own code "
+            "(define __lineage_fingerprint__)"
+        )
+    h.update(plan.tag + b"M")
+    for key in ("training", "_parameters", "_buffers", "_modules"):
+        h.update(_encode_str(key))
+        walker.feed(h, dict.get(state, key))
+    public = {
+        key: value
+        for key, value in dict.items(state)
+        if type(key) is str and not key.startswith("_") and key != "training"
+    }
+    walker.feed(h, public)
 
 
 # --- dispatch ------------------------------------------------------------------
@@ -1180,6 +1994,8 @@ _CACHED_MODULES = (
     "numpy",
     "pandas",
     "pyarrow",
+    "matplotlib",
+    "sklearn",
 )
 
 
@@ -1189,17 +2005,23 @@ def _resolve_handler(obj: Any, tp: type) -> Callable[[_Walker, Any, Any], None]:
         return _feed_hook
     module = _module_of(tp)
     handler = _resolve_known(obj, tp, module)
-    if module.split(".", 1)[0] in _CACHED_MODULES and handler is not _feed_hook:
+    if module.partition(".")[0] in _CACHED_MODULES and _is_trusted_type(tp):
         _EXACT_HANDLERS[tp] = handler
     return handler
 
 
 def _stdlib_handler(tp: type, module: str) -> Callable[[_Walker, Any, Any], None] | None:
-    qualname = type.__dict__["__qualname__"].__get__(tp)
+    qualname = _type_qualname(tp)
     handler = _STDLIB_HANDLERS.get((module, qualname))
     if handler is not None and getattr(sys.modules.get(module), qualname, None) is tp:
         return handler
     return None
+
+
+def _library_class(module_name: str, class_name: str) -> type | None:
+    module = sys.modules.get(module_name)
+    klass = None if module is None else module.__dict__.get(class_name)
+    return klass if isinstance(klass, type) else None
 
 
 def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, Any], None]:
@@ -1207,7 +2029,7 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
     if np is not None:
         if issubclass(tp, np.ndarray):
             return _feed_ndarray
-        if issubclass(tp, np.generic) and tp is not np.object_:
+        if issubclass(tp, np.generic) and tp is not np.object_ and _is_trusted_type(tp):
             return _feed_numpy_scalar
     pd = sys.modules.get("pandas")
     if pd is not None and (
@@ -1215,7 +2037,11 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
     ):
         return _feed_pandas
     pa = sys.modules.get("pyarrow")
-    if pa is not None and issubclass(tp, (pa.Table, pa.RecordBatch, pa.ChunkedArray, pa.Array)):
+    if (
+        pa is not None
+        and issubclass(tp, (pa.Table, pa.RecordBatch, pa.ChunkedArray, pa.Array))
+        and _is_trusted_type(tp)
+    ):
         return _feed_arrow
     handler = _stdlib_handler(tp, module)
     if handler is not None:
@@ -1227,11 +2053,22 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
         return _feed_class
     if issubclass(tp, types.ModuleType):
         return _feed_module
-    if issubclass(
-        tp, (list, tuple, dict, set, frozenset, int, float, complex, str, bytes, bytearray)
-    ):
+    if issubclass(tp, BaseException):
+        return _feed_exception
+    if issubclass(tp, _BUILTIN_BASES):
         return _feed_builtin_subclass
-    return _feed_pickled
+    artist = _library_class("matplotlib.artist", "Artist")
+    if artist is not None and issubclass(tp, artist):
+        return _feed_mpl_artist
+    if tp is _sklearn_tree_type():
+        return _feed_sklearn_tree
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        if issubclass(tp, torch.nn.Module):
+            return _feed_torch_module
+        if issubclass(tp, torch.Tensor) and _is_trusted_type(tp):
+            return _feed_torch_tensor
+    return _feed_object
 
 
 # --- summaries -----------------------------------------------------------------
@@ -1252,29 +2089,31 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
             _truncate(f"module {_module_name(obj)}" + (f" {version}" if version else "")),
         )
     if tp is types.BuiltinFunctionType:
-        return None, None, _truncate(f"builtin {obj.__qualname__}")
+        return None, None, _truncate(f"builtin {obj.__name__}")
     if issubclass(tp, type):
         return None, None, _truncate(f"class {_type_name(obj)}")
     module = _module_of(tp)
     if _stdlib_handler(tp, module) is not None:
-        # The standard library's own reprs of its value types; no user code.
-        return None, None, _truncate(repr(obj))
+        return None, None, _stdlib_summary(obj, tp)
     enum = sys.modules.get("enum")
     if enum is not None and issubclass(tp, enum.Enum):
         name = object.__getattribute__(obj, "__dict__").get("_name_")
         return None, None, _truncate(f"{_type_name(tp)}.{name if type(name) is str else '?'}")
     np = sys.modules.get("numpy")
     if np is not None and issubclass(tp, np.ndarray):
-        shape = tuple(obj.shape)
+        # ndarray's own descriptors: a subclass's shape or dtype property is not run.
+        shape = tuple(np.ndarray.__dict__["shape"].__get__(obj))
+        dtype = np.ndarray.__dict__["dtype"].__get__(obj)
         return (
             str(shape),
             (shape[0] if shape else None),
-            f"ndarray {obj.dtype} {shape}"[:_MAX_SUMMARY],
+            f"ndarray {dtype} {shape}"[:_MAX_SUMMARY],
         )
     if np is not None and issubclass(tp, np.generic) and module == "numpy":
         return None, None, _truncate(f"{tp.__name__} {obj!r}")
+    trusted = _is_trusted_type(tp)
     pd = sys.modules.get("pandas")
-    if pd is not None and module.startswith("pandas"):
+    if pd is not None and module.startswith("pandas") and trusted:
         if issubclass(tp, pd.DataFrame):
             rows, columns = obj.shape
             labels = list(obj.columns[:8])
@@ -1288,7 +2127,7 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
             name = f" {_label_summary(obj.name)}" if obj.name is not None else ""
             return str((rows,)), rows, _truncate(f"{tp.__name__} {obj.dtype} [{rows}]{name}")
     pa = sys.modules.get("pyarrow")
-    if pa is not None and module.startswith("pyarrow"):
+    if pa is not None and module.startswith("pyarrow") and trusted:
         if issubclass(tp, (pa.Table, pa.RecordBatch)):
             rows, columns = obj.num_rows, obj.num_columns
             labels = list(obj.schema.names[:8])
@@ -1302,7 +2141,26 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
         if issubclass(tp, (pa.Array, pa.ChunkedArray)):
             rows = len(obj)
             return str((rows,)), rows, _truncate(f"{tp.__name__} {obj.type} [{rows}]")
+    figure = _library_class("matplotlib.figure", "Figure")
+    if figure is not None and issubclass(tp, figure) and trusted:
+        count = len(obj.axes)
+        return None, None, f"{_type_name(tp)} with {count} Axes"
+    estimator = _library_class("sklearn.base", "BaseEstimator")
+    if estimator is not None and issubclass(tp, estimator):
+        fitted = _sklearn_fitted(obj)
+        if fitted is not None:
+            return None, None, f"{_type_name(tp)} ({'fitted' if fitted else 'not fitted'})"
     return None, None, _type_name(tp)
+
+
+def _stdlib_summary(obj: Any, tp: type) -> str:
+    """The standard library's own repr of its value types, unless it would show a user's object."""
+    tzinfo = obj.tzinfo if _module_of(tp) == "datetime" and hasattr(tp, "tzinfo") else None
+    if tzinfo is not None and not _is_trusted_type(type(tzinfo)):
+        # repr() would call the user's tzinfo's __repr__.
+        naive = obj.replace(tzinfo=None)
+        return _truncate(f"{naive!r} tzinfo={_type_name(type(tzinfo))}")
+    return _truncate(repr(obj))
 
 
 def _function_qualname(fn: types.FunctionType) -> str:
@@ -1338,17 +2196,10 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
             raise
         except BaseException:
             pass
-        if _timed_out_before(tp):
-            raise _Timeout(
-                "its own pickling code ran past the budget before; not run again in this process"
-            )
         walker = _Walker(_perf_counter() + budget_s)
         h = _xxh3_128()
         try:
             walker.feed(h, obj)
-        except _OwnCodeTimeout:
-            _remember_timeout(tp)
-            raise
         finally:
             walker.close()
         return Fingerprint(
@@ -1370,8 +2221,8 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
     except RecursionError as exc:
         kind, note = "identity", "too deeply nested: " + _describe_exception(exc)
     except BaseException as exc:
-        # Fingerprinting is passive: whatever a value does while being hashed
-        # (even SystemExit from a __reduce__) must not end the user's cell.
+        # Fingerprinting is passive: whatever happens while a value is hashed
+        # (even SystemExit from a __lineage_fingerprint__ hook) must not end the user's cell.
         kind, note = "error", "fingerprint failed: " + _describe_exception(exc)
     return Fingerprint(
         digest=f"id:{id(obj):#x}",
@@ -1384,8 +2235,8 @@ def fingerprint(obj: Any, *, budget_s: float = 2.0) -> Fingerprint:
     )
 
 
-# Classes whose own pickling code ran past the budget: a value that takes the whole
-# budget once would take it again in every cell that reads it.
+# Classes whose __lineage_fingerprint__ ran past the budget: a value that takes the
+# whole budget once would take it again in every cell that reads it.
 _slow_types: dict[int, weakref.ref[type]] = {}
 
 
@@ -1412,6 +2263,9 @@ def is_immutable_value(obj: Any) -> bool:
 
 def _is_immutable(obj: Any, depth: int) -> bool:
     tp = type(obj)
+    if type(tp) is not type:
+        # Not a builtin, and the set lookup below would call its metaclass's __hash__.
+        return False
     if tp in _IMMUTABLE_SCALARS:
         return True
     if tp is tuple or tp is frozenset:
