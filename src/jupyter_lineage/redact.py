@@ -465,26 +465,37 @@ def _embedded_secrets(value: str) -> list[str]:
     return found
 
 
+def _escapes(text: str) -> set[str]:
+    """``text`` as repr() and JSON write it inside a longer string."""
+    return {
+        repr(text)[1:-1],
+        # repr() picks its quote for the whole string the text is part of, so a
+        # ``'`` may be escaped or not.
+        repr(text + "\"'")[1:-4],
+        json.dumps(text, ensure_ascii=True)[1:-1],
+        json.dumps(text, ensure_ascii=False)[1:-1],
+    }
+
+
 def _escaped_forms(value: str) -> set[str]:
-    """How ``value`` can appear in a record: as is, escaped by repr() or JSON, URL-quoted."""
+    """How ``value`` can appear in a record: as is, URL-quoted, escaped by repr() or JSON.
+
+    Escapes nest up to two deep (the summary of a string holding JSON is the repr
+    of JSON); one more JSON escape covers the journal's check of each event's JSON.
+    """
     from urllib.parse import quote, quote_plus
 
-    forms = {value}
-    # repr() picks its quote for the whole string the value is part of, so the
-    # value may appear with ``'`` escaped or not.
-    forms |= {repr(value)[1:-1], repr(value + "\"'")[1:-4]}
     raw = value.encode("utf-8", "surrogateescape")
-    forms |= {repr(raw)[2:-1], repr(raw + b"\"'")[2:-4]}
-    forms |= {
+    forms = {
+        value,
+        repr(raw)[2:-1],
+        repr(raw + b"\"'")[2:-4],
         quote(value, safe="", errors="surrogateescape"),
         quote_plus(value, safe="", errors="surrogateescape"),
     }
-    # Twice: a string holding the JSON of a value is itself written as JSON, and the
-    # journal's check runs on each event's JSON text.
     for _ in range(2):
-        for form in list(forms):
-            forms.add(json.dumps(form, ensure_ascii=True)[1:-1])
-            forms.add(json.dumps(form, ensure_ascii=False)[1:-1])
+        forms |= {escaped for form in forms for escaped in _escapes(form)}
+    forms |= {json.dumps(form)[1:-1] for form in forms}
     return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
 
 
@@ -503,10 +514,14 @@ def known_from(values: dict[str, str]) -> _Known:
         else:
             probes[form.text[:MIN_FRAGMENT_CHARS]] = None
             probes[form.text[-MIN_FRAGMENT_CHARS:]] = None
-    return _Known(ordered, tuple(probes))
+    # A probe holding another is found whenever that one is: checking the shorter suffices.
+    kept = [p for p in probes if not any(o != p and o in p for o in probes)]
+    return _Known(ordered, tuple(kept))
 
 
 _name_is_secret: dict[str, bool] = {}
+# The shell's working directories, named like ODBC's password keyword.
+_NOT_SECRET_VARIABLES = frozenset({"PWD", "OLDPWD"})
 
 
 def _secret_name(name: str) -> bool:
@@ -526,7 +541,8 @@ def environment_secrets(environ: Mapping[str, str]) -> dict[str, str]:
     found: dict[str, str] = {}
     for name, value in sorted(environ.items()):
         kind = "env:" + _KIND_UNSAFE.sub("_", name)
-        candidates = [value] if _secret_name(name) else []
+        secret = name not in _NOT_SECRET_VARIABLES and _secret_name(name)
+        candidates = [value] if secret else []
         candidates += _embedded_secrets(value)
         for candidate in candidates:
             for text in (candidate, candidate.strip()):

@@ -230,6 +230,12 @@ def test_the_known_values_follow_os_environ(monkeypatch: pytest.MonkeyPatch) -> 
     "value",
     ["x", "pass1", "12345678", "3.14159e10", "true", "undefined", "********", "<your token>"],
 )
+def test_the_working_directory_is_not_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PWD", "/home/analyst/projects")  # ODBC's password keyword, too
+    assert secret_name_kind("PWD") == "password"
+    assert redact_text("/home/analyst/projects/data.csv")[1] == []
+
+
 def test_values_too_short_or_too_ordinary_are_not_secrets(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -261,6 +267,8 @@ def test_escaped_forms_are_found(monkeypatch: pytest.MonkeyPatch) -> None:
         json.dumps(value),
         json.dumps(value, ensure_ascii=False),
         json.dumps({"k": json.dumps(value)}),  # JSON holding JSON
+        repr(json.dumps({"k": value})),  # the summary of a string holding JSON
+        repr(repr(value)),
         "https://x.io/?t=" + quote(value, safe=""),
         repr(value)[:20] + "…",  # a summary cut inside the value
     ]
