@@ -230,12 +230,6 @@ def test_the_known_values_follow_os_environ(monkeypatch: pytest.MonkeyPatch) -> 
     "value",
     ["x", "pass1", "12345678", "3.14159e10", "true", "undefined", "********", "<your token>"],
 )
-def test_the_working_directory_is_not_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PWD", "/home/analyst/projects")  # ODBC's password keyword, too
-    assert secret_name_kind("PWD") == "password"
-    assert redact_text("/home/analyst/projects/data.csv")[1] == []
-
-
 def test_values_too_short_or_too_ordinary_are_not_secrets(
     monkeypatch: pytest.MonkeyPatch, value: str
 ) -> None:
@@ -244,6 +238,12 @@ def test_values_too_short_or_too_ordinary_are_not_secrets(
     if len(value) < 6:
         text = f"{value} in every word: {value}{value}x"
     assert redact_text(text) == (text, [])
+
+
+def test_the_working_directory_is_not_a_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PWD", "/home/analyst/projects")  # ODBC's password keyword, too
+    assert secret_name_kind("PWD") == "password"
+    assert redact_text("/home/analyst/projects/data.csv")[1] == []
 
 
 def test_a_word_is_redacted_only_where_it_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
