@@ -4,14 +4,19 @@ annotating notebook is run more than once and when notes are linked to any part 
 from __future__ import annotations
 
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from jupyter_lineage import cards
 from jupyter_lineage.sessions import use_store
+from jupyter_lineage.store import DuckDBStore
 
 from .conftest import NotebookRun, execute_notebook
+
+REPO = Path(__file__).parents[2]
 
 DESIGN = """
 ## Why this model type?
@@ -181,3 +186,29 @@ def test_an_unknown_version_target_is_one_clear_line(twice: NotebookRun, tmp_pat
     assert "has no version '9.9.9'" in run.text(1)
     assert "Traceback" not in run.text(1)
     assert "bad model version 'scorer@'" in run.text(2)
+
+
+def test_the_quickstart_run_twice_has_each_answer_once(tmp_path: Path) -> None:
+    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", tmp_path / "quickstart.ipynb")
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_lineage.cli", "run", "quickstart.ipynb", "--quiet"],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+    use_store(str(tmp_path / ".lineage"))
+    card = cards.card_data("churn-logreg")
+    assert card["model_details"]["version"] == "1.0.1"
+    answers = sorted(a["question"] for a in card["rationale"] if a.get("template") == "design")
+    assert answers == ["alternatives", "data_quality", "model_choice", "risks", "success"]
+    # the second run's failed first try, with its explanation, and not the first run's
+    (failed,) = card["failed_attempts"]
+    assert failed["origin"] == "captured" and "intercept" in failed["explanation"]
+    of_this_run = DuckDBStore(tmp_path / ".lineage").query(
+        "SELECT execution_id FROM runs WHERE experiment_id = ?",
+        [card["experiment"]["experiment_id"]],
+    )
+    assert failed["execution_id"] in set(of_this_run["execution_id"])
