@@ -71,6 +71,18 @@ class ClassPropertyHangs:
     def __class__(self):
         time.sleep(10**6)
 
+class HookHangs:
+    def __lineage_fingerprint__(self):
+        time.sleep(10**6)
+
+class HookSwallows:
+    def __lineage_fingerprint__(self):
+        while True:
+            try:
+                time.sleep(10**6)
+            except BaseException:
+                pass
+
 def rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 """
@@ -99,6 +111,8 @@ CELLS: list[tuple[str, str]] = [
             ("swallows", "SwallowsInterrupts"),
             ("proxy", "Proxy"),
             ("class_property", "ClassPropertyHangs"),
+            ("hook_hangs", "HookHangs"),
+            ("hook_swallows", "HookSwallows"),
         ]
     ],
     (
@@ -124,11 +138,11 @@ CELLS: list[tuple[str, str]] = [
     ),
     (
         "reads = [repr_raises, repr_hangs, eq_hash_raise, eq_hash_hang, reduce_raises, reduce_hangs,"
-        " reduce_garbage, getstate_hangs, getstate_garbage, swallows, proxy, class_property, gen,"
-        " fn, circ, sock, fh, huge]\nlen(reads)",
+        " reduce_garbage, getstate_hangs, getstate_garbage, swallows, proxy, class_property,"
+        " hook_hangs, hook_swallows, gen, fn, circ, sock, fh, huge]\nlen(reads)",
         "%%lineage\nreads = [repr_raises, repr_hangs, eq_hash_raise, eq_hash_hang, reduce_raises,"
         " reduce_hangs, reduce_garbage, getstate_hangs, getstate_garbage, swallows, proxy,"
-        " class_property, gen, fn, circ, sock, fh, huge]\nlen(reads)",
+        " class_property, hook_hangs, hook_swallows, gen, fn, circ, sock, fh, huge]\nlen(reads)",
     ),
     (
         "total = next(gen) + fn(2) + len(circ) + len(huge)\ntotal",
@@ -193,11 +207,27 @@ def test_hostile_values_change_nothing_and_are_bounded(kernel_factory, tmp_path:
     )
     kinds = dict(zip(values["name"], values["kind"], strict=True))
     notes = dict(zip(values["name"], values["note"], strict=True))
-    for name in ("reduce_hangs", "getstate_hangs", "swallows", "class_property", "huge"):
+    # A hook is the only code of the user's that fingerprinting runs; it is stopped at the budget.
+    for name in ("hook_hangs", "hook_swallows", "huge"):
         assert kinds[name] == "timeout", (name, notes[name])
-    for name in ("reduce_raises", "reduce_garbage", "gen", "sock", "fh"):
+    for name in ("gen", "sock", "fh"):
         assert kinds[name] == "identity", (name, notes[name])
-    for name in ("repr_raises", "repr_hangs", "eq_hash_raise", "eq_hash_hang", "fn", "circ"):
+    # Everything else is read structurally: its pickling, repr, eq and hash never run.
+    for name in (
+        "repr_raises",
+        "repr_hangs",
+        "eq_hash_raise",
+        "eq_hash_hang",
+        "reduce_raises",
+        "reduce_hangs",
+        "reduce_garbage",
+        "getstate_hangs",
+        "getstate_garbage",
+        "swallows",
+        "proxy",
+        "class_property",
+        "fn",
+        "circ",
+    ):
         assert kinds[name] == "content", (name, notes[name])
     assert kinds["view"] == "content"
-    assert "reduce exploded" in notes["reduce_raises"]
