@@ -77,6 +77,10 @@ class LineSyntax:
     """Long options whose value is free text."""
     text_positional: str | None = None
     """The destination of a positional free text: the first word that is no option starts it."""
+    dests: Mapping[str, str] = field(default_factory=dict)
+    """Each option's destination in the parsed namespace."""
+    text_is_list: bool = False
+    """Whether the positional text is parsed as a list of words (``nargs`` ``*`` or ``+``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,8 @@ class SplitLine:
     """Options and positional words, shell-unquoted; a free-text option as ``--opt=TEXT``."""
     text: str | None
     """The positional free text, verbatim; ``None`` when the line has none."""
+    texts: dict[str, str] = field(default_factory=dict)
+    """The free-text options given, and their texts verbatim."""
 
 
 def syntax_of(
@@ -102,14 +108,19 @@ def syntax_of(
     describing them twice (once for argparse, once here) would let them drift.
     """
     options: dict[str, bool] = {}
+    dests: dict[str, str] = {}
+    text_is_list = False
     for action in parser._actions:
         for option in action.option_strings:
             options[option] = action.nargs != 0
+            dests[option] = action.dest
+        if not action.option_strings and action.dest == text_positional:
+            text_is_list = action.nargs in ("*", "+")
     text = frozenset(text_options)
     unknown = sorted(text - options.keys())
     if unknown:  # a programming error, caught by the tests
         raise ValueError(f"{prog} has no option {unknown[0]}")
-    return LineSyntax(prog, options, text, text_positional)
+    return LineSyntax(prog, options, text, text_positional, dests, text_is_list)
 
 
 def _skip_space(line: str, pos: int) -> int:
@@ -216,12 +227,13 @@ def split_line(line: str, syntax: LineSyntax) -> SplitLine:
             closed among the options; one line naming it and the fix.
     """
     argv: list[str] = []
+    texts: dict[str, str] = {}
     positional_text: str | None = None
     pos = 0
     while True:
         pos = _skip_space(line, pos)
         if pos >= len(line):
-            return SplitLine(argv, positional_text)
+            return SplitLine(argv, positional_text, texts)
         if positional_text is not None and not _looks_like_option(_raw_word(line, pos)):
             raise UsageError(
                 f"{syntax.prog}: {_raw_word(line, pos)!r} follows the quoted text; put the whole "
@@ -229,10 +241,15 @@ def split_line(line: str, syntax: LineSyntax) -> SplitLine:
             )
         if _is_double_dash(line, pos):
             if syntax.text_positional is not None:
-                return SplitLine(argv, line[pos + 3 :])
+                return SplitLine(argv, line[pos + 3 :], texts)
+            # argparse's own meaning: the words after it are positional, whatever they look like.
             argv.append("--")
-            pos += 2
-            continue
+            pos = _skip_space(line, pos + 2)
+            while pos < len(line):
+                word, pos = _read_word(line, pos, syntax)
+                argv.append(word)
+                pos = _skip_space(line, pos)
+            return SplitLine(argv, positional_text, texts)
         long_option = _LONG.match(line, pos)
         if long_option is not None:
             name = _resolve(long_option.group(), syntax)
@@ -249,6 +266,7 @@ def split_line(line: str, syntax: LineSyntax) -> SplitLine:
                         f"{name} TEXT"
                     )
                 argv.append(f"{name}={text}")
+                texts[name] = text
                 continue
         if not _looks_like_option(_raw_word(line, pos)):
             if syntax.text_positional is not None:
@@ -270,7 +288,7 @@ def split_line(line: str, syntax: LineSyntax) -> SplitLine:
                 f"(to write a text that starts with '-', put -- before it)"
             )
         if not syntax.options[option]:
-            argv.append(word)
+            argv.append(f"{option}={value}" if eq else option)
             pos = end
             continue
         if not eq:
@@ -283,12 +301,32 @@ def split_line(line: str, syntax: LineSyntax) -> SplitLine:
         pos = end
 
 
-def parse(parser: argparse.ArgumentParser, line: str, syntax: LineSyntax) -> argparse.Namespace:
-    """Split ``line`` and parse it with ``parser``; the positional text is set verbatim."""
+def parse(
+    parser: argparse.ArgumentParser,
+    line: str,
+    syntax: LineSyntax,
+    *,
+    prefix: Iterable[str] = (),
+) -> argparse.Namespace:
+    """Split ``line`` and parse it with ``parser`` (after the words of ``prefix``, e.g. a
+    sub-command); the free texts are set verbatim.
+
+    argparse sees a placeholder instead of each text: it would drop a text that is just
+    ``--`` (it takes it for its separator), and there is nothing in a text for it to check.
+    A positional text parsed as a list of words is set as a one-element list.
+    """
     split = split_line(line, syntax)
-    args = parser.parse_args(split.argv)
-    if syntax.text_positional is not None:
-        setattr(args, syntax.text_positional, split.text)
+    argv = [*prefix]
+    for word in split.argv:
+        option = word.split("=", 1)[0]
+        argv.append(f"{option}=-" if option in split.texts else word)
+    if split.text is not None:
+        argv += ["--", "-"]
+    args = parser.parse_args(argv)
+    for option, text in split.texts.items():
+        setattr(args, syntax.dests[option], text)
+    if syntax.text_positional is not None and split.text is not None:
+        setattr(args, syntax.text_positional, [split.text] if syntax.text_is_list else split.text)
     return args
 
 

@@ -6,14 +6,13 @@ IPython and nothing heavy; nbformat, nbclient and DuckDB load when a magic runs.
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from .errors import LineageError
+from .magic_args import parse_magic, usage_errors
 
 
 def _timeout(text: str) -> int:
@@ -34,13 +33,6 @@ class ReproduceMagics(Magics):
         super().__init__(shell)
         self.recorder = recorder
 
-    def _args(self, fn: Any, line: str) -> Any:
-        try:
-            shlex.split(line)
-        except ValueError as exc:
-            raise IPythonUsageError(f"{exc} in {line!r}") from None
-        return parse_argstring(fn, line)
-
     @magic_arguments()
     @argument(
         "target",
@@ -59,10 +51,10 @@ class ReproduceMagics(Magics):
             %lineage_reproduce model:churn --run
             %lineage_reproduce experiment:depth-8 -o depth-8-again.ipynb
         """
-        args = self._args(self.lineage_reproduce, line)
+        args = parse_magic(self.lineage_reproduce, line)
         from .reproduce import reproduce
 
-        try:
+        with usage_errors():
             result = reproduce(
                 args.target,
                 store=self.recorder.store_dir,
@@ -71,8 +63,6 @@ class ReproduceMagics(Magics):
                 cwd=args.cwd,
                 timeout=args.timeout,
             )
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
         print(result.render_text(), end="")
 
     @magic_arguments()
@@ -87,14 +77,12 @@ class ReproduceMagics(Magics):
 
             %lineage_diff experiment:depth-4 experiment:depth-8
         """
-        args = self._args(self.lineage_diff, line)
+        args = parse_magic(self.lineage_diff, line)
         from .diff import render_text
         from .reproduce import diff_targets
 
-        try:
+        with usage_errors():
             result = diff_targets(
                 args.a, args.b, store=self.recorder.store_dir, upstream=not args.no_upstream
             )
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
         print(render_text(result), end="")

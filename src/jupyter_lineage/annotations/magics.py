@@ -64,12 +64,13 @@ class AnnotateMagics(Magics):
         if cell is not None:
             line, cell = raw_cell_magic(self.shell, "lineage_note", line, cell)
         args = parse_magic(AnnotateMagics.lineage_note, line, text_positional="text")
-        if cell is not None and args.text:
+        line_text = args.text[0] if args.text else ""
+        if cell is not None and line_text:
             raise IPythonUsageError(
                 "%%lineage_note takes its text from the cell body; "
                 "keep the first line for options (--kind, --on, --revises)"
             )
-        text = cell if cell is not None else args.text or ""
+        text = cell if cell is not None else line_text
         with usage_errors():
             annotation_id = _api().note(text, kind=args.kind, on=args.on, revises=args.revises)
         print(f"annotation {annotation_id} recorded ({args.kind})")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import LineageError
+from ..magic_args import parse_magic, usage_errors
 
 
 @magics_class
@@ -19,6 +19,10 @@ class CardMagics(Magics):
         super().__init__(shell)
         self.recorder = recorder
 
+    @magic_arguments()
+    @argument("model", nargs="*", help="MODEL[@VERSION]")
+    @argument("--check", action="store_true", help="List the required sections still empty.")
+    @argument("--html", metavar="FILE", help="Write the card as HTML to FILE.")
     @line_magic
     def lineage_card(self, line: str) -> None:
         """Show a model's card inline, check it, or export it::
@@ -27,32 +31,18 @@ class CardMagics(Magics):
         %lineage_card churn-logreg@1.0.0 --check
         %lineage_card churn-logreg --html card.html
         """
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise IPythonUsageError(f"%lineage_card: {exc}") from None
-        spec = [w for w in words if not w.startswith("--")]
-        check = "--check" in words
-        html_out = None
-        if "--html" in words:
-            i = words.index("--html")
-            if i + 1 >= len(words):
-                raise IPythonUsageError("%lineage_card --html needs a file name")
-            html_out = words[i + 1]
-            spec = [w for w in spec if w != html_out]
-        unknown = [w for w in words if w.startswith("--") and w not in ("--check", "--html")]
-        if unknown or len(spec) != 1:
+        args = parse_magic(CardMagics.lineage_card, line)
+        if len(args.model) != 1:
             raise IPythonUsageError("usage: %lineage_card MODEL[@VERSION] [--check] [--html FILE]")
+        spec, check, html_out = args.model, args.check, args.html
         from IPython.display import HTML, display
 
         from . import card_data, missing_sections
         from .figures import groups_figure, history_figure, lineage_figure, metrics_figure
         from .render import render_html
 
-        try:
+        with usage_errors():
             card = card_data(spec[0])
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
         if check:
             missing = missing_sections(card)
             for section, how in missing:

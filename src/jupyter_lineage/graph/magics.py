@@ -6,14 +6,13 @@ IPython and nothing heavy; pandas, DuckDB and plotly load when a magic runs.
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_magic, magics_class
-from IPython.core.magic_arguments import argument, magic_arguments, parse_argstring
+from IPython.core.magic_arguments import argument, magic_arguments
 
-from ..errors import LineageError
+from ..magic_args import parse_magic, usage_errors
 
 
 def _depth(text: str) -> int:
@@ -40,13 +39,6 @@ class GraphMagics(Magics):
 
         return open_store(self.recorder.store_dir)
 
-    def _args(self, fn: Any, line: str) -> Any:
-        try:
-            shlex.split(line)
-        except ValueError as exc:
-            raise IPythonUsageError(f"{exc} in {line!r}") from None
-        return parse_argstring(fn, line)
-
     @magic_arguments()
     @argument("target", nargs="?", help="What to draw around: a TARGET (default: this notebook).")
     @argument("--upstream", action="store_true", help="Only what the target was made from.")
@@ -65,7 +57,7 @@ class GraphMagics(Magics):
             %lineage_graph model:churn-logreg --upstream
             %lineage_graph file:data/customers.csv --downstream --failed
         """
-        args = self._args(self.lineage_graph, line)
+        args = parse_magic(self.lineage_graph, line)
         if args.upstream and args.downstream:
             raise IPythonUsageError(
                 "give --upstream or --downstream, not both (neither draws both directions)"
@@ -76,7 +68,7 @@ class GraphMagics(Magics):
 
         direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
         notebook = None if args.target else self.recorder.notebook_path
-        try:
+        with usage_errors():
             return figure(
                 args.target,
                 direction=direction,
@@ -87,8 +79,6 @@ class GraphMagics(Magics):
                 notebook=notebook,
                 store=self._store(),
             )
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
 
     @magic_arguments()
     @argument("target", help="A TARGET: execution id, var:NAME, file:PATH, model:NAME, cell name.")
@@ -96,7 +86,7 @@ class GraphMagics(Magics):
     @line_magic
     def lineage_upstream(self, line: str) -> Any:
         """What TARGET was made from, nearest first: ``%lineage_upstream model:churn-logreg``."""
-        args = self._args(self.lineage_upstream, line)
+        args = parse_magic(self.lineage_upstream, line)
         from . import upstream
 
         return self._call(upstream, args.target, args.depth)
@@ -107,7 +97,7 @@ class GraphMagics(Magics):
     @line_magic
     def lineage_downstream(self, line: str) -> Any:
         """What was made from TARGET, nearest first: ``%lineage_downstream var:raw``."""
-        args = self._args(self.lineage_downstream, line)
+        args = parse_magic(self.lineage_downstream, line)
         from . import downstream
 
         return self._call(downstream, args.target, args.depth)
@@ -117,7 +107,7 @@ class GraphMagics(Magics):
     @line_magic
     def lineage_impact(self, line: str) -> Any:
         """Executions and models to re-run if TARGET changes: ``%lineage_impact file:data/customers.csv``."""
-        args = self._args(self.lineage_impact, line)
+        args = parse_magic(self.lineage_impact, line)
         from . import impact
 
         return self._call(impact, args.target)
@@ -128,7 +118,7 @@ class GraphMagics(Magics):
     @line_magic
     def lineage_path(self, line: str) -> Any:
         """The shortest chain of edges between two nodes: ``%lineage_path file:data/x.csv model:m``."""
-        args = self._args(self.lineage_path, line)
+        args = parse_magic(self.lineage_path, line)
         from . import path
 
         return self._call(path, args.a, args.b)
@@ -138,13 +128,11 @@ class GraphMagics(Magics):
     @line_magic
     def lineage_training_data(self, line: str) -> Any:
         """The file and data versions a model was trained from: ``%lineage_training_data churn-logreg``."""
-        args = self._args(self.lineage_training_data, line)
+        args = parse_magic(self.lineage_training_data, line)
         from . import training_data
 
         return self._call(training_data, args.model)
 
     def _call(self, fn: Any, *args: Any) -> Any:
-        try:
+        with usage_errors():
             return fn(*args, store=self._store())
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None

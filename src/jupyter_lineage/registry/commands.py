@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from typing import Any
 
 from ..errors import UsageError
@@ -22,13 +23,24 @@ EXAMPLES = {
 }
 
 
+# What the magic reads as free text, verbatim to the end of its line (see ``magic_args``);
+# the CLI gets its argv from the shell and reads these as any other argument.
+TEXT_OPTIONS = {
+    "register": ("--description",),
+    "version": ("--intended-use", "--limitations", "--ethical-considerations"),
+    "promote": ("--justification",),
+    "waive": ("--reason",),
+}
+TEXT_POSITIONALS = {"search": "query"}
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:  # one line, no exit: the magic and the CLI report it
         raise UsageError(f"{self.prog}: {message}")
 
 
-def add_model_commands(sub: Any) -> None:
-    """Add the ``model`` command group to an argparse subparsers object."""
+def add_model_commands(sub: Any) -> dict[str, argparse.ArgumentParser]:
+    """Add the ``model`` command group to an argparse subparsers object; returns each command's parser."""
     model = sub.add_parser(
         "model",
         help="the model registry: register, version, promote, search...",
@@ -37,11 +49,13 @@ def add_model_commands(sub: Any) -> None:
     )
     commands = model.add_subparsers(dest="model_command", metavar="COMMAND", parser_class=_Parser)
     commands.required = True
+    parsers: dict[str, argparse.ArgumentParser] = {}
 
     def add(name: str, help_: str) -> argparse.ArgumentParser:
         p: argparse.ArgumentParser = commands.add_parser(
             name, help=help_, description=help_, epilog="example: " + EXAMPLES[name]
         )
+        parsers[name] = p
         return p
 
     p = add("register", "register a model")
@@ -120,12 +134,45 @@ def add_model_commands(sub: Any) -> None:
 
     p = add("audit", "the audit trail: transitions, gate results, waivers, artifacts")
     p.add_argument("model", help="[GROUP/]NAME[@VERSION]")
+    return parsers
 
 
-def parser_for_magic() -> argparse.ArgumentParser:
+def parse_magic_line(line: str) -> argparse.Namespace:
+    """Parse ``%lineage_model COMMAND ...``: free texts as typed (``magic_args``), the rest as argv.
+
+    Raises:
+        UsageError: an unknown command or option, or a bad value; one line.
+    """
+    from ..magic_args import parse, syntax_of
+
     parser = _Parser(prog="%lineage_model", add_help=False)
-    add_model_commands(parser.add_subparsers(dest="command", parser_class=_Parser))
-    return parser
+    commands = add_model_commands(parser.add_subparsers(dest="command", parser_class=_Parser))
+    command, rest = _first_word(line)
+    if command not in commands:
+        raise UsageError(
+            f"%lineage_model: unknown command {command!r}; use one of "
+            f"{', '.join([*commands, 'browse'])}, e.g. %lineage_model show NAME"
+        )
+    syntax = syntax_of(
+        commands[command],
+        f"%lineage_model {command}",
+        text_options=TEXT_OPTIONS.get(command, ()),
+        text_positional=TEXT_POSITIONALS.get(command),
+    )
+    return parse(parser, rest, syntax, prefix=["model", command])
+
+
+def _first_word(line: str) -> tuple[str, str]:
+    """A command word and the rest of the line after it, as typed."""
+    match = re.match(r"\s*(\S*)(.*)", line, re.DOTALL)
+    assert match is not None  # the pattern matches any text
+    return match.group(1), match.group(2)
+
+
+def browse_query(line: str) -> str | None:
+    """The query of ``%lineage_model browse QUERY``, as typed; ``None`` for another command."""
+    command, rest = _first_word(line)
+    return rest.strip() if command == "browse" else None
 
 
 def _json_arg(text: str | None, what: str) -> Any:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
-from IPython.core.error import UsageError as IPythonUsageError
-from IPython.core.magic import Magics, line_magic, magics_class
+from IPython.core.magic import Magics, line_magic, magics_class, no_var_expand
 
-from ..errors import LineageError
+from ..magic_args import usage_errors
 
 
 @magics_class
@@ -19,31 +17,30 @@ class RegistryMagics(Magics):
         super().__init__(shell)
         self.recorder = recorder
 
+    @no_var_expand
     @line_magic
     def lineage_model(self, line: str) -> Any:
         """The model registry, as ``jupyter-lineage model`` does it::
 
         %lineage_model register churn --owner ml@example.com --risk-tier HIGH
         %lineage_model version churn 1.0.0 --framework numpy
-        %lineage_model promote churn@1.0.0 SUBMITTED --actor ml@example.com --role owner --justification "ready"
+        %lineage_model promote churn@1.0.0 SUBMITTED --actor ml@example.com --role owner --justification it's ready
         %lineage_model search tag:tabular AND riskTier:HIGH
         %lineage_model browse
+
+        Free texts (--description, --intended-use, --limitations, --ethical-considerations,
+        --justification, --reason, and search's query) run as typed to the end of the line.
         """
-        try:
-            words = shlex.split(line)
-        except ValueError as exc:
-            raise IPythonUsageError(f"%lineage_model: {exc}") from None
-        if words[:1] == ["browse"]:
+        from .commands import browse_query, parse_magic_line, run
+
+        query = browse_query(line)
+        if query is not None:
             from .widget import browse
 
-            return browse(" ".join(words[1:]))
-        from .commands import parser_for_magic, run
-
-        try:
-            args = parser_for_magic().parse_args(["model", *words])
+            return browse(query)
+        with usage_errors("%lineage_model"):
+            args = parse_magic_line(line)
             message, result = run(args)
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
         print(message)
         if args.model_command in ("search", "audit"):
             return result
