@@ -1,4 +1,7 @@
-"""Fingerprint throughput against its baselines: memcpy for arrays, pandas' own hashing for frames.
+"""Fingerprint throughput against its baselines: memcpy for arrays, pandas' own hashing for
+frames, and, for objects read structurally (a matplotlib figure, a fitted random forest, a dict
+of user objects), what pickling them into the same hash cost, which is how such objects were
+fingerprinted before.
 
 Run as ``python bench/bench_fingerprint.py [--quick]``. ``run(quick)`` returns the
 rows so that other entry points can aggregate them.
@@ -6,6 +9,7 @@ rows so that other entry points can aggregate them.
 
 from __future__ import annotations
 
+import pickle
 import sys
 import time
 import tracemalloc
@@ -15,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import xxhash
 
 try:
     from jupyter_lineage.capture.fingerprint import fingerprint
@@ -27,6 +32,9 @@ REPEATS = 5
 MIN_MEMCPY_RATIO = 0.5
 MAX_EXTRA_MB = 64.0
 MIN_FRAME_SPEEDUP = 5.0
+MAX_FIGURE_MS = 10.0
+MAX_FOREST_MS = 10.0
+MAX_OBJECTS_MS = 5.0
 
 
 def best_time(fn: Callable[[], Any], repeats: int = REPEATS) -> float:
@@ -134,9 +142,85 @@ def bench_frame(quick: bool) -> list[dict[str, Any]]:
     ]
 
 
+def pickled_digest(value: Any) -> bytes:
+    """The old way to fingerprint an object of an unknown class: its pickle, hashed."""
+    return xxhash.xxh3_128_digest(pickle.dumps(value, protocol=5))
+
+
+def structural_row(figure: str, value: Any, target_ms: float) -> dict[str, Any]:
+    """Best time of our fingerprint of ``value`` against pickling it into the same hash."""
+    fp = fingerprint(value)
+    assert fp.kind == "content", fp.note
+    t_ours = best_time(lambda: fingerprint(value))
+    t_pickle = best_time(lambda: pickled_digest(value))
+    return {
+        "figure": f"{figure} vs pickle + xxh3",
+        "value": round(t_ours * 1e3, 2),
+        "baseline": round(t_pickle * 1e3, 2),
+        "ratio": round(t_pickle / t_ours, 2),
+        "target": f"<= {target_ms:g} ms",
+        "pass": t_ours * 1e3 <= target_ms,
+        "unit": "ms",
+    }
+
+
+def bench_figure(quick: bool) -> list[dict[str, Any]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(8, 8)
+    rng = np.random.default_rng(0)
+    for ax in axes.flat:
+        ax.plot(np.arange(100), rng.random(100))
+    row = structural_row(
+        "fingerprint matplotlib figure, 8x8 subplots with a line each", fig, MAX_FIGURE_MS
+    )
+    plt.close(fig)
+    return [row]
+
+
+def bench_forest(quick: bool) -> list[dict[str, Any]]:
+    from sklearn.ensemble import RandomForestClassifier
+
+    rng = np.random.default_rng(0)
+    features = rng.random((1000, 10))
+    labels = (features[:, 0] + 0.3 * rng.random(1000) > 0.6).astype(int)
+    forest = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1)
+    forest.fit(features, labels)
+    return [
+        structural_row("fingerprint fitted 100-tree RandomForestClassifier", forest, MAX_FOREST_MS)
+    ]
+
+
+class Point:
+    """A plain user class, read attribute by attribute."""
+
+    def __init__(self, i: int) -> None:
+        self.x = i
+        self.y = float(i) / 3
+        self.label = f"point {i}"
+
+
+def bench_objects(quick: bool) -> list[dict[str, Any]]:
+    points = {f"p{i}": Point(i) for i in range(1000)}
+    return [
+        structural_row(
+            "fingerprint dict of 1,000 user objects (3 attributes each)", points, MAX_OBJECTS_MS
+        )
+    ]
+
+
 def run(quick: bool) -> list[dict[str, Any]]:
     """Measure every figure; one row per figure."""
-    return bench_array(quick) + bench_frame(quick)
+    return (
+        bench_array(quick)
+        + bench_frame(quick)
+        + bench_figure(quick)
+        + bench_forest(quick)
+        + bench_objects(quick)
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -324,6 +324,11 @@ _SCALAR_ENCODERS: dict[type, Callable[[Any], bytes]] = {
     type(Ellipsis): _encode_singleton,
     type(NotImplemented): _encode_singleton,
 }
+# The same, keyed by the type's id: looking a type up by id never calls its
+# metaclass's __hash__ or __eq__, and builtin types live (at one id) forever.
+_SCALAR_BY_ID: dict[int, Callable[[Any], bytes]] = {
+    id(tp): encode for tp, encode in _SCALAR_ENCODERS.items()
+}
 
 # Types pickle handles deterministically by itself; the pickler's per-object
 # hook returns at once for them.
@@ -356,7 +361,7 @@ def _scalar_summary(obj: Any, tp: type) -> str:
 def _label_summary(label: Any) -> str:
     """A column or index label for a summary, without calling user code."""
     tp = type(label)
-    if tp in _SCALAR_ENCODERS and tp is not memoryview:
+    if id(tp) in _SCALAR_BY_ID and tp is not memoryview:
         text = str(label) if tp is str else _scalar_summary(label, tp)
         return text if len(text) <= 24 else text[:23] + "…"
     if tp is tuple:
@@ -724,7 +729,7 @@ class _Walker:
         self._handlers: dict[int, Callable[[_Walker, Any, Any], None]] = {}
         self._plans: dict[int, _Plan] = {}
         self._mpl: dict[tuple[int, Any], Any] = {}
-        # Digests of attribute names: every instance of a class repeats them.
+        # Encoded attribute names: every instance of a class repeats them.
         self.names: dict[str, bytes] = {}
 
     def run_hook(self) -> None:
@@ -742,6 +747,26 @@ class _Walker:
         if _perf_counter() > self.deadline:
             raise _Timeout("time budget exhausted")
 
+    def count(self, n: int) -> None:
+        """Account for ``n`` elements hashed without going through ``feed``."""
+        self._tick -= n
+        if self._tick <= 0:
+            self._check_clock()
+
+    def pair_digests(self, items: Iterable[tuple[Any, Any]]) -> list[bytes]:
+        """``digest(key) + digest(value)`` of each item; scalars inline, the hot case."""
+        encoders = _SCALAR_BY_ID.get
+        digest = self.digest
+        pairs: list[bytes] = []
+        append = pairs.append
+        for key, value in items:
+            encode = encoders(id(type(key)))
+            key_digest = digest(key) if encode is None else _xxh3_digest(encode(key))
+            encode = encoders(id(type(value)))
+            append(key_digest + (digest(value) if encode is None else _xxh3_digest(encode(value))))
+        self.count(len(pairs))
+        return pairs
+
     def plan(
         self, tp: type, stop: type = object, known_extra: Callable[[type], bool] | None = None
     ) -> _Plan:
@@ -752,14 +777,12 @@ class _Walker:
 
     def digest(self, obj: Any) -> bytes:
         """16-byte digest of one value."""
-        tp = type(obj)
-        if type(tp) is type:
-            encode = _SCALAR_ENCODERS.get(tp)
-            if encode is not None:
-                self._tick -= 1
-                if self._tick <= 0:
-                    self._check_clock()
-                return _xxh3_digest(encode(obj))
+        encode = _SCALAR_BY_ID.get(id(type(obj)))
+        if encode is not None:
+            self._tick -= 1
+            if self._tick <= 0:
+                self._check_clock()
+            return _xxh3_digest(encode(obj))
         h = _xxh3_128()
         self.feed(h, obj)
         return h.digest()
@@ -770,29 +793,31 @@ class _Walker:
         if self._tick <= 0:
             self._check_clock()
         tp = type(obj)
-        if type(tp) is not type:
-            _check_metaclass(tp)
-        encode = _SCALAR_ENCODERS.get(tp)
+        encode = _SCALAR_BY_ID.get(id(tp))
         if encode is not None:
             h.update(encode(obj))
             return
-        handler = _EXACT_HANDLERS.get(tp)
+        handler = self._handlers.get(id(tp))
         if handler is None:
-            handler = self._handlers.get(id(tp))
-            if handler is None:
-                handler = self._handlers[id(tp)] = _resolve_handler(obj, tp)
+            if type(tp) is not type:
+                # Before any dict lookup by the type, which would call these.
+                _check_metaclass(tp)
+            handler = _EXACT_HANDLERS.get(tp) or _resolve_handler(obj, tp)
+            self._handlers[id(tp)] = handler
         key = id(obj)
-        seen = self._active.get(key)
+        active = self._active
+        seen = active.get(key)
         if seen is not None:
             h.update(b"@" + _pack_q(seen))
             return
-        if len(self._active) >= _MAX_DEPTH:
+        depth = len(active)
+        if depth >= _MAX_DEPTH:
             raise _Unhashable(f"nested deeper than {_MAX_DEPTH} levels")
-        self._active[key] = len(self._active)
+        active[key] = depth
         try:
             handler(self, h, obj)
         finally:
-            del self._active[key]
+            del active[key]
 
     def feed_sub(self, h: Any, tag: bytes, fill: Callable[..., None], *args: Any) -> None:
         """Hash what ``fill(self, sub, *args)`` writes separately; append ``tag`` + that digest.
@@ -860,8 +885,22 @@ class _Walker:
 
 def _feed_sequence(walker: _Walker, h: Any, tag: bytes, n: int, items: Iterable[Any]) -> None:
     h.update(tag + _pack_q(n))
+    encoders = _SCALAR_BY_ID.get
+    feed = walker.feed
+    update = h.update
+    # Scalars inline (the hot case), counted in batches between looks at the clock.
+    pending = 0
     for item in items:
-        walker.feed(h, item)
+        encode = encoders(id(type(item)))
+        if encode is None:
+            feed(h, item)
+        else:
+            update(encode(item))
+            pending += 1
+            if pending >= _TICK:
+                walker.count(pending)
+                pending = 0
+    walker.count(pending)
 
 
 def _feed_list(walker: _Walker, h: Any, obj: list[Any]) -> None:
@@ -906,8 +945,9 @@ def _feed_dict_items(walker: _Walker, h: Any, n: int, items: Iterable[tuple[Any,
     # dict equality ignores order, so the digest does too. Keys are hashed by
     # content: walking items never calls a key's __hash__ or __eq__.
     digest = walker.digest
+    pairs: Iterable[bytes]
     if n <= _SORT_LIMIT:
-        pairs: Iterable[bytes] = (digest(key) + digest(value) for key, value in items)
+        pairs = walker.pair_digests(items)
     else:
         pairs = (_xxh3_digest(digest(key) + digest(value)) for key, value in items)
     _feed_unordered(walker, h, b"D", n, pairs)
@@ -932,37 +972,63 @@ def _feed_state(walker: _Walker, h: Any, obj: Any, tp: type, plan: _Plan) -> Non
         h.update(key)
         walker.feed(h, value)
     state = _instance_dict(obj, tp, plan)
-    if state:
-        h.update(b"d")
-        n = dict.__len__(state)
-        if n > _SORT_LIMIT:
-            _feed_dict_items(walker, h, n, dict.items(state))
+    if state is not None:
+        _feed_attributes(walker, h, state)
+
+
+def _feed_attributes(walker: _Walker, h: Any, state: dict[Any, Any]) -> None:
+    """Append an instance ``__dict__``, in an order that does not depend on how it was filled.
+
+    Attribute names are strings, so the items are sorted by name (a comparison
+    of distinct strings never reaches the values) and each value is streamed
+    after its name, with no digest per item. A dict with other keys is hashed
+    as a dict.
+    """
+    n = dict.__len__(state)
+    if not n:
+        return
+    if n <= _SORT_LIMIT:
+        for key in dict.keys(state):
+            if type(key) is not str:
+                break
+        else:
+            names = walker.names
+            feed = walker.feed
+            update = h.update
+            update(b"a" + _pack_q(n))
+            for key, value in sorted(dict.items(state)):
+                encoded = names.get(key)
+                if encoded is None:
+                    encoded = names[key] = _encode_str(key)
+                update(encoded)
+                feed(h, value)
             return
-        names = walker.names
-        digest = walker.digest
-        pairs = []
-        for key, value in dict.items(state):
-            if type(key) is str:
-                key_digest = names.get(key)
-                if key_digest is None:
-                    key_digest = names[key] = digest(key)
-            else:
-                key_digest = digest(key)
-            pairs.append(key_digest + digest(value))
-        _feed_unordered(walker, h, b"D", n, pairs)
+    h.update(b"d")
+    _feed_dict_items(walker, h, n, dict.items(state))
 
 
 def _feed_object(walker: _Walker, h: Any, obj: Any) -> None:
     """An object of a class with no reader: its type, then its slots and ``__dict__``."""
     tp = type(obj)
-    plan = walker.plan(tp)
+    plan = walker._plans.get(id(tp)) or walker.plan(tp)
     if plan.note is not None:
         raise _Unhashable(plan.note)
     if plan.pickle:
         walker.feed_pickle(h, obj)
         return
     h.update(plan.tag + b"O")
-    _feed_state(walker, h, obj, tp, plan)
+    if plan.members:
+        _feed_state(walker, h, obj, tp, plan)
+        return
+    # The common case, inlined: a __dict__ and no slots.
+    getter = plan.dict_getter
+    if getter is not None:
+        try:
+            state = getter(obj, tp)
+        except AttributeError:
+            return
+        if issubclass(type(state), dict):
+            _feed_attributes(walker, h, state)
 
 
 # Exact copies of builtin scalar subclasses through the base type's own
@@ -1779,7 +1845,14 @@ def _feed_mpl_axes(walker: _Walker, h: Any, ax: Any) -> None:
         axis = _mpl_attr(walker, ax, axis_name)
         _feed_mpl_ticker(walker, h, call(walker, axis, "get_major_locator"))
         _feed_mpl_ticker(walker, h, call(walker, axis, "get_major_formatter"))
-    _feed_mpl_children(walker, h, ax, _MPL_AXES_CHILDREN)
+    children = _mpl_attr(walker, ax, "_children")
+    if type(children) is list:
+        # Every line, collection, patch, text, image and table, in the order
+        # they were added: the public lists are views of this one.
+        _feed_sequence(walker, h, b"[", len(children), children)
+        _feed_mpl_children(walker, h, ax, ("child_axes",))
+    else:
+        _feed_mpl_children(walker, h, ax, _MPL_AXES_CHILDREN)
     legend = call(walker, ax, "get_legend")
     walker.feed(h, None if legend is _MISSING else legend)
 
