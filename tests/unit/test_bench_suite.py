@@ -37,14 +37,20 @@ def test_graph_closure_gets_the_stated_target() -> None:
 
 def test_corpus_figures_from_best_cell_times() -> None:
     corpus = pytest.importorskip("bench.bench_corpus")
-    best = {"a": {"x": (1.0, 1.01), "y": (0.010, 0.035)}, "b": {"z": (0.5, 0.5)}}
-    total, worst, *per_notebook = corpus.rows_from(best, 3)
+    samples = {
+        "a": {"x": ([1.2, 1.0], [1.01, 1.3]), "y": ([0.010, 0.012], [0.040, 0.035])},
+        "b": {"z": ([0.5, 0.5], [0.5, 0.5])},
+    }
+    total, worst, typical, *per_notebook = corpus.rows_from(samples)
     assert (total["value"], total["baseline"]) == (1.545, 1.51)
+    assert "best of 2" in total["figure"]
     assert total["pass"] is True  # 1.545 s is within 3% of 1.51 s
     assert "a, cell y" in worst["figure"] and worst["value"] == 25.0
+    assert "spread over 2.0 ms" in worst["figure"]
     assert worst["pass"] is False  # 25 ms extra in one cell
+    assert typical["value"] == 10.0
     assert [r["ratio"] for r in per_notebook] == [round(1.045 / 1.01, 3), 1.0]
-    assert corpus.rows_from({"b": {"z": (0.5, 0.51)}}, 1)[1]["pass"] is True
+    assert corpus.rows_from({"b": {"z": ([0.5], [0.51])}})[1]["pass"] is True
 
 
 def test_tables_show_every_row_and_verdict() -> None:
