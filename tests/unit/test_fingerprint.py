@@ -341,6 +341,16 @@ def test_hooks_stop_at_the_time_budget(value: object) -> None:
     assert "__lineage_fingerprint__" in (fp.note or "")
 
 
+def test_hooks_are_not_run_where_they_could_not_be_stopped() -> None:
+    results: list[object] = []
+    worker = threading.Thread(target=lambda: results.append(fingerprint(Hooked("v1"))))
+    worker.start()
+    worker.join()
+    (fp,) = results
+    assert fp.kind == "identity"  # type: ignore[attr-defined]
+    assert "run only where it can be stopped" in fp.note  # type: ignore[attr-defined]
+
+
 def test_a_hook_that_timed_out_is_not_run_again() -> None:
     class Once:
         calls = 0

@@ -732,10 +732,20 @@ class _Walker:
         # Encoded attribute names: every instance of a class repeats them.
         self.names: dict[str, bytes] = {}
 
-    def run_hook(self) -> None:
-        """About to run a __lineage_fingerprint__ hook: stop it at the deadline if a signal can."""
-        if self._alarm is None and _Alarm.available():
-            self._alarm = _Alarm(self.deadline)
+    def run_hook(self, tp: type) -> None:
+        """About to run a __lineage_fingerprint__ hook: make sure it is stopped at the deadline.
+
+        Only a signal can stop it, so only in the main thread, with SIGALRM free;
+        elsewhere the hook is not run.
+        """
+        if self._alarm is not None:
+            return
+        if not _Alarm.available():
+            raise _Unhashable(
+                f"the __lineage_fingerprint__ of {_type_name(tp)} is run only where it can be "
+                "stopped at the time budget (the main thread, with SIGALRM not in use)"
+            )
+        self._alarm = _Alarm(self.deadline)
 
     def close(self) -> None:
         if self._alarm is not None:
@@ -1203,7 +1213,7 @@ def _feed_hook(walker: _Walker, h: Any, obj: Any) -> None:
             "not run again in this process"
         )
     hook = _find_hook(tp)
-    walker.run_hook()
+    walker.run_hook(tp)
     try:
         result = hook(obj) if type(hook) is types.FunctionType else hook.__get__(obj, tp)()
     except _OwnCodeTimeout:
@@ -1559,7 +1569,16 @@ def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
     pd = sys.modules["pandas"]
     tp = type(obj)
     if not _is_trusted_type(tp):
-        _feed_pandas_subclass(walker, h, obj)
+        if issubclass(tp, (pd.DataFrame, pd.Series)):
+            _feed_pandas_subclass(walker, h, obj)
+        elif issubclass(tp, pd.Index):
+            raise _Unhashable(
+                f"{_type_name(tp)} has no readable state without running its own code "
+                "(define __lineage_fingerprint__)"
+            )
+        else:
+            # Another library's ExtensionArray or dtype, say: read structurally.
+            _feed_object(walker, h, obj)
         return
     if issubclass(tp, pd.DataFrame):
         _feed_type_tag(h, tp)
@@ -1601,12 +1620,7 @@ def _feed_pandas_subclass(walker: _Walker, h: Any, obj: Any) -> None:
     base = pd.DataFrame if issubclass(tp, pd.DataFrame) else pd.Series
     state = _instance_dict(obj, tp, plan) or {}
     manager = dict.get(state, "_mgr")
-    if (
-        plan.pickle
-        or not issubclass(tp, (pd.DataFrame, pd.Series))
-        or manager is None
-        or _lookup(base, "_from_mgr") is _MISSING
-    ):
+    if plan.pickle or manager is None or _lookup(base, "_from_mgr") is _MISSING:
         raise _Unhashable(
             f"{_type_name(tp)} has no readable state without running its own code "
             "(define __lineage_fingerprint__)"
@@ -2106,7 +2120,7 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
             return _feed_numpy_scalar
     pd = sys.modules.get("pandas")
     if pd is not None and (
-        module.startswith("pandas") or issubclass(tp, (pd.DataFrame, pd.Series, pd.Index))
+        module.partition(".")[0] == "pandas" or issubclass(tp, (pd.DataFrame, pd.Series, pd.Index))
     ):
         return _feed_pandas
     pa = sys.modules.get("pyarrow")
@@ -2186,7 +2200,7 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
         return None, None, _truncate(f"{tp.__name__} {obj!r}")
     trusted = _is_trusted_type(tp)
     pd = sys.modules.get("pandas")
-    if pd is not None and module.startswith("pandas") and trusted:
+    if pd is not None and module.partition(".")[0] == "pandas" and trusted:
         if issubclass(tp, pd.DataFrame):
             rows, columns = obj.shape
             labels = list(obj.columns[:8])
@@ -2200,7 +2214,7 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
             name = f" {_label_summary(obj.name)}" if obj.name is not None else ""
             return str((rows,)), rows, _truncate(f"{tp.__name__} {obj.dtype} [{rows}]{name}")
     pa = sys.modules.get("pyarrow")
-    if pa is not None and module.startswith("pyarrow") and trusted:
+    if pa is not None and module.partition(".")[0] == "pyarrow" and trusted:
         if issubclass(tp, (pa.Table, pa.RecordBatch)):
             rows, columns = obj.num_rows, obj.num_columns
             labels = list(obj.schema.names[:8])
