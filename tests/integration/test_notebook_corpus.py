@@ -68,6 +68,7 @@ class Expected:
     ``files``: (cell id, path relative to the notebook, access) for every file in the
     notebook's directory that a cell opened. ``values``: the interesting cells' complete
     inputs and outputs. ``commands``: (cell id, kind, command) of every shell command.
+    ``images``: how many PNG images the notebook shows (so their bytes are compared).
     ``hidden_mutations``: (cell id, name) read with a content other than the one last
     recorded for it, because code the recording cell did not name changed it (a method
     changing a global, say), so no record could say so.
@@ -78,6 +79,7 @@ class Expected:
     values: dict[str, Values]
     commands: frozenset[tuple[str, str, str]] = field(default_factory=frozenset)
     hidden_mutations: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    images: int = 0
 
 
 def expect(
@@ -87,9 +89,15 @@ def expect(
     values: Iterable[tuple[str, Values]],
     commands: Iterable[tuple[str, str, str]] = (),
     hidden_mutations: Iterable[tuple[str, str]] = (),
+    images: int = 0,
 ) -> Expected:
     return Expected(
-        errors, frozenset(files), dict(values), frozenset(commands), frozenset(hidden_mutations)
+        errors,
+        frozenset(files),
+        dict(values),
+        frozenset(commands),
+        frozenset(hidden_mutations),
+        images,
     )
 
 
@@ -194,6 +202,8 @@ EXPECTED: dict[str, Expected] = {
             cell("bad-plot"),
             cell("png-header", assigns="png header"),
         ],
+        # The failed plt.plot has made a figure with empty axes, which is shown too.
+        images=5,
     ),
     "ipython_magics": expect(
         errors={
@@ -351,6 +361,7 @@ EXPECTED: dict[str, Expected] = {
             cell("reuse", reads="features", assigns="again"),
             cell("bad-column", reads="data"),
         ],
+        images=1,
     ),
 }
 
@@ -471,6 +482,8 @@ def test_outputs_are_the_same_with_capture_on(
     name: str, corpus: Callable[[str], CorpusRun]
 ) -> None:
     run = corpus(name)
+    images = [o for c in run.plain_cells for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(images) == EXPECTED[name].images
     # The notebook fails only where it says it will, with capture and without.
     assert _error_cells(run.plain_cells) == _tagged(run.plain_cells)
     assert _error_cells(run.cells) == _tagged(run.cells)
