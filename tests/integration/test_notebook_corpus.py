@@ -392,8 +392,8 @@ class CorpusRun:
 def _run_both(name: str, root: Path) -> CorpusRun:
     source = NOTEBOOKS / f"{name}.ipynb"
     work = root / "work"
-    # Both runs use the same directory path, so paths that outputs show (a script run with
-    # %run, the debugger's frame) are the same; the plain run's files are moved aside.
+    # Both runs use the same directory path, so that a path an output shows (a traceback
+    # through a script run with %run, say) is the same; the plain run's files move aside.
     plain = execute_notebook_file(source, work, store_dir=root / "plain-store")
     work.rename(root / "plain")
     captured = execute_notebook_file(
