@@ -388,77 +388,104 @@ GROUP BY notebook_path, coalesce(cell_id, source_hash);
 -- (same kind, text and author) on the same target. A revision identical to the one before it
 -- in its thread (a re-run writing the same answer) is a repeat: it stays in annotation_records
 -- and the journal, but is no revision, so the views show nothing new. The target of an
--- annotation is its explicit targets, or the experiment open when it was written.
+-- annotation is its explicit targets (as given), or the experiment open when it was written.
+-- Almost every thread has one annotation: only the others are sorted (the windows below).
 CREATE OR REPLACE VIEW annotation_history AS
-WITH tg AS (
-    SELECT annotation_id,
-           list({'type': target_type, 'target': target, 'fingerprint': fingerprint, 'sha256': sha256}
-                ORDER BY ordinal) AS targets,
-           string_agg(target_type || ':' || target, chr(10) ORDER BY target_type, target) AS target_key
+WITH target_keys AS (
+    SELECT annotation_id, count(*) AS target_count, min(target_type || ':' || target) AS first_target
     FROM annotation_targets GROUP BY annotation_id
 ),
-keyed AS (
-    SELECT a.*, coalesce(tg.targets, []) AS targets,
-           coalesce(tg.target_key, 'experiment:' || a.experiment_id, '') AS target_key
-    FROM annotation_records a LEFT JOIN tg USING (annotation_id)
+-- The few annotations with several targets, as one string in the order they were given (an
+-- ordered aggregate is slow, so not for all).
+several_targets AS (
+    SELECT annotation_id, string_agg(target_type || ':' || target, chr(10) ORDER BY ordinal) AS target_key
+    FROM annotation_targets
+    WHERE annotation_id IN (SELECT annotation_id FROM target_keys WHERE target_count > 1)
+    GROUP BY annotation_id
 ),
--- The thread each first revision (one that revises nothing) joins: that of the earliest
--- first revision with the same question and target, or the same words and target.
-joined AS (
-    SELECT thread_id, min(joined_thread) AS joined_thread
+said AS (
+    SELECT k.*,
+           -- what it says, about what: equal for a repeat
+           md5(concat_ws(chr(31), coalesce(kind, chr(30)), coalesce(text, chr(30)),
+                         coalesce(author, chr(30)), coalesce(question, chr(30)),
+                         coalesce(template, chr(30)), target_key)) AS content,
+           -- the thread it joins when it revises nothing: one per question and target
+           CASE WHEN revises IS NULL AND question IS NOT NULL
+               THEN md5(concat_ws(chr(31), coalesce(template, chr(30)), question, target_key))
+           END AS answers
     FROM (
-        SELECT thread_id,
-               first_value(thread_id) OVER (
-                   PARTITION BY question IS NULL, coalesce(template, ''), coalesce(question, ''),
-                       CASE WHEN question IS NULL THEN kind END,
-                       CASE WHEN question IS NULL THEN text END,
-                       CASE WHEN question IS NULL THEN author END,
-                       target_key
-                   ORDER BY created_at, annotation_id) AS joined_thread
-        FROM keyed WHERE revises IS NULL
-    ) firsts
-    GROUP BY thread_id
+        SELECT a.*,
+               CASE WHEN tk.target_count > 1 THEN st.target_key
+                    ELSE coalesce(tk.first_target, 'experiment:' || a.experiment_id, '') END
+                   AS target_key
+        FROM annotation_records a
+        LEFT JOIN target_keys tk USING (annotation_id)
+        LEFT JOIN several_targets st USING (annotation_id)
+    ) k
+),
+firsts AS (
+    SELECT thread_id, coalesce(answers, content) AS joins, created_at
+    FROM said WHERE revises IS NULL
+),
+-- First revisions that join another's thread (its key was written more than once): the thread
+-- of the earliest one.
+joined AS (
+    SELECT f.thread_id, min(e.earliest_thread) AS joined_thread
+    FROM firsts f
+    JOIN (
+        SELECT f2.joins, min(f2.thread_id) AS earliest_thread
+        FROM firsts f2
+        JOIN (SELECT joins, min(created_at) AS first_at FROM firsts
+              GROUP BY joins HAVING count(*) > 1) m
+          ON m.joins = f2.joins AND m.first_at = f2.created_at
+        GROUP BY f2.joins
+    ) e USING (joins)
+    GROUP BY f.thread_id
 ),
 threaded AS (
-    SELECT k.*, coalesce(j.joined_thread, k.thread_id) AS thread
-    FROM keyed k LEFT JOIN joined j USING (thread_id)
+    SELECT s.*, coalesce(j.joined_thread, s.thread_id) AS thread
+    FROM said s LEFT JOIN joined j USING (thread_id)
 ),
-steps AS (
-    SELECT t.*,
-           row_number() OVER (PARTITION BY thread ORDER BY created_at, annotation_id) > 1
-           AND lag(kind) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM kind
-           AND lag(text) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM text
-           AND lag(author) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM author
-           AND lag(question) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM question
-           AND lag(template) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM template
-           AND lag(target_key) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
-               IS NOT DISTINCT FROM target_key AS repeat
-    FROM threaded t
+sized AS (
+    SELECT t.*, z.thread_size
+    FROM threaded t JOIN (SELECT thread, count(*) AS thread_size FROM threaded GROUP BY thread) z
+      USING (thread)
+),
+several AS (
+    SELECT *
+    FROM (
+        SELECT s.*,
+               coalesce(lag(content) OVER (PARTITION BY thread ORDER BY created_at, annotation_id)
+                        = content, false) AS repeat
+        FROM sized s WHERE thread_size > 1
+    ) compared
+    WHERE NOT repeat
 )
-SELECT
-    annotation_id,
-    thread AS thread_id,
-    revises,
-    lead(annotation_id) OVER (PARTITION BY thread ORDER BY created_at, annotation_id) AS superseded_by,
-    row_number() OVER (PARTITION BY thread ORDER BY created_at, annotation_id) AS revision,
-    row_number() OVER (PARTITION BY thread ORDER BY created_at DESC, annotation_id DESC) = 1
-        AS is_current,
-    kind,
-    text,
-    author,
-    created_at,
-    experiment_id,
-    question,
-    template,
-    session_id,
-    targets
-FROM steps
-WHERE NOT repeat;
+SELECT h.*, coalesce(tg.targets, []) AS targets
+FROM (
+    SELECT
+        annotation_id, thread AS thread_id, revises, CAST(NULL AS VARCHAR) AS superseded_by,
+        CAST(1 AS BIGINT) AS revision, true AS is_current, kind, text, author, created_at,
+        experiment_id, question, template, session_id
+    FROM sized
+    WHERE thread_size = 1
+    UNION ALL
+    SELECT
+        annotation_id,
+        thread,
+        revises,
+        lead(annotation_id) OVER (PARTITION BY thread ORDER BY created_at, annotation_id),
+        row_number() OVER (PARTITION BY thread ORDER BY created_at, annotation_id),
+        lead(annotation_id) OVER (PARTITION BY thread ORDER BY created_at, annotation_id) IS NULL,
+        kind, text, author, created_at, experiment_id, question, template, session_id
+    FROM several
+) h
+LEFT JOIN (
+    SELECT annotation_id,
+           list({'type': target_type, 'target': target, 'fingerprint': fingerprint, 'sha256': sha256}
+                ORDER BY ordinal) AS targets
+    FROM annotation_targets GROUP BY annotation_id
+) tg USING (annotation_id);
 
 CREATE OR REPLACE VIEW annotations AS
 SELECT annotation_id, thread_id, revises, revision, kind, text, author, created_at, experiment_id,
