@@ -3,13 +3,19 @@
 Figures: microseconds per call for a typical 400-character cell (no trigger
 word, so only the pre-check runs), the same cell with a word that triggers a
 scan but holds no secret, with a secret, a 50-line cell, and the pre-check
-the journal runs on each event's JSON. Run as ``python bench/bench_redact.py [--quick]``.
+the journal runs on each event's JSON. Each is measured three ways in the same
+run: the shape rules alone (the baseline: no secret values known, no look at the
+environment), with no secret-named environment variable set, and with five set
+(their values are then looked for in every text). Run as
+``python bench/bench_redact.py [--quick]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import secrets
 import statistics
 import sys
 import time
@@ -19,6 +25,7 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+from jupyter_lineage import redact
 from jupyter_lineage.redact import may_contain_secret, redact_text
 
 TYPICAL = """import pandas as pd
@@ -48,22 +55,48 @@ def _per_call_us(fn: Callable[[], object], repeat: int) -> float:
     return statistics.median(samples) * 1e6
 
 
+SECRET_VARIABLES = (
+    "SENSOR_SERVICE_PASSWORD",
+    "WAREHOUSE_API_TOKEN",
+    "DB_PASSWORD",
+    "AWS_SECRET_ACCESS_KEY",
+    "HF_TOKEN",
+)
+
+
+def _shapes_only_precheck(text: str) -> bool:
+    """The pre-check without known values: the rules' literals only."""
+    low = text.lower()
+    return any(trigger in low for trigger in redact._ALL_TRIGGERS)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
     repeat = 2_000 if parser.parse_args().quick else 20_000
+    # Measure from an environment with no secret-named variable, then with five.
+    saved = {n: v for n, v in os.environ.items() if redact.secret_name_kind(n)}
+    for name in saved:
+        del os.environ[name]
+    planted = {name: secrets.token_urlsafe(24) for name in SECRET_VARIABLES}
+    try:
+        _run(repeat, planted)
+    finally:
+        for name in planted:
+            os.environ.pop(name, None)
+        os.environ.update(saved)
+
+
+def _run(repeat: int, planted: dict[str, str]) -> None:
+    leaked = TYPICAL + f'print("connecting with {next(iter(planted.values()))}")\n'
     rows = [
         (f"typical cell, {len(TYPICAL)} chars, no trigger", TYPICAL),
         ("the same with a trigger word, no secret", TRIGGERED),
         ("the same with an API key", SECRET),
+        ("the same with a known secret value", leaked),
         (f"50-line cell, {len(FIFTY)} chars", FIFTY),
         ("x = 1", "x = 1"),
     ]
-    print(f"{'redact_text':<45} us/call")
-    for label, text in rows:
-        print(f"{label:<45} {_per_call_us(lambda text=text: redact_text(text), repeat):8.2f}")
-    # What the journal scans per event: the event's JSON (one pre-check; the full rules
-    # run only when it finds a literal).
     values = [
         {
             "name": name,
@@ -79,11 +112,70 @@ def main() -> None:
     ]
     start = {"execution_id": "0" * 32, "source": TYPICAL, "source_hash": "f" * 64, "tags": []}
     end = {"execution_id": "0" * 32, "status": "ok", "values": values, "files": [], "seeds": []}
-    print(f"{'journal pre-check per event':<45} us/call")
-    for label, data in (("cell_start", start), ("cell_end with six values", end)):
-        body = json.dumps(data, separators=(",", ":"))
-        us = _per_call_us(lambda body=body: may_contain_secret(body), repeat)
-        print(f"{f'  {label}, {len(body)} chars':<45} {us:8.2f}")
+    bodies = [
+        (f"{label}, {len(body)} chars", body)
+        for label, body in (
+            ("cell_start", json.dumps(start, separators=(",", ":"))),
+            ("cell_end with six values", json.dumps(end, separators=(",", ":"))),
+        )
+    ]
+
+    nothing = redact._NOTHING_KNOWN
+    # (label, shapes-only baseline, the public path) per figure.
+    cases: list[tuple[str, Callable[[], object], Callable[[], object]]] = [
+        (label, lambda t=t: redact._redact_text(t, nothing), lambda t=t: redact_text(t))
+        for label, t in rows
+    ] + [
+        ("  " + label, lambda b=b: _shapes_only_precheck(b), lambda b=b: may_contain_secret(b))
+        for label, b in bodies
+    ]
+    # The three variants take turns, round after round, so a busy machine slows them alike.
+    samples: dict[tuple[int, str], list[float]] = {}
+    for _ in range(7):
+        for variant in ("shapes only", "0 secrets", "5 secrets"):
+            if variant == "5 secrets":
+                os.environ.update(planted)
+            else:
+                for name in planted:
+                    os.environ.pop(name, None)
+            for i, (_, baseline, public) in enumerate(cases):
+                fn = baseline if variant == "shapes only" else public
+                fn()  # the environment is read again after a change: not part of the figure
+                t0 = time.perf_counter()
+                for _ in range(repeat // 5):
+                    fn()
+                samples.setdefault((i, variant), []).append(
+                    (time.perf_counter() - t0) / (repeat // 5) * 1e6
+                )
+
+    def median(i: int, variant: str) -> float:
+        return statistics.median(samples[(i, variant)])
+
+    head = f"{'shapes only':>11} {'0 secrets':>10} {'5 secrets':>10} {'5 / shapes':>10}  us/call"
+    print(f"{'redact_text':<45} {head}")
+    for i, (label, _, _) in enumerate(cases):
+        if i == len(rows):
+            # What the journal scans per event: the event's JSON (one pre-check; the full
+            # rules run only when it finds a literal or a known value's start or end).
+            print(f"{'journal pre-check per event':<45} {head}")
+        b, z, f = (median(i, v) for v in ("shapes only", "0 secrets", "5 secrets"))
+        print(f"{label:<45} {b:11.2f} {z:10.2f} {f:10.2f} {f / b:9.2f}x")
+    os.environ.update(planted)
+
+    # The environment is looked at on every call; it is read again only when it changed.
+    unchanged = _per_call_us(redact._known, repeat)
+    name = SECRET_VARIABLES[0]
+
+    def changed() -> object:
+        os.environ[name] = (
+            planted[name] if os.environ[name] != planted[name] else "x" + planted[name]
+        )
+        return redact._known()
+
+    changed_us = _per_call_us(changed, max(repeat // 20, 50))
+    print(f"{'environment check, unchanged':<45} {unchanged:11.2f}")
+    print(f"{'environment changed: set a variable, re-read':<45} {changed_us:11.2f}")
+    print(f"({len(os.environ)} environment variables)")
 
 
 if __name__ == "__main__":
