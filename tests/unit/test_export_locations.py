@@ -46,6 +46,7 @@ def test_paths_are_shown_relative_to_the_first_root_that_holds_them() -> None:
     assert where.path("/data/raw/x.csv") == "raw/x.csv"
     assert where.path("/work/repository/x.csv") == "x.csv"  # a sibling, not under the root
     assert where.path("/etc/passwd") == "passwd"
+    assert where.path("C:\\Users\\ann\\nb.ipynb") == "nb.ipynb"  # recorded on another system
     assert where.path("file:///work/repo/artifacts/m%20v1.pkl") == "artifacts/m v1.pkl"
     assert where.path("relative/x.csv") == "relative/x.csv"  # left as recorded
     assert where.path(None) is None

@@ -5,8 +5,11 @@ the record it is made from holds absolute paths: notebooks, files read and writt
 Python executable, tracebacks. Exports show a path relative to the repository's root (or,
 outside a repository, to the project directory that holds the store, or to the notebook's
 directory), a path outside all of those by its file name alone, and the repository by its
-remote URL without credentials (``capture.environment.public_remote_url``). Text a person
-wrote (annotations, cell sources) is shown exactly as written.
+remote URL without credentials (``capture.environment.public_remote_url``). In text the
+machine wrote (error messages, tracebacks, environment variables' values) the same roots
+go, and the Python environment, home directories and the temporary directory are named
+``<python>``, ``~`` and ``<tmp>``. Text a person wrote (annotations, cell sources) is shown
+exactly as written.
 """
 
 from __future__ import annotations
@@ -60,7 +63,8 @@ class Locations:
                 return "."
             if _under(normal, root):
                 return normal[len(root.rstrip("/\\")) + 1 :].replace(os.sep, "/")
-        return os.path.basename(normal.rstrip("/\\")) or "."
+        # Either separator: a store may hold paths recorded on another system.
+        return re.split(r"[\\/]", normal.rstrip("/\\"))[-1] or "."
 
     def uri(self, value: Any) -> Any:
         """A recorded URI: a local ``file:`` one as a path (``path``), others unchanged."""
