@@ -361,7 +361,7 @@ def _scalar_summary(obj: Any, tp: type) -> str:
 def _label_summary(label: Any) -> str:
     """A column or index label for a summary, without calling user code."""
     tp = type(label)
-    if id(tp) in _SCALAR_BY_ID and tp is not memoryview:
+    if type(tp) is type and tp in _SCALAR_ENCODERS and tp is not memoryview:
         text = str(label) if tp is str else _scalar_summary(label, tp)
         return text if len(text) <= 24 else text[:23] + "…"
     if tp is tuple:
@@ -1178,6 +1178,31 @@ def _feed_builtin_function(walker: _Walker, h: Any, fn: Any) -> None:
         walker.feed(h, owner)
 
 
+# Functions compiled by Cython (numpy's, pandas', scikit-learn's...): by name, read
+# through the function type's own descriptors.
+_CYTHON_FUNCTIONS = frozenset({"cython_function_or_method", "fused_cython_function"})
+
+
+def _is_cython_function_type(tp: type) -> bool:
+    # Cython's function type names its module "_cython_<version>", which its own
+    # __module__ descriptor (for its instances) hides: known by name and shape.
+    return _type_qualname(tp) in _CYTHON_FUNCTIONS and type(_lookup(tp, "__qualname__")) in (
+        _GetSetDescriptor,
+        _MemberDescriptor,
+    )
+
+
+def _feed_cython_function(walker: _Walker, h: Any, fn: Any) -> None:
+    tp = type(fn)
+    h.update(b"cf")
+    for name in ("__module__", "__qualname__"):
+        descriptor = _lookup(tp, name)
+        value = None
+        if type(descriptor) in (_GetSetDescriptor, _MemberDescriptor):
+            value = descriptor.__get__(fn, tp)
+        walker.feed(h, value if type(value) is str else None)
+
+
 def _feed_class(walker: _Walker, h: Any, cls: type) -> None:
     h.update(b"cl")
     walker.feed(h, _type_name(cls))
@@ -1400,10 +1425,23 @@ def _feed_ndarray(walker: _Walker, h: Any, arr: Any) -> None:
 
 def _feed_numpy_scalar(walker: _Walker, h: Any, obj: Any) -> None:
     tp = type(obj)
-    _feed_type_tag(h, tp)
-    token = _dtype_token(obj.dtype)
+    dtype = obj.dtype
+    token = _dtype_token(dtype)
     data = obj.tobytes()
-    h.update(b"a" + _pack_q(len(token)) + token + _pack_q(len(data)) + data)
+    prefix = _type_tag(tp) + b"a" + _pack_q(len(token)) + token + _pack_q(len(data))
+    h.update(prefix + data)
+    if dtype.kind in "biufc" and id(tp) not in _SCALAR_BY_ID:
+        # Booleans, integers, floats and complex numbers have one dtype per type, so
+        # from now on they are encoded like Python's scalars: a prefix and their bytes.
+        # (numpy's scalar types live as long as the process, so their id is theirs.)
+        _SCALAR_BY_ID[id(tp)] = _numpy_encoder(prefix)
+
+
+def _numpy_encoder(prefix: bytes) -> Callable[[Any], bytes]:
+    def encode(obj: Any) -> bytes:
+        return prefix + obj.tobytes()
+
+    return encode
 
 
 # --- pyarrow -------------------------------------------------------------------
@@ -1819,8 +1857,6 @@ _MPL_AXES = (
     "get_zlabel",
     "get_xscale",
     "get_yscale",
-    "get_autoscalex_on",
-    "get_autoscaley_on",
     "margins",
     "get_aspect",
     "get_facecolor",
@@ -2144,6 +2180,8 @@ def _resolve_known(obj: Any, tp: type, module: str) -> Callable[[_Walker, Any, A
         return _feed_exception
     if issubclass(tp, _BUILTIN_BASES):
         return _feed_builtin_subclass
+    if _is_cython_function_type(tp):
+        return _feed_cython_function
     artist = _library_class("matplotlib.artist", "Artist")
     if artist is not None and issubclass(tp, artist):
         return _feed_mpl_artist
