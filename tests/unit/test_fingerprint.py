@@ -967,6 +967,25 @@ def test_array_subclasses_are_read_through_ndarray_itself() -> None:
     assert fingerprint(other).digest != digest(np.arange(6.0))
 
 
+def test_a_class_made_by_exec_is_not_taken_for_a_builtin() -> None:
+    # Without __name__ in its globals, a class says its module is "builtins".
+    namespace: dict[str, object] = {"np": np, "tally": Counted.tally}
+    exec(
+        "class Sneaky(np.ndarray):\n"
+        "    @property\n"
+        "    def dtype(self):\n"
+        "        tally('Sneaky.dtype')\n"
+        "        return np.dtype('f8')\n",
+        namespace,
+    )
+    sneaky = np.arange(3).view(namespace["Sneaky"])  # type: ignore[call-overload]
+    assert type(sneaky).__module__ == "builtins"
+    Counted.calls.clear()
+    assert digest(sneaky) != digest(np.arange(3))
+    assert fingerprint(sneaky).summary == "ndarray int64 (3,)"
+    assert Counted.calls == {}
+
+
 class Frame(pd.DataFrame):
     _metadata: ClassVar[list[str]] = ["source"]
 

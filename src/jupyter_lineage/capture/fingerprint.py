@@ -195,8 +195,32 @@ def _root_of(tp: type) -> str:
     return _module_of(tp).partition(".")[0]
 
 
+def _core_type_ids() -> frozenset[int]:
+    """The interpreter's own types: every C type that says its module is ``builtins``
+    without being one of these is another extension's (or a class made by exec)."""
+    import builtins
+
+    found = [value for value in vars(builtins).values() if isinstance(value, type)]
+    found += [value for value in vars(types).values() if isinstance(value, type)]
+    samples: list[Any] = [
+        iter([]), iter(()), iter(""), iter(b""), iter(bytearray()), iter(range(1)),
+        iter({}), iter(set()), iter({}.values()), iter({}.items()), reversed([]),
+        {}.keys(), {}.values(), {}.items(), iter(lambda: 0, 0), type.__dict__,
+        object.__init__, object().__str__, str.join, dict.__dict__["fromkeys"],
+    ]  # fmt: skip
+    found += [type(sample) for sample in samples]
+    return frozenset(id(tp) for tp in found)
+
+
+# Types live as long as the process when they are the interpreter's own, so their ids are theirs.
+_CORE_TYPE_IDS = _core_type_ids()
+
+
 def _is_trusted_class(klass: type) -> bool:
-    return klass is object or _root_of(klass) in _TRUSTED_PACKAGES
+    root = _root_of(klass)
+    if root == "builtins":
+        return id(klass) in _CORE_TYPE_IDS
+    return root in _TRUSTED_PACKAGES
 
 
 def _is_trusted_type(tp: type) -> bool:
