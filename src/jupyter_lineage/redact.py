@@ -14,10 +14,19 @@ none of them costs one ``lower()`` and a few substring scans and no regular
 expression; the patterns start with a literal where they can, so the regular
 expression engine skips to it instead of trying every position.
 
+Secrets without a shape are found by value when the process knows them: the
+values of environment variables whose names say they are secret, and the
+passwords in any variable's URL or connection string, become
+``[REDACTED:env:NAME]`` wherever they appear, as written, escaped by repr() or
+JSON, URL-quoted, or cut short at an ellipsis or an end of text. The list is
+read again only when ``os.environ`` changes (one dict comparison per check),
+and costs a few substring scans per text while nothing matches.
+
 Known limits: a secret with no recognisable shape, assigned to a name that
-does not say what it holds (``x = "hunter2"``), cannot be told from data. An
-unquoted ``password=NAME`` is redacted even when ``NAME`` is a variable,
-because in a URL, a log line or an error message it is the secret itself.
+does not say what it holds (``x = "hunter2"``) and not in the environment,
+cannot be told from data. An unquoted ``password=NAME`` is redacted even when
+``NAME`` is a variable, because in a URL, a log line or an error message it
+is the secret itself.
 """
 
 from __future__ import annotations
@@ -447,7 +456,11 @@ def _worth_redacting(value: str) -> bool:
         return False
     # A boolean, null or number is data that occurs everywhere (counts, ports,
     # timestamps); a value like that says nothing secret and would redact them all.
-    return value.lower() not in _LITERALS and not _NUMBER.fullmatch(value)
+    if value.lower() in _LITERALS or _NUMBER.fullmatch(value):
+        return False
+    # The path of an existing file (GOOGLE_APPLICATION_CREDENTIALS) says where a
+    # secret is kept, and the record needs it to name the file a cell read.
+    return not (os.path.isabs(value) and os.path.exists(value))
 
 
 def _embedded_secrets(value: str) -> list[str]:
@@ -499,7 +512,7 @@ def _escaped_forms(value: str) -> set[str]:
     return {f for f in forms if len(f) >= MIN_SECRET_CHARS}
 
 
-def known_from(values: dict[str, str]) -> _Known:
+def _known_from(values: dict[str, str]) -> _Known:
     """What the redactor looks for, given secret values and their kinds."""
     forms: dict[str, _Form] = {}
     for value, kind in values.items():
@@ -572,7 +585,7 @@ def _refresh(data: dict[Any, Any]) -> _Known:
     global _env_state
     snapshot = dict(data)
     try:
-        known = known_from(environment_secrets(os.environ))
+        known = _known_from(environment_secrets(os.environ))
     except Exception:
         # Never fail a write over this; keep what was known and look again next time.
         return _env_state[1]

@@ -246,6 +246,19 @@ def test_the_working_directory_is_not_a_password(monkeypatch: pytest.MonkeyPatch
     assert redact_text("/home/analyst/projects/data.csv")[1] == []
 
 
+def test_the_path_of_a_credentials_file_is_not_a_secret(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    creds = tmp_path / "service-account.json"
+    creds.write_text("{}")
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(creds))
+    assert redact_text(f"open('{creds}')") == (f"open('{creds}')", [])
+    # A path to nothing cannot be told from a secret that starts with a slash.
+    missing = tmp_path / "elsewhere.json"
+    monkeypatch.setenv("GOOGLE_APPLICATION_CREDENTIALS", str(missing))
+    assert redact_text(f"open('{missing}')")[1] == ["env:GOOGLE_APPLICATION_CREDENTIALS"]
+
+
 def test_a_word_is_redacted_only_where_it_stands_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("POSTGRES_PASSWORD", "postgres")
     out, kinds = redact_text("engine('postgresql://db/x'); pw = 'postgres'")
