@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import array
 import collections
+import copyreg
 import datetime as dt
 import decimal
 import enum
@@ -13,6 +14,7 @@ import functools
 import hashlib
 import os
 import pathlib
+import pickle
 import random
 import socket
 import subprocess
@@ -900,6 +902,21 @@ def test_trusted_c_types_are_pickled_with_their_contents_walked() -> None:
     rng.random(3)
     assert digest(rng) != before
     assert Counted.calls == {}
+
+
+def test_reducers_registered_by_user_code_are_not_run() -> None:
+    def reducer(value: object) -> object:
+        Counted.tally("copyreg reducer")
+        return (functools.partial, (max,))
+
+    copyreg.pickle(functools.partial, reducer)
+    try:
+        pickle.dumps(functools.partial(min, 1))
+        assert Counted.calls.pop("copyreg reducer") == 1  # what pickling would run
+        assert fingerprint(functools.partial(min, 1)).kind == "content"
+        assert "copyreg reducer" not in Counted.calls
+    finally:
+        del copyreg.dispatch_table[functools.partial]
 
 
 def test_builtin_subclasses_keep_their_extra_state() -> None:

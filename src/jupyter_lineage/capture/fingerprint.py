@@ -736,6 +736,7 @@ class _Walker:
         "_handlers",
         "_mpl",
         "_plans",
+        "_seen_types",
         "_tick",
         "deadline",
         "names",
@@ -748,8 +749,9 @@ class _Walker:
         self._active: dict[int, int] = {}
         self._tick = _TICK
         self._alarm: _Alarm | None = None
-        # Per walk, keyed by id (every type seen stays alive while the walk runs):
-        # a class changed between two cells is looked at afresh.
+        # Per walk, keyed by id, so a class changed between two cells is looked at
+        # afresh; the types are held until the walk ends, so no id is reused in it.
+        self._seen_types: list[type] = []
         self._handlers: dict[int, Callable[[_Walker, Any, Any], None]] = {}
         self._plans: dict[int, _Plan] = {}
         self._mpl: dict[tuple[int, Any], Any] = {}
@@ -807,6 +809,7 @@ class _Walker:
         plan = self._plans.get(id(tp))
         if plan is None:
             plan = self._plans[id(tp)] = _make_plan(tp, stop, known_extra)
+            self._seen_types.append(tp)
         return plan
 
     def digest(self, obj: Any) -> bytes:
@@ -838,6 +841,7 @@ class _Walker:
                 _check_metaclass(tp)
             handler = _EXACT_HANDLERS.get(tp) or _resolve_handler(obj, tp)
             self._handlers[id(tp)] = handler
+            self._seen_types.append(tp)
         key = id(obj)
         active = self._active
         seen = active.get(key)
@@ -889,6 +893,7 @@ class _Walker:
         if found is _MISSING:
             self.mpl_check(tp)
             found = self._mpl[key] = _mpl_member(tp, name)
+            self._seen_types.append(tp)
         return found
 
     def mpl_getters(self, tp: type, names: tuple[str, ...]) -> list[Any]:
@@ -910,6 +915,7 @@ class _Walker:
         problem = self._mpl.get(key, _MISSING)
         if problem is _MISSING:
             problem = self._mpl[key] = _mpl_subclass_problem(tp)
+            self._seen_types.append(tp)
         if problem is not None:
             raise _Unhashable(problem)
 
