@@ -349,6 +349,27 @@ async def test_post_an_annotation_then_revise_it(
     ]
 
 
+async def test_posting_the_same_annotation_twice_adds_nothing_visible(
+    jp_fetch: Any, runs: dict[str, str], captured: NotebookRun
+) -> None:
+    payload = {
+        "kind": "rationale",
+        "text": "Kept the outliers: they are real customers.",
+        "targets": [{"type": "execution", "ref": runs["load"]}],
+    }
+    first = body(await post_annotation(jp_fetch, payload))["annotation"]
+    again = await post_annotation(jp_fetch, payload)
+
+    assert again.code == 201
+    repeated = body(again)["annotation"]
+    # The repeat answers with the annotation it repeats: the one the views show.
+    assert repeated["annotation_id"] == first["annotation_id"]
+    assert repeated["text"] == payload["text"]
+    listed = await get(jp_fetch, "annotations", path=NOTEBOOK, execution=runs["load"])
+    texts = [a["text"] for a in listed["annotations"]]
+    assert texts.count(payload["text"]) == 1
+
+
 async def test_the_server_writes_one_journal_per_store(
     jp_fetch: Any, runs: dict[str, str], captured: NotebookRun
 ) -> None:

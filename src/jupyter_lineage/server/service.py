@@ -349,6 +349,10 @@ def add_annotation(
         )
     written = queries.annotation(store, annotation_id)
     if written is None:
+        # The same note on the same executions, written again: the views show the one it
+        # repeats, and so does the answer.
+        written = queries.repeated_annotation(store, annotation_id)
+    if written is None:
         raise StoreError(
             f"the annotation could not be written to {location.store_dir / 'journal'}; "
             "check that the directory is writable"

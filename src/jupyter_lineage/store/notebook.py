@@ -237,6 +237,36 @@ def annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def repeated_annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
+    """The visible annotation that a stored repeat (same kind, text, author and targets) repeats."""
+    rows = _records(
+        store.query(
+            f"""
+            WITH r AS (
+                SELECT a.annotation_id, a.kind, a.text, a.author, a.question, a.template,
+                       coalesce((SELECT list(t.target_type || ':' || t.target ORDER BY t.ordinal)
+                                 FROM annotation_targets t
+                                 WHERE t.annotation_id = a.annotation_id), []) AS target_keys
+                FROM annotation_records a WHERE a.annotation_id = ?
+            )
+            SELECT {_ANNOTATION_COLUMNS}, a.superseded_by, a.is_current
+            FROM annotation_history a, r
+            WHERE a.is_current AND a.kind = r.kind AND a.text = r.text
+              AND a.author IS NOT DISTINCT FROM r.author
+              AND a.question IS NOT DISTINCT FROM r.question
+              AND a.template IS NOT DISTINCT FROM r.template
+              AND coalesce((SELECT list(t.target_type || ':' || t.target ORDER BY t.ordinal)
+                             FROM annotation_targets t
+                             WHERE t.annotation_id = a.annotation_id), []) = r.target_keys
+            ORDER BY a.created_at DESC
+            LIMIT 1
+            """,
+            [annotation_id],
+        )
+    )
+    return rows[0] if rows else None
+
+
 def model_overview(store: DuckDBStore) -> list[dict[str, Any]]:
     """Every model a card can be made for: the registered ones (``model_registry`` with their
     versions, oldest first) and the ``--model`` names of captured cells not registered yet."""
