@@ -1069,6 +1069,30 @@ def test_figures_fingerprint_by_what_they_draw() -> None:
     assert digest(line) != digest(_grid_figure().axes[1].lines[0])  # type: ignore[attr-defined]
 
 
+def test_3d_figures_fingerprint_by_their_3d_data() -> None:
+    pytest.importorskip("mpl_toolkits.mplot3d")
+    from matplotlib.figure import Figure
+
+    def build(top: float = 1.0) -> object:
+        fig = Figure()
+        ax = fig.add_subplot(projection="3d")
+        ax.plot([0, 1], [0, 1], [0, top])
+        ax.scatter([0, 1], [1, 0], [0, 1], c=[1, 2])
+        grid_x, grid_y = np.meshgrid([0, 1, 2], [0, 1])
+        ax.plot_surface(grid_x, grid_y, grid_x * grid_y)
+        return fig
+
+    fig = build()
+    fp = fingerprint(fig)
+    assert fp.kind == "content", fp.note
+    # Drawing projects the 3D data to 2D and sorts by depth; the fingerprint stays.
+    fig.canvas.draw()  # type: ignore[attr-defined]
+    assert digest(fig) == fp.digest == digest(build())
+    assert digest(build(top=2.0)) != fp.digest
+    fig.axes[0].view_init(elev=10)  # type: ignore[attr-defined]
+    assert digest(fig) != fp.digest
+
+
 def test_figure_artists_overriding_matplotlib_are_not_called() -> None:
     pytest.importorskip("matplotlib")
     from matplotlib.figure import Figure
@@ -1102,7 +1126,10 @@ def test_estimators_fingerprint_by_parameters_and_fit() -> None:
         return sklearn_ensemble.RandomForestClassifier(n_estimators=10, random_state=0)
 
     unfitted = fingerprint(forest())
-    assert unfitted.kind == "content" and unfitted.summary.endswith("(not fitted)")
+    assert (
+        unfitted.kind == "content"
+        and unfitted.summary == "sklearn.ensemble._forest.RandomForestClassifier"
+    )
     assert digest(sklearn_ensemble.RandomForestClassifier(n_estimators=11)) != unfitted.digest
     model = forest()
     model.fit(features, labels)  # type: ignore[attr-defined]

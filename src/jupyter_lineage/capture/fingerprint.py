@@ -903,10 +903,10 @@ class _Walker:
         if found is None:
             found = []
             for name in names:
+                # A method, or a property's getter, called with the object alone; a name
+                # this matplotlib lacks, or sets to data (Axes3D.get_frame_on = None), is skipped.
                 kind, function = self.mpl_member(tp, name)
-                if kind != "call" and function is not _MISSING:
-                    raise _Unhashable(f"{_type_name(tp)}.{name} is not a method")
-                found.append(function if kind == "call" else None)
+                found.append(None if kind == "data" else function)
             self._mpl[key] = found
         return found  # type: ignore[no-any-return]
 
@@ -1781,9 +1781,9 @@ def _mpl_call(walker: _Walker, obj: Any, name: str, *args: Any) -> Any:
     kind, function = walker.mpl_member(type(obj), name)
     if kind == "call":
         return function(obj, *args)
-    if function is _MISSING:
+    if kind == "data":
         return _MISSING
-    raise _Unhashable(f"{_type_name(type(obj))}.{name} is not a method")
+    raise _Unhashable(f"{_type_name(type(obj))}.{name} is a property, not a method")
 
 
 def _mpl_attr(walker: _Walker, obj: Any, name: str) -> Any:
@@ -1862,7 +1862,6 @@ _MPL_LINE = (
     "get_markerfacecolor",
     "get_markeredgecolor",
     "get_drawstyle",
-    "get_data_3d",
 )
 _MPL_PATCH = (
     "get_facecolor",
@@ -1935,6 +1934,12 @@ def _feed_mpl_axes(walker: _Walker, h: Any, ax: Any) -> None:
         _feed_mpl_children(walker, h, ax, _MPL_AXES_CHILDREN)
     legend = call(walker, ax, "get_legend")
     walker.feed(h, None if legend is _MISSING else legend)
+    if call(walker, ax, "get_autoscalez_on") is False:
+        walker.feed(h, call(walker, ax, "get_zlim"))
+    for angle in ("elev", "azim", "roll"):  # a 3D view's camera
+        value = _mpl_attr(walker, ax, angle)
+        if value is not _MISSING:
+            walker.feed(h, value)
 
 
 def _feed_mpl_figure(walker: _Walker, h: Any, fig: Any) -> None:
@@ -2014,11 +2019,70 @@ _MPL_READERS: tuple[tuple[str, str, Callable[[_Walker, Any, Any], None]], ...] =
 )
 
 
+# What a 3D artist is made of, kept beside the 2D projection that drawing
+# recomputes (and with it the 2D data, colours and z-order the readers above read).
+_MPL_3D_STATE = (
+    "_verts3d",
+    "_offsets3d",
+    "_sizes3d",
+    "_linewidths3d",
+    "_facecolor3d",
+    "_edgecolor3d",
+    "_faces",
+    "_codes3d",
+    "_segments3d",
+    "_segment3d",
+    "_z",
+    "_dir_vec",
+)
+
+
+def _is_mpl_3d(tp: type) -> bool:
+    return any(_module_of(klass).startswith("mpl_toolkits.mplot3d") for klass in _mro(tp))
+
+
+def _feed_mpl_3d(walker: _Walker, h: Any, artist: Any) -> None:
+    """A 3D line or collection: its 3D data and style, not the projection drawing makes of it."""
+    tp = type(artist)
+    state = _instance_dict(artist, tp, walker.plan(tp)) or {}
+    for key in _MPL_3D_STATE:
+        value = dict.get(state, key, _MISSING)
+        if value is not _MISSING:
+            h.update(_encode_str(key))
+            walker.feed(h, value)
+    if issubclass(tp, sys.modules["matplotlib.lines"].Line2D):
+        _feed_mpl_values(walker, h, artist, _MPL_LINE)
+    else:
+        values = _mpl_call(walker, artist, "get_array")
+        walker.feed(h, None if values is _MISSING else values)
+        if values is not None and values is not _MISSING:
+            _feed_mpl_colormap(walker, h, artist)
+
+
 def _feed_mpl_artist(walker: _Walker, h: Any, artist: Any) -> None:
     tp = type(artist)
     walker.mpl_check(tp)
     _feed_type_tag(h, tp)
-    _feed_mpl_values(walker, h, artist, _MPL_ARTIST)
+    is_3d = walker._mpl.get((id(tp), "3d"))
+    if is_3d is None:
+        is_3d = walker._mpl[(id(tp), "3d")] = _is_mpl_3d(tp)
+    if is_3d:
+        axes = sys.modules.get("matplotlib.axes")
+        if axes is not None and issubclass(tp, axes.Axes):
+            _feed_mpl_values(walker, h, artist, _MPL_ARTIST)
+            _feed_mpl_axes(walker, h, artist)
+            return
+        # Not the z-order either: drawing sorts 3D artists by depth.
+        _feed_mpl_values(walker, h, artist, ("get_visible", "get_label", "get_alpha"))
+        collections = sys.modules.get("matplotlib.collections")
+        lines = sys.modules.get("matplotlib.lines")
+        if (lines is not None and issubclass(tp, lines.Line2D)) or (
+            collections is not None and issubclass(tp, collections.Collection)
+        ):
+            _feed_mpl_3d(walker, h, artist)
+            return
+    else:
+        _feed_mpl_values(walker, h, artist, _MPL_ARTIST)
     for module_name, class_name, reader in _MPL_READERS:
         module = sys.modules.get(module_name)
         klass = None if module is None else module.__dict__.get(class_name)
@@ -2301,10 +2365,9 @@ def _describe(obj: Any, tp: type) -> tuple[str | None, int | None, str]:
         count = len(obj.axes)
         return None, None, f"{_type_name(tp)} with {count} Axes"
     estimator = _library_class("sklearn.base", "BaseEstimator")
-    if estimator is not None and issubclass(tp, estimator):
-        fitted = _sklearn_fitted(obj)
-        if fitted is not None:
-            return None, None, f"{_type_name(tp)} ({'fitted' if fitted else 'not fitted'})"
+    # "fitted" only when its attributes show it: a pipeline, say, is fitted through its steps.
+    if estimator is not None and issubclass(tp, estimator) and _sklearn_fitted(obj):
+        return None, None, f"{_type_name(tp)} (fitted)"
     return None, None, _type_name(tp)
 
 
