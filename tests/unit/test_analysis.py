@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from jupyter_lineage.capture.analysis import analyse, is_ipython_name
@@ -139,3 +141,40 @@ def test_shell_commands_and_scripts_are_collected() -> None:
     assert _magic("%run -i -N 3 'my script.py' arg").scripts == ("my script.py",)
     assert _magic("%run -m package.module").scripts == ()
     assert _magic("%time !ls").commands == (("shell", "ls"),)
+
+
+def test_paths_given_to_native_readers_and_writers_are_collected() -> None:
+    a = analyse(
+        "df.to_parquet('out/x.parquet')\n"
+        "t = pq.read_table(source=src)\n"
+        "pq.write_table(t, 'y.parquet')\n"
+        "pd.read_feather(folder / 'z.feather')\n"  # an expression: not evaluated, not collected
+    )
+    assert a.native_files == (
+        ("write", "literal", "out/x.parquet"),
+        ("read", "name", "src"),
+        ("write", "literal", "y.parquet"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("mode", "flags", "access"),
+    [
+        ("r", None, "read"),
+        ("rb", None, "read"),
+        ("w", None, "write"),
+        ("w+b", None, "write"),  # emptied first: nothing could be read
+        ("x+", None, "write"),
+        ("a", None, "write"),
+        ("a+", None, "readwrite"),
+        ("r+b", None, "readwrite"),
+        (None, 0, "read"),
+        (None, os.O_WRONLY | os.O_CREAT, "write"),
+        (None, os.O_RDWR, "readwrite"),
+        (None, os.O_RDWR | os.O_TRUNC, "write"),
+    ],
+)
+def test_file_access_from_mode(mode: str | None, flags: int | None, access: str) -> None:
+    from jupyter_lineage.capture.files import _access_of
+
+    assert _access_of(mode, flags) == access

@@ -71,6 +71,9 @@ class CellAnalysis:
     commands: tuple[tuple[str, str], ...] = ()
     # Paths given to ``%run``: the names such a script binds are found by looking.
     scripts: tuple[str, ...] = ()
+    # (access, "literal" or "name", value) of each path given to a call known to open
+    # files outside Python (``df.to_parquet("x.parquet")``), which the audit hook cannot see.
+    native_files: tuple[tuple[str, str, str], ...] = ()
 
 
 def is_ipython_name(name: str) -> bool:
@@ -107,7 +110,49 @@ def _analyse_cached(source: str) -> CellAnalysis:
         installs_packages=installs or any(n in ("pip", "site") for n in visitor.imports),
         commands=tuple(expander.commands),
         scripts=tuple(expander.scripts),
+        native_files=tuple(_find_native_files(tree)),
     )
+
+
+# Calls whose library opens the file in native code (Arrow's C++ readers and writers,
+# HDF5): the access, the position of the path argument and its keyword names.
+_NATIVE_IO: dict[str, tuple[str, int, tuple[str, ...]]] = {
+    "read_parquet": ("read", 0, ("path",)),
+    "read_feather": ("read", 0, ("path", "source")),
+    "read_orc": ("read", 0, ("path",)),
+    "read_table": ("read", 0, ("source",)),
+    "ParquetFile": ("read", 0, ("source",)),
+    "read_hdf": ("read", 0, ("path_or_buf",)),
+    "to_parquet": ("write", 0, ("path",)),
+    "to_feather": ("write", 0, ("path",)),
+    "to_orc": ("write", 0, ("path",)),
+    "to_hdf": ("write", 0, ("path_or_buf",)),
+    "write_table": ("write", 1, ("where",)),
+    "write_feather": ("write", 1, ("dest",)),
+}
+
+
+def _find_native_files(tree: ast.AST) -> list[tuple[str, str, str]]:
+    """Paths, as a string literal or a plain name, given to calls in ``_NATIVE_IO``."""
+    found: list[tuple[str, str, str]] = []
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
+        spec = _NATIVE_IO.get(name) if isinstance(name, str) else None
+        if spec is None:
+            continue
+        access, position, keywords = spec
+        arg: ast.expr | None = node.args[position] if len(node.args) > position else None
+        for kw in node.keywords:
+            if kw.arg in keywords:
+                arg = kw.value
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            found.append((access, "literal", arg.value))
+        elif isinstance(arg, ast.Name):
+            found.append((access, "name", arg.id))
+    return found
 
 
 # -- magics, seen through ----------------------------------------------------------

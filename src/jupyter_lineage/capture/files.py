@@ -68,14 +68,16 @@ class FileTracker:
 
 
 def _access_of(mode: object, flags: object) -> str:
+    # A file opened for reading and writing is a read only if it keeps what it held:
+    # ``w+`` and ``O_TRUNC`` empty it first (Pillow saves images with ``w+b``).
     if isinstance(mode, str) and mode:
-        if "+" in mode:
+        if "+" in mode and not any(c in mode for c in "wx"):
             return "readwrite"
-        if any(c in mode for c in "wax"):
+        if any(c in mode for c in "wax+"):
             return "write"
         return "read"
     if isinstance(flags, int):
-        if flags & os.O_RDWR:
+        if flags & os.O_RDWR and not flags & os.O_TRUNC:
             return "readwrite"
         if flags & _WRITE_FLAGS:
             return "write"
@@ -107,6 +109,9 @@ def ignored_prefixes(extra: Iterable[str] = ()) -> tuple[str, ...]:
     # ipykernel writes each cell's source to a temp file that tracebacks read back.
     roots.append(os.path.join(tempfile.gettempdir(), f"ipykernel_{os.getpid()}", ""))
     roots += [os.path.join(os.path.realpath(p), "") for p in extra]
+    # Libraries' caches (matplotlib's font list, ...): by definition not anyone's data.
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    roots.append(os.path.join(cache, ""))
     return (*roots, "/proc/", "/sys/", "/dev/", "/usr/share/zoneinfo/", "/usr/lib/")
 
 

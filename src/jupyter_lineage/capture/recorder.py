@@ -16,8 +16,10 @@ import builtins
 import getpass
 import hashlib
 import os
+import pathlib
 import re
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -27,7 +29,7 @@ import uuid
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from .. import __version__
 from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir, team_store_url
@@ -98,6 +100,8 @@ class _CellCapture:
     errors: list[str] = field(default_factory=list)
     # For a cell that runs scripts (``%run``): id of each user name's object before it.
     namespace_before: dict[str, int] | None = None
+    # Wall-clock start, for files written by native code (their mtime is after it).
+    started_ns: int = 0
 
 
 class Recorder:
@@ -431,6 +435,7 @@ class Recorder:
             time.perf_counter(),
             errors,
             namespace_before,
+            time.time_ns(),
         )
 
     def end(self, error: BaseException | None, execution_count: int | None) -> None:
@@ -461,7 +466,10 @@ class Recorder:
     ) -> None:
         errors = capture.errors
         values = self._values_after(capture, errors)
-        files = self._file_records(capture.files.results(), errors, capture.execution_id)
+        accesses = capture.files.results()
+        if capture.analysis.native_files:
+            accesses.update(self._native_files(capture, accesses))
+        files = self._file_records(accesses, errors, capture.execution_id)
         environment_id = self._environment_id(capture.analysis, errors)
         status, error_type, message, tb, redactions = _error_fields(error)
         journal = self._journal_writer()
@@ -558,23 +566,76 @@ class Recorder:
                 if options.capture_values
                 else _type_only(obj)
             )
-            records.append(ValueRecord(name, "output", "assigned", fp))
+            action: Literal["assigned", "mutated"] = "assigned"
+            if name in capture.inputs and fp is not None:
+                # ``grid += 1`` on an array binds the name to the object it already held:
+                # the object was changed in place.
+                before, obj_id = capture.inputs[name]
+                if (
+                    id(obj) == obj_id
+                    and before is not None
+                    and before.kind == fp.kind == "content"
+                    and before.digest != fp.digest
+                ):
+                    action = "mutated"
+            records.append(ValueRecord(name, "output", action, fp))
         for name in capture.analysis.deletes:
             if name not in user_ns:
                 records.append(ValueRecord(name, "output", "deleted", None))
-        if not options.capture_values:
-            return records
-        # In-place mutation: an input still bound to the same object whose content changed.
         for name, (before, obj_id) in capture.inputs.items():
-            if name in bound or name not in user_ns or before is None:
+            if name in bound or name not in user_ns:
                 continue
             obj = user_ns[name]
-            if id(obj) != obj_id or is_immutable_value(obj) or before.kind != "content":
-                continue
-            after = fingerprint(obj, budget_s=self.value_budget_s)
-            if after.digest != before.digest:
-                records.append(ValueRecord(name, "output", "mutated", after))
+            if id(obj) != obj_id:
+                # Rebound by code the cell called (a function's ``global`` statement).
+                fp = (
+                    self._fingerprint(obj, options, errors, name)
+                    if options.capture_values
+                    else _type_only(obj)
+                )
+                records.append(ValueRecord(name, "output", "assigned", fp))
+            elif (
+                options.capture_values
+                and before is not None
+                and before.kind == "content"
+                and not is_immutable_value(obj)
+            ):
+                # In-place mutation: still the same object, whose content changed.
+                after = fingerprint(obj, budget_s=self.value_budget_s)
+                if after.digest != before.digest:
+                    records.append(ValueRecord(name, "output", "mutated", after))
         return records
+
+    def _native_files(self, capture: _CellCapture, seen: dict[str, str]) -> dict[str, str]:
+        """Files the cell's calls opened in native code, where the path is known without running
+        anything: a literal, or a name holding a ``str`` or a ``pathlib`` path."""
+        found: dict[str, str] = {}
+        ignored = self._ignored_paths or ()
+        for access, kind, value in capture.analysis.native_files:
+            path: Any = value
+            if kind == "name":
+                obj = self.shell.user_ns.get(value)
+                if type(obj) is str:
+                    path = obj
+                elif issubclass(type(obj), pathlib.PurePath):
+                    path = pathlib.PurePath.__fspath__(obj)  # type: ignore[arg-type]
+                else:
+                    continue
+            if not path or "://" in path:
+                continue
+            path = os.path.normpath(os.path.join(os.getcwd(), os.path.expanduser(path)))
+            if path in seen or path in found or path.startswith(ignored):
+                continue
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
+                continue
+            if access == "write" and st.st_mtime_ns < capture.started_ns:
+                continue  # not written by this cell (the call failed, or wrote elsewhere)
+            found[path] = access
+        return found
 
     def _file_records(
         self, accesses: dict[str, str], errors: list[str], execution_id: str | None = None
