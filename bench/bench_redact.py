@@ -131,7 +131,7 @@ def _run(repeat: int, planted: dict[str, str]) -> None:
     ]
     # The three variants take turns, round after round, so a busy machine slows them alike.
     samples: dict[tuple[int, str], list[float]] = {}
-    for _ in range(7):
+    for _ in range(9):
         for variant in ("shapes only", "0 secrets", "5 secrets"):
             if variant == "5 secrets":
                 os.environ.update(planted)
@@ -148,8 +148,9 @@ def _run(repeat: int, planted: dict[str, str]) -> None:
                     (time.perf_counter() - t0) / (repeat // 5) * 1e6
                 )
 
-    def median(i: int, variant: str) -> float:
-        return statistics.median(samples[(i, variant)])
+    # The best round: on a shared machine, other processes only ever add time.
+    def best(i: int, variant: str) -> float:
+        return min(samples[(i, variant)])
 
     head = f"{'shapes only':>11} {'0 secrets':>10} {'5 secrets':>10} {'5 / shapes':>10}  us/call"
     print(f"{'redact_text':<45} {head}")
@@ -158,7 +159,7 @@ def _run(repeat: int, planted: dict[str, str]) -> None:
             # What the journal scans per event: the event's JSON (one pre-check; the full
             # rules run only when it finds a literal or a known value's start or end).
             print(f"{'journal pre-check per event':<45} {head}")
-        b, z, f = (median(i, v) for v in ("shapes only", "0 secrets", "5 secrets"))
+        b, z, f = (best(i, v) for v in ("shapes only", "0 secrets", "5 secrets"))
         print(f"{label:<45} {b:11.2f} {z:10.2f} {f:10.2f} {f / b:9.2f}x")
     os.environ.update(planted)
 
@@ -176,6 +177,44 @@ def _run(repeat: int, planted: dict[str, str]) -> None:
     print(f"{'environment check, unchanged':<45} {unchanged:11.2f}")
     print(f"{'environment changed: set a variable, re-read':<45} {changed_us:11.2f}")
     print(f"({len(os.environ)} environment variables)")
+    _captured_cell(repeat, planted)
+
+
+def _captured_cell(repeat: int, planted: dict[str, str]) -> None:
+    """A whole captured cell binding six strings, with no secret values known and with five."""
+    import shutil
+    import tempfile
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    store = tempfile.mkdtemp(prefix="lineage-bench-redact-")
+    os.environ["JUPYTER_LINEAGE_DIR"] = store
+    shell = InteractiveShell.instance()
+    shell.history_manager.enabled = False
+    shell.run_cell("%load_ext jupyter_lineage")
+    shell.run_cell("%lineage on")
+    cell = "\n".join(f"s{i} = 'customer-{i}-' + str({i} * 7)" for i in range(6))
+    runs = max(repeat // 100, 20)
+    samples: dict[str, list[float]] = {"0 secrets": [], "5 secrets": []}
+    try:
+        for round_ in range(12):
+            # ABBA order, so neither variant always runs after the other.
+            for variant in list(samples)[:: 1 if round_ % 2 else -1]:
+                if variant == "5 secrets":
+                    os.environ.update(planted)
+                else:
+                    for name in planted:
+                        os.environ.pop(name, None)
+                shell.run_cell(cell)
+                t0 = time.perf_counter()
+                for _ in range(runs):
+                    shell.run_cell(cell)
+                samples[variant].append((time.perf_counter() - t0) / runs * 1e3)
+    finally:
+        shutil.rmtree(store, ignore_errors=True)
+    none, five = (min(v) for v in samples.values())
+    print(f"{'captured cell binding six strings':<45} {'':>11} {none:10.3f} {five:10.3f}  ms/cell")
+    print(f"{'  with five secret values known':<45} {five / none - 1:+11.1%}")
 
 
 if __name__ == "__main__":
