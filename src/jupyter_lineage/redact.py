@@ -333,8 +333,10 @@ _CODE_CHAIN = re.compile(r"^[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+$")
 _LITERALS = frozenset({"none", "true", "false", "null", "undefined", "nil"})
 
 
-def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, list[str]]:
-    """Redact the values given to names that say they hold a secret."""
+def _assignments(
+    text: str, low: str, spans: list[_Span] | None, code: bool = False
+) -> tuple[str, list[str]]:
+    """Redact the values given to names that say they hold a secret (``code``: in Python source)."""
     pieces: list[str] = []
     found: list[str] = []
     done = 0  # text before this offset is final
@@ -367,7 +369,7 @@ def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, l
                 continue
             value_start, value_end = bare.span()
             value = bare.group()
-            if not _bare_value_is_secret(name, sep.group(), value, text, value_end):
+            if not _bare_value_is_secret(name, sep.group(), value, text, value_end, code):
                 continue
             if value.endswith("."):
                 value_end -= 1  # the full stop ending a sentence
@@ -383,15 +385,43 @@ def _assignments(text: str, low: str, spans: list[_Span] | None) -> tuple[str, l
     return "".join(pieces), found
 
 
+def _in_string_literal(source: str, index: int) -> bool:
+    """Whether ``index`` of Python ``source`` is inside a string literal (or the source does
+    not tokenize, when it is safer to take the text for prose)."""
+    import io
+    import tokenize
+
+    line_starts = [0]
+    for line in source.splitlines(keepends=True):
+        line_starts.append(line_starts[-1] + len(line))
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            if token.type not in (tokenize.STRING, getattr(tokenize, "FSTRING_MIDDLE", -1)):
+                continue
+            start = line_starts[token.start[0] - 1] + token.start[1]
+            end = line_starts[token.end[0] - 1] + token.end[1]
+            if start <= index <= end:
+                return True
+            if start > index:
+                return False
+    except (tokenize.TokenError, SyntaxError, IndexError):
+        return True
+    return False
+
+
 def _in_marker(text: str, index: int) -> bool:
     """Whether ``index`` is inside a marker (``[REDACTED:env:DB_PASSWORD]`` names a secret)."""
     opened = text.rfind(MARKER_PREFIX, 0, index)
     return opened >= 0 and "]" not in text[opened:index]
 
 
-def _bare_value_is_secret(name: str, sep: str, value: str, text: str, end: int) -> bool:
+def _bare_value_is_secret(
+    name: str, sep: str, value: str, text: str, end: int, code: bool = False
+) -> bool:
     if value.startswith(MARKER_PREFIX) or _PLACEHOLDER.match(value):
         return False
+    if code and value.isidentifier() and not _in_string_literal(text, end):
+        return False  # in Python, ``db_password = q`` gives the value of the variable q
     low = value.lower()
     if low in _LITERALS or value == name or _CODE_CHAIN.match(value) or value.isdigit():
         return False
@@ -714,16 +744,18 @@ def _may_contain(text: str, known: _Known) -> bool:
     return False
 
 
-def redact_text(text: str) -> tuple[str, list[str]]:
+def redact_text(text: str, *, code: bool = False) -> tuple[str, list[str]]:
     """``text`` with every credential replaced by a marker, and the kinds replaced (in order).
 
     Shapes and assignments go first, so a credential with a shape is named by it
-    (``aws-secret-key``); a known value left (``env:NAME``) goes last.
+    (``aws-secret-key``); a known value left (``env:NAME``) goes last. With ``code``,
+    ``text`` is Python source, where a bare name given to ``password =`` is a variable,
+    not the secret, and stays as written.
     """
-    return _redact_text(text, _known())
+    return _redact_text(text, _known(), code)
 
 
-def _redact_text(text: str, known: _Known) -> tuple[str, list[str]]:
+def _redact_text(text: str, known: _Known, code: bool = False) -> tuple[str, list[str]]:
     spans = _value_spans(text, known) if known.probes and _has_probe(text, known) else None
     low = _lower(text)
     present = {t for t in _ALL_TRIGGERS if t in low}
@@ -740,7 +772,7 @@ def _redact_text(text: str, known: _Known) -> tuple[str, list[str]]:
             if spans:
                 spans = _value_spans(text, known)
     if not present.isdisjoint(_ASSIGNMENT_TRIGGERS):
-        new, kinds = _assignments(text, low, spans)
+        new, kinds = _assignments(text, low, spans, code)
         if kinds:
             text = new
             found.extend(kinds)
@@ -775,12 +807,16 @@ def redact_value(value: Any, path: str = "") -> tuple[Any, list[str]]:
     return _walk(value, path, found, _known()), found
 
 
-def _walk(value: Any, path: str, found: list[str], known: _Known) -> Any:
+# Fields that hold Python source.
+_CODE_KEYS = frozenset({"source"})
+
+
+def _walk(value: Any, path: str, found: list[str], known: _Known, code: bool = False) -> Any:
     tp = type(value)
     if tp is str:
         if not _may_contain(value, known):
             return value
-        new, kinds = _redact_text(value, known)
+        new, kinds = _redact_text(value, known, code)
         found.extend(f"{path}:{k}" for k in kinds)
         return new
     if tp is dict:
@@ -802,7 +838,7 @@ def _walk(value: Any, path: str, found: list[str], known: _Known) -> Any:
                 new_item: Any = marker(kind)
                 found.append(f"{sub}:{kind}")
             else:
-                new_item = _walk(item, sub, found, known)
+                new_item = _walk(item, sub, found, known, key in _CODE_KEYS)
             new_key = key
             if type(key) is str and _may_contain(key, known):
                 new_key, kinds = _redact_text(key, known)

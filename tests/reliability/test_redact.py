@@ -418,3 +418,26 @@ def test_a_known_value_anywhere_in_any_text_is_removed(before: str, after: str, 
             del os.environ["HYPOTHESIS_SERVICE_SECRET"]
         else:
             os.environ["HYPOTHESIS_SERVICE_SECRET"] = saved
+
+
+def test_a_variable_given_to_a_secret_name_in_source_is_code_not_the_secret() -> None:
+    source = (
+        "db_password = q\nconn = connect(password=pw)\nAPI_TOKEN = 'sk-live-1234567890abcdef'\n"
+    )
+    redacted, kinds = redact_text(source, code=True)
+    assert "db_password = q\n" in redacted
+    assert "password=pw)" in redacted
+    assert "1234567890abcdef" not in redacted and kinds
+    # In prose or a log line the same bare word is the secret itself.
+    assert "hunter2" not in redact_text("login failed: password=hunter2")[0]
+
+
+def test_the_journal_keeps_a_cells_variables_and_redacts_its_literals() -> None:
+    event = {
+        "source": "db_password = q\nkey = 'x'\npassword = 'hunter2-long'",
+        "note": "password=q",
+    }
+    redacted, _ = redact_value(event)
+    assert redacted["source"].startswith("db_password = q\n")
+    assert "hunter2-long" not in redacted["source"]
+    assert redacted["note"] != "password=q"

@@ -394,7 +394,7 @@ class Recorder:
         # stored: a hash of the original would let a guessed password be checked.
         redactions = None
         if may_contain_secret(source):
-            source, found = redact_text(source)
+            source, found = redact_text(source, code=True)
             redactions = [f"source:{kind}" for kind in found]
         journal.append(
             "cell_start",
