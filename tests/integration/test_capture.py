@@ -236,7 +236,7 @@ def test_bad_magic_arguments_give_one_line(run_cells) -> None:
         assert "UsageError" in text or out.get("ename") == "UsageError", text
         assert "Traceback" not in text
         assert "jupyter_lineage/" not in text
-    assert "unrecognized arguments: --bogus" in run.text(1)
+    assert "unknown option '--bogus'" in run.text(1)
     assert "on, off or status" in run.text(2)
     assert "unknown setting 'colour'" in run.text(3)
     assert "no_such_view" in run.text(5)

@@ -36,7 +36,10 @@ def test_a_full_annotation_request() -> None:
     )
 
     assert request == AnnotationRequest(
-        kind="decision", text="Use **AUC**.", executions=(EXECUTION,), revises="fedcba9876543210"
+        kind="decision",
+        text="  Use **AUC**.\n",
+        executions=(EXECUTION,),
+        revises="fedcba9876543210",
     )
 
 
