@@ -6,10 +6,7 @@ cheap: pandas, plotly, networkx and DuckDB are imported only when used.
 
 from typing import Any
 
-try:
-    from ._version import __version__
-except ImportError:  # running from a source tree that was never built
-    __version__ = "0.0.0+unknown"
+from .version import __version__
 
 _ANNOTATE_API = (
     "annotate",
@@ -48,17 +45,17 @@ def __getattr__(name: str) -> Any:
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register the lineage magics and capture hooks in an IPython shell."""
-    from .capture.magics import load
+    """Register the lineage magics and capture hooks in an IPython shell (``extension``)."""
+    from .extension import load_ipython_extension
 
-    load(ipython)
+    load_ipython_extension(ipython)
 
 
 def unload_ipython_extension(ipython: Any) -> None:
     """Remove the capture hooks (the magics stay registered, as IPython allows)."""
-    from .capture.magics import unload
+    from .extension import unload_ipython_extension
 
-    unload(ipython)
+    unload_ipython_extension(ipython)
 
 
 def _jupyter_labextension_paths() -> list[dict[str, str]]:

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from .version import __version__
 from .errors import LineageError, UsageError
 
 EPILOG = """examples:
@@ -91,11 +91,7 @@ def cmd_roles(args: argparse.Namespace) -> int:
 
     store = _team_store(args)
     if args.action == "list":
-        df = store.query(
-            "SELECT user_name, role, granted_by, granted_at FROM role_bindings "
-            "ORDER BY user_name, role",
-            ingest=False,
-        )
+        df = store.role_bindings()
         print(
             df.to_string(index=False)
             if len(df)
@@ -191,8 +187,8 @@ def cmd_rebuild(args: argparse.Namespace) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     """Check a store: permissions, disk space, journals' chains and unreadable lines, whether the
     database opens, its schema version, what is not ingested yet, and who holds its lock."""
+    from .checks.doctor import diagnose
     from .config import resolve_store_dir
-    from .doctor import diagnose
 
     findings = diagnose(resolve_store_dir(args.store))
     if args.json:
@@ -208,21 +204,15 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_forget(args: argparse.Namespace) -> int:
     """Hide an execution's source, error text, value summaries and the annotations on it from every
     view and export (the journal keeps the original lines)."""
-    from .sessions import use_store
+    from .session import use_store
+
+    from .store.base import resolve_execution
 
     store = _store(args)
-    found = store.query(
-        "SELECT DISTINCT execution_id FROM runs WHERE starts_with(execution_id, ?) LIMIT 3",
-        [args.execution_id],
-    )["execution_id"].tolist()
-    if len(found) != 1:
-        problem = "no captured execution" if not found else "more than one execution"
-        raise UsageError(
-            f"{problem} matches {args.execution_id!r}; give an id from SELECT execution_id FROM runs"
-        )
-    use_store(args.store).forget(found[0], args.reason)
+    execution_id = resolve_execution(store, args.execution_id)
+    use_store(args.store).forget(execution_id, args.reason)
     store.ingest()
-    print(f"forgot execution {found[0]}")
+    print(f"forgot execution {execution_id}")
     return 0
 
 
@@ -230,7 +220,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     """Check the journals' hash chains, that ingested events match their journal lines, and that
     stored artifacts and recorded files still have their SHA-256 (changed data files are listed,
     not failed)."""
-    from .verify import verify_store
+    from .checks.verify import verify_store
 
     report = verify_store(_store(args))
     if args.json:
@@ -264,7 +254,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     """What differs between two runs, and so why their results may differ: code, parameters,
     input data and environment."""
-    from .diff import render_html, render_json, render_text
+    from .reproduce.diff import render_html, render_json, render_text
     from .reproduce import diff_targets
 
     result = diff_targets(args.a, args.b, store=_store(args), upstream=not args.no_upstream)
@@ -275,7 +265,7 @@ def cmd_diff(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """Execute a notebook headless with capture, then print what was captured."""
-    from .runner import run_notebook
+    from .reproduce.runner import run_notebook
 
     path = Path(args.notebook)
     if not path.is_file():
@@ -304,7 +294,7 @@ def cmd_card(args: argparse.Namespace) -> int:
     """Generate a model card from the record: self-contained HTML (offline, printable), JSON or Markdown."""
     from .cards import card_data, missing_sections
     from .cards.render import render_html, render_markdown
-    from .sessions import use_store
+    from .session import use_store
 
     use_store(args.store)
     card = card_data(args.model)
@@ -330,7 +320,7 @@ def cmd_card(args: argparse.Namespace) -> int:
 def cmd_bom(args: argparse.Namespace) -> int:
     """Write the CycloneDX 1.6 ML-BOM of a model version: the model with its modelCard, its datasets, its packages."""
     from .cards import bom
-    from .sessions import use_store
+    from .session import use_store
 
     use_store(args.store)
     _emit_text(json.dumps(bom(args.model), indent=2), args.output)
@@ -340,7 +330,7 @@ def cmd_bom(args: argparse.Namespace) -> int:
 def cmd_openlineage(args: argparse.Namespace) -> int:
     """Emit OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for captured executions, one per line."""
     from .cards import openlineage_events
-    from .sessions import use_store
+    from .session import use_store
 
     use_store(args.store)
     events = openlineage_events(args.since)
@@ -351,7 +341,7 @@ def cmd_openlineage(args: argparse.Namespace) -> int:
 def cmd_model(args: argparse.Namespace) -> int:
     """The model registry (see ``jupyter-lineage model --help``)."""
     from .registry.commands import run
-    from .sessions import use_store
+    from .session import use_store
 
     use_store(args.store)
     message, result = run(args)

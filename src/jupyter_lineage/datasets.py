@@ -65,7 +65,7 @@ def log_dataset(
         The record, whose ``digest`` covers the whole content (``xxh3:...``).
     """
     from .capture.fingerprint import fingerprint
-    from .sessions import current_recorder
+    from .session import current_session
 
     if not isinstance(name, str) or not name.strip():
         raise UsageError(f"dataset name must be a non-empty string, not {name!r}")
@@ -73,7 +73,7 @@ def log_dataset(
         raise UsageError(f"unknown dataset context {context!r}; use one of: {', '.join(CONTEXTS)}")
     if source is not None and not isinstance(source, str):
         raise UsageError(f"source must be a string (a path or URI), not {type(source).__name__}")
-    recorder = current_recorder()
+    session = current_session()
     started = time.perf_counter()
     fp = fingerprint(data, budget_s=budget_s)
     hashed_ms = (time.perf_counter() - started) * 1000.0
@@ -86,11 +86,11 @@ def log_dataset(
         type_name=fp.type_name,
         shape=fp.shape,
         row_count=fp.length,
-        execution_id=recorder.current_execution_id,
+        execution_id=session.current_execution_id,
         note=fp.note,
     )
     columns, schema = _schema(data)
-    recorder.emit(
+    session.emit(
         "dataset",
         {
             "dataset_id": dataset.dataset_id,
@@ -107,7 +107,7 @@ def log_dataset(
             "note": dataset.note,
             "hashed_ms": round(hashed_ms, 3),
             "execution_id": dataset.execution_id,
-            "experiment_id": recorder.experiment.experiment_id if recorder.experiment else None,
+            "experiment_id": session.experiment.experiment_id if session.experiment else None,
             "logged_at": utc_now(),
         },
     )

@@ -72,6 +72,7 @@ def execute_notebook(
         timeout=timeout,
         kernel_name="python3",
         allow_errors=allow_errors,
+        coalesce_streams=True,  # one output per stream, however the kernel flushed it
         resources={"metadata": {"path": str(directory)}},
     )
     client.execute(env=kernel_env)
@@ -121,6 +122,7 @@ def execute_notebook_file(
         timeout=timeout,
         kernel_name="python3",
         allow_errors=True,
+        coalesce_streams=True,
         record_timing=record_timing,
         resources={"metadata": {"path": str(directory)}},
     )

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_lineage.annotations import note, note_template
-from jupyter_lineage.sessions import current_store, use_store
+from jupyter_lineage.session import current_store, use_store
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_lineage import cards
-from jupyter_lineage.sessions import use_store
+from jupyter_lineage.session import use_store
 from jupyter_lineage.store import DuckDBStore
 
 from .conftest import NotebookRun, execute_notebook
@@ -49,10 +49,10 @@ def annotating_notebook(model_choice: str) -> list[str]:
     return [
         "%load_ext jupyter_lineage\nimport jupyter_lineage as jl\n"
         "from jupyter_lineage.annotations import note_template\n"
-        "from jupyter_lineage.sessions import current_recorder",
+        "from jupyter_lineage.session import current_session",
         "%lineage_experiment start scoring --hypothesis 'two features suffice'",
         "%%lineage --name prepare\nrows = [(i, i % 3, i % 2) for i in range(40)]",
-        "prepare_id = current_recorder().recent[-1].execution_id",
+        "prepare_id = current_session().recent[-1].execution_id",
         "%%lineage --name train --model scorer\n"
         "weights = [sum(r[1] for r in rows) / len(rows), sum(r[2] for r in rows) / len(rows)]",
         "%lineage_experiment end --outcome success",

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_lineage import cards
-from jupyter_lineage.sessions import use_store
+from jupyter_lineage.session import use_store
 
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "cards"

@@ -13,7 +13,7 @@ import pytest
 
 from jupyter_lineage import cards
 from jupyter_lineage.cards.render import render_html, render_markdown
-from jupyter_lineage.sessions import current_store, use_store
+from jupyter_lineage.session import current_store, use_store
 
 from .conftest import execute_notebook
 

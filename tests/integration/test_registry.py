@@ -12,7 +12,7 @@ import pytest
 
 from jupyter_lineage import registry as r
 from jupyter_lineage.errors import RegistryError, SearchSyntaxError, UsageError
-from jupyter_lineage.sessions import use_store
+from jupyter_lineage.session import use_store
 
 OWNER = "ml@example.com"
 
@@ -121,10 +121,10 @@ def test_expired_waivers_do_not_count(store: Path) -> None:
     r.set_gate("accuracy >= 0.9", model="e")
     r.create_version("e", "1.0.0", metrics={"accuracy": 0.5})
     _to("e", ("SUBMITTED", "owner"))
-    from jupyter_lineage.sessions import current_recorder
+    from jupyter_lineage.session import current_session
 
     v = r.get_version("e")[1]
-    current_recorder().emit(
+    current_session().emit(
         "waiver_recorded",
         {
             "waiver_id": "old",

@@ -269,7 +269,7 @@ def test_experiment_and_registry_targets(
     project: Project, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from jupyter_lineage import registry
-    from jupyter_lineage.sessions import use_store
+    from jupyter_lineage.session import use_store
 
     original = project.original()
     out = project.root / "experiment.ipynb"

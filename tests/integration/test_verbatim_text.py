@@ -30,9 +30,9 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 import jupyter_lineage
-from jupyter_lineage.capture.magics import get_recorder
 from jupyter_lineage.cards import card_data
 from jupyter_lineage.redact import redact_text
+from jupyter_lineage.session import SHELL_ATTR
 from jupyter_lineage.store import DuckDBStore
 
 NOTEBOOK = "work/verbatim.ipynb"
@@ -110,8 +110,8 @@ class Lab:
             else:
                 os.environ["JPY_SESSION_NAME"] = saved
         self.run(f"%lineage_config store={self.store_dir}")
-        self.recorder = get_recorder(self.shell)
-        assert self.recorder is not None and self.recorder.notebook_path == str(self.notebook)
+        self.session = getattr(self.shell, SHELL_ATTR)
+        assert self.session.notebook_path == str(self.notebook)
         self.store = DuckDBStore(self.store_dir)
         self.names = itertools.count()
         self.open = True
@@ -129,10 +129,10 @@ class Lab:
     def capture(self, model: str = MODEL, options: str = "") -> str:
         """Run a captured cell; returns its execution id."""
         self.run(f"%%lineage --model {model} {options}\n_value = 1")
-        return self.recorder.recent[-1].execution_id
+        return self.session.recent[-1].execution_id
 
     def last_annotation(self) -> str:
-        return list(self.recorder.annotation_ids)[-1]
+        return list(self.session.annotation_ids)[-1]
 
     def name(self, prefix: str) -> str:
         return f"{prefix}{next(self.names)}"

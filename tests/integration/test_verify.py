@@ -13,7 +13,7 @@ import pytest
 from jupyter_lineage import registry
 from jupyter_lineage.cli import main
 from jupyter_lineage.journal import encode_event, genesis_hash
-from jupyter_lineage.sessions import use_store
+from jupyter_lineage.session import use_store
 from jupyter_lineage.store import DuckDBStore
 
 from .conftest import execute_notebook

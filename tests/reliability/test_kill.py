@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_lineage.doctor import diagnose
+from jupyter_lineage.checks.doctor import diagnose
 from jupyter_lineage.journal import complete_length, iter_lines, journal_files, verify_chain
 from jupyter_lineage.store import DuckDBStore
 

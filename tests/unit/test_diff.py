@@ -7,7 +7,8 @@ import json
 import pytest
 
 from jupyter_lineage.capture.magics import parse_options
-from jupyter_lineage.diff import (
+from jupyter_lineage.reproduce import cell_source, complete_bindings, set_cell_links
+from jupyter_lineage.reproduce.diff import (
     CellRecord,
     FileState,
     RunSide,
@@ -20,7 +21,6 @@ from jupyter_lineage.diff import (
     render_json,
     render_text,
 )
-from jupyter_lineage.reproduce import cell_source, complete_bindings, set_cell_links
 
 ENV = {
     "python_version": "3.11.4",

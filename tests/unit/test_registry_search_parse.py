@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_lineage.errors import SearchSyntaxError
-from jupyter_lineage.registry.query import And, Field, Not, Or, Text, parse
+from jupyter_lineage.search_syntax import And, Field, Not, Or, Text, parse
 
 
 def test_precedence_not_and_or() -> None:

@@ -14,31 +14,25 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from ..capture.recorder import OpenExperiment, Recorder
 from ..errors import UsageError
+from ..ids import is_execution_prefix
 from ..journal import utc_now
-from ..sessions import current_recorder, current_store
+from ..records import OpenExperiment
+from ..session import Session, current_session
+from ..criteria import check_metric_value, evaluate_criterion, parse_criterion
 from .model import (
     KINDS,
     OUTCOMES,
     check_kind,
-    check_metric_value,
     check_text,
-    evaluate_criterion,
-    parse_criterion,
     split_template_answers,
     template,
 )
 
-_HEX_ID = re.compile(r"^[0-9a-f]{4,32}$")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 
 
-def _store(recorder: Recorder) -> Any:
-    return current_store()
-
-
-def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
+def resolve_target(session: Session, target: str) -> dict[str, Any]:
     """Turn ``LAST``, an execution id (or unique prefix), ``var:NAME``, ``file:PATH``,
     ``model:NAME``, ``model:[GROUP/]NAME@VERSION`` (a registered version) or
     ``experiment:NAME`` into a target record; unknown targets raise."""
@@ -48,25 +42,25 @@ def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
         "or experiment:NAME"
     )
     if spec.upper() == "LAST":
-        if not recorder.recent:
+        if not session.recent:
             raise UsageError(
                 "no captured execution to annotate yet (--on LAST); run a %%lineage cell first"
             )
-        return {"type": "execution", "ref": recorder.recent[-1].execution_id}
+        return {"type": "execution", "ref": session.recent[-1].execution_id}
     prefix, sep, rest = spec.partition(":")
     if not sep:
-        if _HEX_ID.match(spec):
-            return {"type": "execution", "ref": _resolve_execution(recorder, spec)}
+        if is_execution_prefix(spec):
+            return {"type": "execution", "ref": session.resolve_execution(spec)}
         raise UsageError(f"unknown annotation target {spec!r}; use {kinds}")
     if not rest:
         raise UsageError(f"annotation target {spec!r} names nothing after {prefix}:; use {kinds}")
     if prefix == "var":
-        shell = recorder.shell
-        if shell is None or rest not in shell.user_ns:
+        kernel = session.kernel
+        if kernel is None or rest not in kernel.user_ns:
             raise UsageError(f"no variable named {rest!r} in this kernel (target {spec!r})")
         from ..capture.fingerprint import fingerprint
 
-        fp = fingerprint(shell.user_ns[rest], budget_s=recorder.value_budget_s)
+        fp = fingerprint(kernel.user_ns[rest], budget_s=kernel.value_budget_s)
         return {"type": "value", "ref": rest, "fingerprint": fp.digest}
     if prefix == "file":
         path = Path(rest).expanduser()
@@ -84,23 +78,23 @@ def resolve_target(recorder: Recorder, target: str) -> dict[str, Any]:
     if prefix == "model":
         if not _NAME.match(rest):
             raise UsageError(f"bad model name {rest!r}; use letters, digits, '-', '_' and '.'")
-        known = any(r.model == rest for r in recorder.recent) or _exists(
-            recorder, "SELECT 1 FROM runs WHERE model = ? LIMIT 1", rest
+        known = any(r.model == rest for r in session.recent) or (
+            session.has_journals and session.store().model_captured(rest)
         )
         if not known:
             raise UsageError(f"unknown model {rest!r}: no cell was captured with --model {rest}")
         return {"type": "model", "ref": rest}
     if prefix == "experiment":
-        if recorder.experiment is not None and recorder.experiment.name == rest:
-            return {"type": "experiment", "ref": recorder.experiment.experiment_id, "name": rest}
-        found = _latest_experiment_id(recorder, rest)
+        if session.experiment is not None and session.experiment.name == rest:
+            return {"type": "experiment", "ref": session.experiment.experiment_id, "name": rest}
+        found = _latest_experiment_id(session, rest)
         if found is None:
             raise UsageError(
                 f"unknown experiment {rest!r}; start one with %lineage_experiment start {rest}"
             )
         return {"type": "experiment", "ref": found, "name": rest}
     if prefix in ("exec", "execution"):
-        return {"type": "execution", "ref": _resolve_execution(recorder, rest)}
+        return {"type": "execution", "ref": session.resolve_execution(rest)}
     raise UsageError(f"unknown annotation target {spec!r}; use {kinds}")
 
 
@@ -121,40 +115,8 @@ def _version_target(spec: str) -> dict[str, Any]:
     }
 
 
-def _exists(recorder: Recorder, sql: str, *params: Any) -> bool:
-    if not (recorder.store_dir / "journal").is_dir():
-        return False
-    return not _store(recorder).query(sql, list(params)).empty
-
-
-def _latest_experiment_id(recorder: Recorder, name: str) -> str | None:
-    if not (recorder.store_dir / "journal").is_dir():
-        return None
-    df = _store(recorder).query(
-        "SELECT experiment_id FROM experiments WHERE name = ? ORDER BY started_at DESC LIMIT 1",
-        [name],
-    )
-    return None if df.empty else str(df.iloc[0, 0])
-
-
-def _resolve_execution(recorder: Recorder, prefix: str) -> str:
-    local = [r.execution_id for r in recorder.recent if r.execution_id.startswith(prefix)]
-    if len(local) == 1:
-        return local[0]
-    matches = local
-    if not local and (recorder.store_dir / "journal").is_dir():
-        df = _store(recorder).query(
-            "SELECT DISTINCT execution_id FROM runs WHERE starts_with(execution_id, ?) LIMIT 3",
-            [prefix],
-        )
-        matches = list(df["execution_id"])
-    if len(matches) == 1:
-        return matches[0]
-    if not matches:
-        raise UsageError(
-            f"no captured execution with id {prefix!r}; see SELECT execution_id, name FROM runs"
-        )
-    raise UsageError(f"execution id prefix {prefix!r} is ambiguous; give more characters")
+def _latest_experiment_id(session: Session, name: str) -> str | None:
+    return session.store().latest_experiment_id(name) if session.has_journals else None
 
 
 def note(
@@ -180,17 +142,17 @@ def note(
         author: who wrote it (the Jupyter server passes its signed-in user); by default
             the session's author (``JUPYTER_LINEAGE_AUTHOR``, git's user.email, user@host).
     """
-    recorder = current_recorder()
+    session = current_session()
     kind = check_kind(kind)
     text = check_text(text)
     targets = [
-        resolve_target(recorder, t) for t in ([on] if isinstance(on, str) else list(on or []))
+        resolve_target(session, t) for t in ([on] if isinstance(on, str) else list(on or []))
     ]
     annotation_id = uuid.uuid4().hex
     previous, thread = (None, annotation_id)
     if revises:
-        previous, thread = _resolve_annotation(recorder, revises)
-    recorder.emit(
+        previous, thread = _resolve_annotation(session, revises)
+    session.emit(
         "annotation",
         {
             "annotation_id": annotation_id,
@@ -198,35 +160,29 @@ def note(
             "revises": previous,
             "kind": kind,
             "text": text,
-            "author": author or recorder.author,
+            "author": author or session.author,
             "targets": targets,
-            "experiment_id": recorder.experiment.experiment_id if recorder.experiment else None,
+            "experiment_id": session.experiment.experiment_id if session.experiment else None,
             "question": question,
             "template": template_name,
             "created_at": utc_now(),
         },
     )
-    recorder.annotation_ids[annotation_id] = thread
+    session.annotation_ids[annotation_id] = thread
     return annotation_id
 
 
-def _resolve_annotation(recorder: Recorder, prefix: str) -> tuple[str, str]:
+def _resolve_annotation(session: Session, prefix: str) -> tuple[str, str]:
     """(annotation id, thread id) of the annotation a revision replaces."""
     prefix = prefix.strip()
-    local = [a for a in recorder.annotation_ids if a.startswith(prefix)]
+    local = [a for a in session.annotation_ids if a.startswith(prefix)]
     if len(local) == 1:
-        return local[0], recorder.annotation_ids[local[0]]
-    if (recorder.store_dir / "journal").is_dir():
-        # The records, not annotation_history: a repeat (the same text written again by a
-        # re-run) is no revision there, but its id is still one the user was given.
-        df = _store(recorder).query(
-            "SELECT annotation_id, thread_id FROM annotation_records "
-            "WHERE starts_with(annotation_id, ?) LIMIT 3",
-            [prefix],
-        )
-        if len(df) == 1:
-            return str(df.iloc[0, 0]), str(df.iloc[0, 1])
-        if len(df) > 1:
+        return local[0], session.annotation_ids[local[0]]
+    if session.has_journals:
+        found = session.store().annotations_by_prefix(prefix)
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
             raise UsageError(f"annotation id prefix {prefix!r} is ambiguous; give more characters")
     raise UsageError(
         f"no annotation with id {prefix!r} to revise; see SELECT annotation_id FROM annotations"
@@ -249,23 +205,23 @@ def note_template(
 
 def log_metric(name: str, value: float, step: int | None = None) -> None:
     """Record a metric on the running (or last captured) execution and the open experiment."""
-    recorder = current_recorder()
+    session = current_session()
     number = check_metric_value(name, value)
     if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
         raise UsageError(f"step must be a whole number, not {step!r}")
-    recorder.emit(
+    session.emit(
         "metric",
         {
             "name": name,
             "value": number,
             "step": step,
-            "execution_id": recorder.current_execution_id,
-            "experiment_id": recorder.experiment.experiment_id if recorder.experiment else None,
+            "execution_id": session.current_execution_id,
+            "experiment_id": session.experiment.experiment_id if session.experiment else None,
             "logged_at": utc_now(),
         },
     )
-    if recorder.experiment is not None:
-        recorder.experiment.metrics[name] = number
+    if session.experiment is not None:
+        session.experiment.metrics[name] = number
 
 
 def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
@@ -276,20 +232,20 @@ def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
 
 def log_param(name: str, value: Any) -> None:
     """Record a parameter (any JSON-serialisable value; others are stored as their str)."""
-    recorder = current_recorder()
+    session = current_session()
     if not name or not isinstance(name, str):
         raise UsageError(f"parameter name must be a non-empty string, not {name!r}")
     try:
         json.dumps(value)
     except (TypeError, ValueError):
         value = str(value)
-    recorder.emit(
+    session.emit(
         "param",
         {
             "name": name,
             "value": value,
-            "execution_id": recorder.current_execution_id,
-            "experiment_id": recorder.experiment.experiment_id if recorder.experiment else None,
+            "execution_id": session.current_execution_id,
+            "experiment_id": session.experiment.experiment_id if session.experiment else None,
             "logged_at": utc_now(),
         },
     )
@@ -303,35 +259,35 @@ def log_params(params: dict[str, Any]) -> None:
 
 def start_experiment(name: str, hypothesis: str | None = None, success: str | None = None) -> str:
     """Open an experiment: cells captured until ``end_experiment`` belong to it. Returns its id."""
-    recorder = current_recorder()
+    session = current_session()
     if not name or not _NAME.match(name):
         raise UsageError(f"bad experiment name {name!r}; use letters, digits, '-', '_' and '.'")
-    if recorder.experiment is not None:
+    if session.experiment is not None:
         raise UsageError(
-            f"experiment {recorder.experiment.name!r} is still open; end it first with %lineage_experiment end"
+            f"experiment {session.experiment.name!r} is still open; end it first with %lineage_experiment end"
         )
     if success:
         parse_criterion(success)
     experiment_id = uuid.uuid4().hex
-    recorder.emit(
+    session.emit(
         "experiment_start",
         {
             "experiment_id": experiment_id,
             "name": name,
             "hypothesis": hypothesis,
             "success": success,
-            "notebook_path": recorder.notebook_path,
+            "notebook_path": session.notebook_path,
             "started_at": utc_now(),
         },
     )
-    recorder.experiment = OpenExperiment(experiment_id, name, hypothesis, success)
+    session.experiment = OpenExperiment(experiment_id, name, hypothesis, success)
     return experiment_id
 
 
 def end_experiment(outcome: str | None = None) -> dict[str, Any]:
     """Close the open experiment, evaluate its success criterion, and record the outcome."""
-    recorder = current_recorder()
-    exp = recorder.experiment
+    session = current_session()
+    exp = session.experiment
     if exp is None:
         raise UsageError("no experiment is open; start one with %lineage_experiment start NAME")
     if outcome is not None and outcome not in OUTCOMES:
@@ -350,23 +306,23 @@ def end_experiment(outcome: str | None = None) -> dict[str, Any]:
         "metrics": dict(exp.metrics),
         "ended_at": utc_now(),
     }
-    recorder.emit("experiment_end", result)
-    recorder.experiment = None
+    session.emit("experiment_end", result)
+    session.experiment = None
     return result
 
 
 def completeness(target: str, template_name: str = "design") -> list[str]:
     """The questions of a template not yet answered for ``experiment:NAME`` or ``model:NAME``."""
-    recorder = current_recorder()
-    resolved = resolve_target(recorder, target)
+    session = current_session()
+    resolved = resolve_target(session, target)
     if resolved["type"] not in ("experiment", "model"):
         raise UsageError(
             f"the completeness check takes experiment:NAME or model:NAME, not {target!r}"
         )
     questions = template(template_name)
     answered: set[str] = set()
-    if (recorder.store_dir / "journal").is_dir():
-        df = _store(recorder).answered_questions(resolved["type"], resolved["ref"], template_name)
+    if session.has_journals:
+        df = session.store().answered_questions(resolved["type"], resolved["ref"], template_name)
         answered = set(df["question"])
     return [q.text for q in questions if q.id not in answered]
 
@@ -378,7 +334,7 @@ def kinds() -> dict[str, str]:
 
 __all__ = [
     "completeness",
-    "current_recorder",
+    "current_session",
     "end_experiment",
     "kinds",
     "log_metric",

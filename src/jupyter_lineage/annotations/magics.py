@@ -26,9 +26,9 @@ class AnnotateMagics(Magics):
     """``%lineage_note``, ``%lineage_experiment``, ``%lineage_metric``, ``%lineage_param``,
     ``%lineage_annotate`` and ``%lineage_show``."""
 
-    def __init__(self, shell: Any, recorder: Any) -> None:
+    def __init__(self, shell: Any, session: Any) -> None:
         super().__init__(shell)
-        self.recorder = recorder
+        self.session = session
 
     @magic_arguments()
     @argument(
@@ -109,7 +109,7 @@ class AnnotateMagics(Magics):
                 f"experiment {result['name']} ended: {result['outcome']} ({result['evaluation']})"
             )
         else:
-            exp = self.recorder.experiment
+            exp = self.session.experiment
             if exp is None:
                 print("no experiment is open")
             else:
@@ -185,12 +185,11 @@ class AnnotateMagics(Magics):
         """Show a summary inline: ``%lineage_show experiment NAME``."""
         from IPython.display import HTML
 
-        from ..store import DuckDBStore
         from .show import experiment_html
 
         args = parse_magic(AnnotateMagics.lineage_show, line)
         with usage_errors():
-            report = DuckDBStore(self.recorder.store_dir).experiment_report(args.name)
+            report = self.session.store().experiment_report(args.name)
         if report is None:
             raise IPythonUsageError(
                 f"unknown experiment {args.name!r}; see SELECT name FROM experiments"

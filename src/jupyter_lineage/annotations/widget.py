@@ -17,7 +17,7 @@ class AnnotationForm:
     ) -> None:
         import ipywidgets as w
 
-        self.recorder = api.current_recorder()
+        self.session = api.current_session()
         self.template = template
         self.kind = w.Dropdown(options=list(KINDS), value=kind, description="Kind")
         options = self.target_options()
@@ -41,7 +41,7 @@ class AnnotationForm:
 
     def target_options(self) -> list[tuple[str, str | None]]:
         """(label, target) pairs: recent executions, the values and files they produced, models, the experiment."""
-        rec = self.recorder
+        rec = self.session
         options: list[tuple[str, str | None]] = [("(nothing in particular)", None)]
         seen: set[str] = set()
 
@@ -59,7 +59,7 @@ class AnnotationForm:
             if r.model:
                 add(f"model {r.model}", f"model:{r.model}")
             for name in r.outputs:
-                if rec.shell is not None and name in rec.shell.user_ns:
+                if rec.kernel is not None and name in rec.kernel.user_ns:
                     add(f"variable {name}", f"var:{name}")
             for path in r.files:
                 add(f"file {path}", f"file:{path}")

@@ -5,7 +5,7 @@ every captured cell. The first call reads everything (machine, packages, git,
 GPUs); later calls compare a cheap change key (``sys.path``, the stat of every
 ``sys.path`` directory, the stat of the repository's ``HEAD``/ref/``index``/
 ``config`` files, the allow-listed environment variables) and return the same
-:class:`~jupyter_lineage.models.Environment` while the key is unchanged, with
+:class:`~jupyter_lineage.records.Environment` while the key is unchanged, with
 no subprocess and no directory listing.
 
 Packages are read from ``*.dist-info`` / ``*.egg-info`` directory names on
@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
-from jupyter_lineage.models import Environment
+from jupyter_lineage.records import Environment
 
 DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = (
     # Devices and determinism.

@@ -55,7 +55,7 @@ from typing import Any
 
 import xxhash
 
-from jupyter_lineage.models import Fingerprint
+from jupyter_lineage.records import Fingerprint
 from jupyter_lineage.redact import may_contain_secret, redact_text
 
 # Big enough that per-chunk overhead vanishes, small enough that copying one

@@ -12,7 +12,6 @@ does.
 from __future__ import annotations
 
 import ast
-import importlib
 import re
 from collections.abc import Callable
 from functools import lru_cache
@@ -32,14 +31,6 @@ from .recorder import CaptureOptions, Recorder
 _MAGIC_LINE = re.compile(r"^%%lineage(?:[ \t]+(.*))?$")
 _LINEAGE_ONLY_CELL = re.compile(r"^\s*(%load_ext\s+jupyter_lineage|%%?lineage\w*)\b")
 _RECORDER_ATTR = "_jupyter_lineage_recorder"
-# Magics of the layers above capture; their modules import only IPython at import time.
-_MORE_MAGICS = (
-    ("jupyter_lineage.annotations.magics", "AnnotateMagics"),
-    ("jupyter_lineage.registry.magics", "RegistryMagics"),
-    ("jupyter_lineage.cards.magics", "CardMagics"),
-    ("jupyter_lineage.graph.magics", "GraphMagics"),
-    ("jupyter_lineage.reproduce_magics", "ReproduceMagics"),
-)
 
 
 def get_recorder(shell: Any) -> Recorder | None:
@@ -98,7 +89,7 @@ class LineageMagics(Magics):
             rec.auto = False
         state = "on (every cell)" if rec.auto else "off (only %%lineage cells)"
         print(
-            f"jupyter-lineage: capture {state}; store {rec.store_dir}; "
+            f"jupyter-lineage: capture {state}; store {rec.session.store_dir}; "
             f"{rec.captured_count} cell(s) captured in this session"
         )
 
@@ -141,11 +132,8 @@ class LineageMagics(Magics):
             raise IPythonUsageError(
                 "%lineage_sql needs a query, e.g. %lineage_sql SELECT * FROM runs LIMIT 5"
             )
-        from ..store import store_for
-
-        self.recorder.flush()  # events held while the journal could not be written
         try:
-            return store_for(self.recorder.store_dir, url=self.recorder.team_store_url).query(sql)
+            return self.recorder.session.store().query(sql)
         except LineageError as exc:
             raise IPythonUsageError(str(exc)) from None
 
@@ -157,6 +145,7 @@ class LineageMagics(Magics):
         well (``store=local`` stops that); the journal stays in the local store directory.
         """
         rec = self.recorder
+        session = rec.session
         for word in line.split():
             key, sep, value = word.partition("=")
             if not sep or not value:
@@ -164,9 +153,9 @@ class LineageMagics(Magics):
                     f"%lineage_config takes key=value pairs, not {word!r} (keys: store, value_budget)"
                 )
             if key == "store" and is_team_store_url(value):
-                rec.store_url = value
+                session.store_url = value
             elif key == "store" and value == "local":
-                rec.store_url = ""
+                session.store_url = ""
             elif key == "store":
                 target = Path(value).expanduser()
                 if target.exists() and not target.is_dir():
@@ -189,13 +178,13 @@ class LineageMagics(Magics):
                 raise IPythonUsageError(
                     f"unknown setting {key!r}; known settings: store, value_budget"
                 )
-        team = rec.team_store_url
+        team = session.team_store_url
         print(
-            f"store={rec.store_dir} "
+            f"store={session.store_dir} "
             + (f"team_store={redact_url(team)} " if team else "")
             + f"value_budget={rec.value_budget_s} "
-            f"auto={'on' if rec.auto else 'off'} notebook={rec.notebook_path or '(unknown)'} "
-            f"session={rec.session_id}"
+            f"auto={'on' if rec.auto else 'off'} notebook={session.notebook_path or '(unknown)'} "
+            f"session={session.session_id}"
         )
 
     @magic_arguments()
@@ -217,39 +206,13 @@ class LineageMagics(Magics):
                 "%lineage_forget takes one execution id (or a unique prefix, or LAST), "
                 "e.g. %lineage_forget 3f2a9c --reason pasted a key"
             )
-        execution_id = self._resolve_execution(args.execution[0])
-        self.recorder.forget(execution_id, args.reason)
+        session = self.recorder.session
+        try:
+            execution_id = session.resolve_execution(args.execution[0])
+        except LineageError as exc:
+            raise IPythonUsageError(str(exc)) from None
+        session.forget(execution_id, args.reason)
         print(f"jupyter-lineage: execution {execution_id} forgotten (hidden from every view)")
-
-    def _resolve_execution(self, spec: str) -> str:
-        rec = self.recorder
-        if spec.upper() == "LAST":
-            if not rec.recent:
-                raise IPythonUsageError("no captured execution in this session to forget (LAST)")
-            return rec.recent[-1].execution_id
-        if not re.fullmatch(r"[0-9a-f]{1,32}", spec):
-            raise IPythonUsageError(
-                f"{spec!r} is not an execution id; see %lineage_sql SELECT execution_id FROM runs"
-            )
-        matches = {r.execution_id for r in rec.recent if r.execution_id.startswith(spec)}
-        if not matches and (rec.store_dir / "journal").is_dir():
-            from ..store import open_store
-
-            try:
-                df = open_store(rec.store_dir).query(
-                    "SELECT DISTINCT execution_id FROM runs WHERE starts_with(execution_id, ?) "
-                    "LIMIT 3",
-                    [spec],
-                )
-            except LineageError as exc:
-                raise IPythonUsageError(str(exc)) from None
-            matches = set(df["execution_id"])
-        if len(matches) != 1:
-            problem = "no captured execution" if not matches else "more than one execution"
-            raise IPythonUsageError(
-                f"{problem} matches {spec!r}; see %lineage_sql SELECT execution_id, name FROM runs"
-            )
-        return matches.pop()
 
 
 def _options_from_args(args: Any) -> CaptureOptions:
@@ -374,34 +337,23 @@ def _post_run_cell(recorder: Recorder) -> Callable[[Any], None]:
     return post_run_cell
 
 
-def load(shell: Any) -> Recorder:
-    """Attach a recorder to the shell and register magics, events and the transformer."""
-    recorder = get_recorder(shell)
-    if recorder is not None:
-        return recorder
-    recorder = Recorder(shell)
+def install(shell: Any, recorder: Recorder) -> None:
+    """Register the capture magics, the cell hooks and the ``%%lineage`` line transformer."""
     setattr(shell, _RECORDER_ATTR, recorder)
     shell.register_magics(LineageMagics(shell, recorder))
-    for module, cls in _MORE_MAGICS:
-        try:
-            magics = getattr(importlib.import_module(module), cls)
-        except (ImportError, AttributeError):
-            continue
-        shell.register_magics(magics(shell, recorder))
     pre, post = _pre_run_cell(recorder, shell), _post_run_cell(recorder)
     recorder._hooks = (pre, post)  # type: ignore[attr-defined]
     shell.events.register("pre_run_cell", pre)
     shell.events.register("post_run_cell", post)
     shell.input_transformers_cleanup.append(_strip_magic_line)
     magic_input.install(shell)  # free-text magics get their lines as typed
-    return recorder
 
 
-def unload(shell: Any) -> None:
-    """Stop capturing: unregister the events and the transformer, close the journal."""
+def uninstall(shell: Any) -> Recorder | None:
+    """Unregister the hooks and the transformer and close the recorder; returns it."""
     recorder = get_recorder(shell)
     if recorder is None:
-        return
+        return None
     pre, post = recorder._hooks  # type: ignore[attr-defined]
     for name, fn in (("pre_run_cell", pre), ("post_run_cell", post)):
         try:
@@ -413,3 +365,4 @@ def unload(shell: Any) -> None:
     magic_input.uninstall(shell)
     recorder.close()
     delattr(shell, _RECORDER_ATTR)
+    return recorder

@@ -13,15 +13,10 @@ from __future__ import annotations
 
 import atexit
 import builtins
-import getpass
 import hashlib
 import os
 import pathlib
-import re
-import socket
 import stat
-import subprocess
-import sys
 import time
 import traceback
 import types
@@ -31,11 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from .. import __version__
-from ..config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir, team_store_url
-from ..errors import LineageError, UsageError
-from ..journal import JournalWriter, utc_now
-from ..models import Environment, Fingerprint, ValueRecord
+from ..journal import utc_now
+from ..records import Environment, Fingerprint, RecentExecution, ValueRecord
 from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
@@ -44,7 +36,7 @@ from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value, sha256_file
 
 if TYPE_CHECKING:
-    from .shipping import Shipper
+    from ..session import Session
 
 MAX_TRACEBACK_CHARS = 20_000
 MAX_MESSAGE_CHARS = 2_000
@@ -66,30 +58,6 @@ class CaptureOptions:
 
 
 @dataclass(slots=True)
-class OpenExperiment:
-    """The experiment cells currently belong to, with the latest value of each metric logged in it."""
-
-    experiment_id: str
-    name: str
-    hypothesis: str | None
-    success: str | None
-    metrics: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class RecentExecution:
-    """A captured execution of this session, kept for annotation targets and pickers."""
-
-    execution_id: str
-    execution_count: int | None
-    name: str | None
-    model: str | None
-    status: str
-    outputs: tuple[str, ...]
-    files: tuple[str, ...]
-
-
-@dataclass(slots=True)
 class _CellCapture:
     execution_id: str
     options: CaptureOptions
@@ -107,178 +75,35 @@ class _CellCapture:
 class Recorder:
     """Captures executions of one IPython shell into its journal."""
 
-    def __init__(self, shell: Any, store_dir: str | os.PathLike[str] | None = None) -> None:
+    def __init__(self, shell: Any, session: Session) -> None:
         self.shell = shell
-        self.session_id = uuid.uuid4().hex
-        self.notebook_path = notebook_path_from_env()
-        self.store_dir = resolve_store_dir(store_dir, self.notebook_path)
+        self.session = session
+        session.kernel = self
         self.auto = False
         self.value_budget_s = 2.0
-        repo_dir = Path(self.notebook_path).parent if self.notebook_path else Path.cwd()
+        notebook = self.session.notebook_path
+        repo_dir = Path(notebook).parent if notebook else Path.cwd()
         self.environment = EnvironmentCapture(repo_dir=repo_dir)
-        self._journal: JournalWriter | None = None
         self._emitted_environments: set[str] = set()
         self._stack: list[_CellCapture | None] = []
-        self._warned: set[str] = set()
         self._file_hashes: dict[tuple[str, int, int, int], str] = {}
         self._hasher: DeferredHasher | None = None
         self._ignored_paths: tuple[str, ...] | None = None
         self._environment_checked = 0.0
         self._current_environment: Environment | None = None
         self.captured_count = 0
-        self.experiment: OpenExperiment | None = None
-        self.annotation_ids: dict[str, str] = {}  # annotation id → thread id, this session
-        self._author: str | None = None
         self.recent: deque[RecentExecution] = deque(maxlen=RECENT_EXECUTIONS)
-        # The journal problem last reported to the user (None while all is well).
-        self._journal_problem: str | None = None
-        # The team store events are shipped to: set by %lineage_config, else configured.
-        self.store_url: str | None = None
-        self._configured_url = self._read_store_url()
-        self._shipper: Shipper | None = None
 
-    # -- configuration -------------------------------------------------------
+    @property
+    def user_ns(self) -> dict[str, Any]:
+        return self.shell.user_ns  # type: ignore[no-any-return]
 
     def set_store_dir(self, store_dir: str | os.PathLike[str]) -> None:
         """Send future events to another store (a new journal there, same session)."""
-        self.close()
-        self.store_dir = resolve_store_dir(store_dir)
+        self._close_hasher()
+        self.session.set_store_dir(store_dir)
         self._emitted_environments.clear()
         self._ignored_paths = None
-        self._journal_problem = None
-        self._configured_url = self._read_store_url()
-
-    @property
-    def team_store_url(self) -> str | None:
-        """Where this session's events are shipped, or None (the local store only).
-
-        ``store_url`` set by ``%lineage_config`` wins; ``""`` there means the local store only.
-        """
-        if self.store_url is not None:
-            return self.store_url or None
-        return self._configured_url
-
-    def _read_store_url(self) -> str | None:
-        try:
-            return team_store_url(self.store_dir)
-        except LineageError as exc:
-            self.warn_once("team-store-config", f"{exc}; events stay in the local store")
-            return None
-
-    def _ship(self) -> None:
-        """Wake the shipping thread (started on first use) when a team store is configured.
-
-        Only a kernel's session ships in the background: the CLI and scripts ship when
-        they read the store (every query syncs first) or with `jupyter-lineage sync`.
-        """
-        url = self.team_store_url if self.shell is not None else None
-        if url is None:
-            if self._shipper is not None:
-                self._shipper.cancel()
-                self._shipper = None
-            return
-        if self._shipper is None or self._shipper.url != url:
-            if self._shipper is not None:
-                self._shipper.cancel()
-            from .shipping import Shipper
-
-            self._shipper = Shipper(url, self.store_dir, self._say)
-            # At exit, what the last cells captured is shipped (within a few seconds).
-            atexit.register(self._shipper.close, 5.0)
-        self._shipper.poke()
-
-    def wait_shipped(self, timeout: float = 30.0) -> bool:
-        """Block until what was captured so far reached the team store (True) or failed to."""
-        self.flush()
-        if self._shipper is None:
-            return True
-        self._shipper.poke()
-        return self._shipper.wait_idle(timeout)
-
-    @property
-    def journal_path(self) -> Path | None:
-        return self._journal.path if self._journal else None
-
-    def _journal_writer(self) -> JournalWriter:
-        """The session's journal; it holds events in memory while it cannot be written."""
-        if self._journal is None:
-            self._journal = JournalWriter(self.store_dir / JOURNAL_DIR_NAME, self.session_id)
-            self._journal.append(
-                "session_start",
-                {
-                    "pid": os.getpid(),
-                    "user": _safe(getpass.getuser),
-                    "hostname": _safe(socket.gethostname),
-                    "notebook_path": self.notebook_path,
-                    "working_dir": _safe(os.getcwd),
-                    "lineage_version": __version__,
-                    "ipython_version": _ipython_version(),
-                },
-            )
-        return self._journal
-
-    @property
-    def author(self) -> str:
-        """Who annotates: ``JUPYTER_LINEAGE_AUTHOR``, else git's user.email, else user@host."""
-        if self._author is None:
-            self._author = (
-                os.environ.get("JUPYTER_LINEAGE_AUTHOR")
-                or _git_email()
-                or (
-                    f"{_safe(getpass.getuser) or 'unknown'}@{_safe(socket.gethostname) or 'localhost'}"
-                )
-            )
-        return self._author
-
-    def emit(self, type_: str, data: dict[str, Any]) -> str:
-        """Append one event (annotation, metric, experiment...) to this session's journal.
-
-        Its strings pass through the redactor on the way (``JournalWriter.append``).
-        """
-        journal = self._journal_writer()
-        event_id = journal.append(type_, data)
-        self._check_journal(journal)
-        self._ship()
-        return event_id
-
-    def flush(self) -> None:
-        """Write the events the journal holds in memory, if it can take them now (before a query)."""
-        if self._journal is not None and self._journal.pending:
-            self._journal.flush()
-            self._check_journal(self._journal)
-
-    def forget(self, execution_id: str, reason: str | None = None) -> str:
-        """Record that an execution's texts must no longer be shown (a ``forget`` event).
-
-        The journal is append-only, so the original event stays in its file; the
-        store hides the execution's source, error text, value summaries and the
-        texts of annotations on it from every view.
-        """
-        if not isinstance(execution_id, str) or not _HEX_ID.match(execution_id):
-            raise UsageError(
-                f"execution id {execution_id!r} is not one; see SELECT execution_id FROM runs"
-            )
-        return self.emit(
-            "forget", {"execution_id": execution_id, "reason": reason, "forgotten_at": utc_now()}
-        )
-
-    def _check_journal(self, journal: JournalWriter) -> None:
-        """Report a journal that cannot be written once, and say so when it can be again."""
-        error = journal.error
-        if error is None:
-            if self._journal_problem is not None:
-                self._journal_problem = None
-                dropped = f"; {journal.dropped} event(s) were dropped" if journal.dropped else ""
-                self._say(f"capture resumed: the journal {journal.path} is writable again{dropped}")
-            return
-        problem = f"{type(error).__name__}:{getattr(error, 'errno', '')}"
-        if problem == self._journal_problem:
-            return
-        self._journal_problem = problem
-        self._say(
-            f"cannot write the journal {journal.path} ({_describe(error)}); events are held in "
-            "memory and written when it can be, and cells run as usual"
-        )
 
     @property
     def current_execution_id(self) -> str | None:
@@ -288,34 +113,19 @@ class Recorder:
                 return capture.execution_id
         return self.recent[-1].execution_id if self.recent else None
 
-    def close(self) -> None:
+    def _close_hasher(self) -> None:
         if self._hasher is not None:
             # Files still being hashed complete their records in this journal first.
             self._hasher.close(timeout=60.0)
             self._hasher = None
-        if self._journal is not None:
-            lost = self._journal.close()
-            if lost:
-                self._say(f"{lost} event(s) could not be written to {self._journal.path}")
-            self._journal = None
-        if self._shipper is not None:
-            self._shipper.close(timeout=5.0)
-            self._shipper = None
 
-    # -- warnings ------------------------------------------------------------
+    def close(self) -> None:
+        self._close_hasher()
+        self.session.close()
 
     def warn_once(self, key: str, message: str) -> None:
         """Print a one-line capture warning the first time a kind of problem happens."""
-        if key in self._warned:
-            return
-        self._warned.add(key)
-        self._say(message)
-
-    def _say(self, message: str) -> None:
-        try:
-            print(f"jupyter-lineage: {message}", file=sys.stderr)
-        except Exception:
-            pass
+        self.session.warn_once(key, message)
 
     # -- the cell's life -----------------------------------------------------
 
@@ -389,7 +199,7 @@ class Recorder:
         if analysis.scripts:
             namespace_before = {name: id(obj) for name, obj in user_ns.items()}
         execution_id = uuid.uuid4().hex
-        journal = self._journal_writer()
+        journal = self.session.journal()
         # Redacted here rather than only in the journal, so the hash is of what is
         # stored: a hash of the original would let a guessed password be checked.
         redactions = None
@@ -402,7 +212,7 @@ class Recorder:
                 {
                     "execution_id": execution_id,
                     "execution_count": execution_count,
-                    "notebook_path": self.notebook_path,
+                    "notebook_path": self.session.notebook_path,
                     "cell_id": cell_id,
                     "source": source,
                     "source_hash": hashlib.sha256(
@@ -415,15 +225,15 @@ class Recorder:
                     "note": options.note,
                     "mode": options.mode,
                     "capture_values": options.capture_values,
-                    "experiment_id": self.experiment.experiment_id if self.experiment else None,
+                    "experiment_id": self._experiment_id(),
                     "started_at": utc_now(),
                 }
             ),
             redactions=redactions,
         )
-        self._check_journal(journal)
+        self.session.check_journal(journal)
         if self._ignored_paths is None:
-            self._ignored_paths = ignored_prefixes([str(self.store_dir)])
+            self._ignored_paths = ignored_prefixes([str(self.session.store_dir)])
         tracker = FileTracker(self._ignored_paths)
         tracker.__enter__()
         return _CellCapture(
@@ -450,7 +260,7 @@ class Recorder:
         try:
             self._end(capture, ended, error, execution_count)
             self.captured_count += 1
-            self._ship()
+            self.session.ship()
         except Exception as exc:
             self.warn_once(
                 f"end:{type(exc).__name__}",
@@ -472,7 +282,7 @@ class Recorder:
         files = self._file_records(accesses, errors, capture.execution_id)
         environment_id = self._environment_id(capture.analysis, errors)
         status, error_type, message, tb, redactions = _error_fields(error)
-        journal = self._journal_writer()
+        journal = self.session.journal()
         journal.append(
             "cell_end",
             _without_nulls(
@@ -501,7 +311,7 @@ class Recorder:
         )
         if capture.options.note:
             annotation_id = uuid.uuid4().hex
-            self.annotation_ids[annotation_id] = annotation_id
+            self.session.annotation_ids[annotation_id] = annotation_id
             journal.append(
                 "annotation",
                 {
@@ -509,13 +319,13 @@ class Recorder:
                     "thread_id": annotation_id,
                     "kind": "note",
                     "text": capture.options.note,
-                    "author": self.author,
+                    "author": self.session.author,
                     "targets": [{"type": "execution", "ref": capture.execution_id}],
-                    "experiment_id": self.experiment.experiment_id if self.experiment else None,
+                    "experiment_id": self._experiment_id(),
                 },
             )
         journal.request_sync()
-        self._check_journal(journal)
+        self.session.check_journal(journal)
         self.recent.append(
             RecentExecution(
                 capture.execution_id,
@@ -686,7 +496,7 @@ class Recorder:
         """Complete a file record whose hash was computed after its cell (background thread)."""
         if digest is not None:
             self._file_hashes[job.key] = digest
-        self.emit(
+        self.session.emit(
             "file_hashed",
             {
                 "execution_id": job.execution_id,
@@ -718,9 +528,13 @@ class Recorder:
             errors.append(f"environment: {_describe(exc)}")
             return None
         if env.environment_id not in self._emitted_environments:
-            self._journal_writer().append("environment", env.to_json())
+            self.session.journal().append("environment", env.to_json())
             self._emitted_environments.add(env.environment_id)
         return env.environment_id
+
+    def _experiment_id(self) -> str | None:
+        experiment = self.session.experiment
+        return experiment.experiment_id if experiment is not None else None
 
     def _seeds(self, analysis: CellAnalysis) -> list[dict[str, Any]]:
         seeds = []
@@ -740,7 +554,6 @@ class Recorder:
         return seeds
 
 
-_HEX_ID = re.compile(r"^[0-9a-f]{32}$")
 _MISSING = object()
 
 
@@ -819,18 +632,3 @@ def _safe(fn: Any) -> Any:
         return fn()
     except Exception:
         return None
-
-
-def _git_email() -> str | None:
-    try:
-        out = subprocess.run(
-            ["git", "config", "user.email"], capture_output=True, text=True, timeout=2, check=False
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    return out.stdout.strip() or None
-
-
-def _ipython_version() -> str | None:
-    mod = sys.modules.get("IPython")
-    return getattr(mod, "__version__", None)

@@ -70,7 +70,7 @@ def add_text(model: str, section: str, text: str) -> str:
 
 def bom(spec: str) -> dict[str, Any]:
     """The CycloneDX 1.6 ML-BOM of a model version."""
-    from ..sessions import current_store
+    from ..session import current_store
     from ..store import cards as q
     from .bom import build_bom
     from .data import resolve
@@ -87,7 +87,7 @@ def bom(spec: str) -> dict[str, Any]:
 
 def openlineage_events(since: str | None = None) -> list[dict[str, Any]]:
     """OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for every captured execution."""
-    from ..sessions import current_store
+    from ..session import current_store
     from ..store import cards as q
     from .data import card_locations
     from .openlineage import run_events

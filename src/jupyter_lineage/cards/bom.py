@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .. import __version__
+from ..version import __version__
 
 PERFORMANCE_QUALIFIERS = ("ci_low", "ci_high")
 

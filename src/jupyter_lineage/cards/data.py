@@ -9,7 +9,7 @@ from typing import Any
 
 from ..capture.environment import public_remote_url
 from ..errors import RegistryError
-from ..sessions import current_recorder, current_store
+from ..session import current_session, current_store
 from ..store import cards as q
 from ..store import registry as rq
 from .locations import Locations, locations
@@ -194,7 +194,7 @@ def card_locations(
     notebooks: Iterable[str | None], executables: Iterable[str | None] = ()
 ) -> Locations:
     """Where a card's paths are shown from: the repository of its notebooks and of the store."""
-    return locations(notebooks, current_recorder().store_dir, executables)
+    return locations(notebooks, current_session().store_dir, executables)
 
 
 def publish(card: dict[str, Any], where: Locations) -> dict[str, Any]:

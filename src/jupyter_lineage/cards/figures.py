@@ -153,7 +153,7 @@ def lineage_figure(card: dict[str, Any]) -> Any | None:
         from ..graph import figure
     except ImportError:
         return None
-    from ..sessions import current_store
+    from ..session import current_store
 
     store = current_store()
     try:

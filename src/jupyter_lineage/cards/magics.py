@@ -15,9 +15,9 @@ from ..magic_args import parse_magic, usage_errors
 class CardMagics(Magics):
     """``%lineage_card MODEL[@VERSION] [--check] [--html FILE]``."""
 
-    def __init__(self, shell: Any, recorder: Any) -> None:
+    def __init__(self, shell: Any, session: Any) -> None:
         super().__init__(shell)
-        self.recorder = recorder
+        self.session = session
 
     @magic_arguments()
     @argument("model", nargs="*", help="MODEL[@VERSION]")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from .. import __version__
+from ..version import __version__
 from ..capture.environment import public_remote_url
 from .locations import Locations
 

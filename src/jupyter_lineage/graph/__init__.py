@@ -5,9 +5,8 @@ executions and reviews (human-in-the-loop steps); edges are ``used``,
 ``generated``, ``derived_from``, ``ran_in`` and ``reviewed``, each pointing
 downstream (see ``store/lineage.sql`` and the README). The walks run in the
 store; this module names targets, shapes the answers and draws. Each function
-takes a TARGET (see ``resolve``) and an optional store, by default the store of
-this kernel's recorder when ``%load_ext jupyter_lineage`` ran, else
-``open_store()``. pandas, plotly and networkx are imported only when a function
+takes a TARGET (see ``resolve``) and an optional store, by default the current
+session's (``session.current_store()``: the team store when one is configured). pandas, plotly and networkx are imported only when a function
 needs them.
 """
 
@@ -17,7 +16,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UsageError
-from ..store import Store, open_store
+from ..store import Store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
 from .figure import DEFAULT_KINDS, KINDS, build_figure, graph_view
 from .layout import layered_layout
@@ -62,20 +61,11 @@ NODE_COLUMNS = [
 
 
 def default_store() -> Store:
-    """The store of this kernel's recorder, if the extension is loaded, else ``open_store()``."""
-    try:
-        from IPython import get_ipython
+    """The current session's store: the kernel's when the extension is loaded, the team store
+    when one is configured."""
+    from ..session import current_store
 
-        shell = get_ipython()
-    except ImportError:
-        shell = None
-    if shell is not None:
-        from ..capture.magics import get_recorder
-
-        recorder = get_recorder(shell)
-        if recorder is not None:
-            return open_store(recorder.store_dir)
-    return open_store()
+    return current_store()
 
 
 def _check(direction: str, depth: int | None) -> None:

@@ -30,14 +30,12 @@ class GraphMagics(Magics):
     """``%lineage_graph``, ``%lineage_upstream``, ``%lineage_downstream``, ``%lineage_impact``,
     ``%lineage_path`` and ``%lineage_training_data``."""
 
-    def __init__(self, shell: Any, recorder: Any) -> None:
+    def __init__(self, shell: Any, session: Any) -> None:
         super().__init__(shell)
-        self.recorder = recorder
+        self.session = session
 
     def _store(self) -> Any:
-        from ..store import open_store
-
-        return open_store(self.recorder.store_dir)
+        return self.session.store()
 
     @magic_arguments()
     @argument("target", nargs="?", help="What to draw around: a TARGET (default: this notebook).")
@@ -67,7 +65,7 @@ class GraphMagics(Magics):
         from . import DEFAULT_KINDS, KINDS, figure
 
         direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
-        notebook = None if args.target else self.recorder.notebook_path
+        notebook = None if args.target else self.session.notebook_path
         with usage_errors():
             return figure(
                 args.target,

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..errors import RegistryError, UsageError
 from ..journal import utc_now
-from ..sessions import current_recorder, current_store
+from ..session import current_session, current_store
 from ..store import Store
 from ..store import registry as q
 from .lifecycle import GATED_STATES, STATES, Actor, allowed_next, check_transition
@@ -31,7 +31,7 @@ def _store() -> Store:
 
 
 def _emit(type_: str, data: dict[str, Any]) -> None:
-    current_recorder().emit(type_, data)
+    current_session().emit(type_, data)
 
 
 def split_spec(spec: str) -> tuple[str | None, str, str | None]:
@@ -109,7 +109,7 @@ def register_model(
         "tags": sorted({t.strip() for t in tags if t and t.strip()}),
         "documentation_url": documentation_url,
         "repository_url": repository_url,
-        "created_by": actor or current_recorder().author,
+        "created_by": actor or current_session().author,
         "created_at": utc_now(),
     }
     _emit("model_registered", data)
@@ -138,7 +138,7 @@ def update_model(
         {
             "model_id": m["model_id"],
             **fields,
-            "updated_by": actor or current_recorder().author,
+            "updated_by": actor or current_session().author,
             "justification": justification,
             "updated_at": utc_now(),
         },
@@ -247,7 +247,7 @@ def create_version(
         "limitations": limitations,
         "ethical_considerations": ethical_considerations,
         "metrics": metrics if metrics is not None else lineage["metrics"],
-        "created_by": actor or current_recorder().author,
+        "created_by": actor or current_session().author,
         "created_at": utc_now(),
     }
     _emit("version_created", data)
@@ -288,7 +288,7 @@ def set_gate(
     actor: str | None = None,
 ) -> list[dict[str, Any]]:
     """Require ``metric OP value`` before approval, for one model or a whole risk tier."""
-    from ..annotations.model import parse_criterion
+    from ..criteria import parse_criterion
 
     if (model is None) == (risk_tier is None):
         raise UsageError(
@@ -308,7 +308,7 @@ def set_gate(
             "metric": cond.metric,
             "op": cond.op,
             "threshold": cond.threshold,
-            "created_by": actor or current_recorder().author,
+            "created_by": actor or current_session().author,
             "created_at": utc_now(),
         }
         _emit("gate_defined", gate)
@@ -357,7 +357,7 @@ def evaluate_gates(
     gates = q.applicable_gates(store, m["model_id"], m["risk_tier"])
     waivers = q.valid_waivers(store, v["version_id"])
     metrics = _json(v.get("metrics")) or {}
-    from ..annotations.model import Condition
+    from ..criteria import Condition
 
     results = []
     for g in gates:
@@ -475,9 +475,9 @@ def next_actions(model: str, version: str | None = None) -> dict[str, tuple[str,
 
 
 def search(query: str) -> Any:
-    """Models matching a search query (see ``registry.query`` for the language)."""
+    """Models matching a search query (see ``search_syntax`` for the language)."""
     from ..store.search import compile_search
-    from .query import parse
+    from ..search_syntax import parse
 
     condition, params = compile_search(parse(query))
     return q.search_models(_store(), condition, params)

@@ -13,7 +13,7 @@ from urllib.parse import urlparse
 
 from ..errors import RegistryError, UsageError
 from ..journal import utc_now
-from ..sessions import current_recorder
+from ..session import current_session
 from ..store import registry as q
 from .api import ARTIFACT_KINDS, _emit, _store, get_version
 
@@ -23,7 +23,7 @@ _SHA256 = "0123456789abcdef"
 
 
 def artifacts_dir() -> Path:
-    return current_recorder().store_dir / "artifacts" / "sha256"
+    return current_session().store_dir / "artifacts" / "sha256"
 
 
 def _blob_path(digest: str) -> Path:
@@ -120,7 +120,7 @@ def add_artifact(
             raise UsageError(f"no file at {path}; give the path of the artifact to register")
         if copy:
             digest, size, blob = _copy_in(path, progress)
-            stored_path = str(blob.relative_to(current_recorder().store_dir))
+            stored_path = str(blob.relative_to(current_session().store_dir))
         else:
             digest, size = hash_file(path, progress)
         if sha256 is not None and sha256.lower() != digest:
@@ -135,7 +135,7 @@ def add_artifact(
         "stored_path": stored_path,
         "sha256": digest,
         "size": size,
-        "created_by": actor or current_recorder().author,
+        "created_by": actor or current_session().author,
         "created_at": utc_now(),
     }
     _emit("artifact_registered", record)
@@ -146,7 +146,7 @@ def verify(model: str, version: str | None = None, progress: bool = True) -> lis
     """Re-hash every artifact of a version; each result says ok, or what is wrong."""
     _, v = get_version(model, version)
     results = []
-    root = current_recorder().store_dir
+    root = current_session().store_dir
     for a in q.version_artifacts(_store(), v["version_id"]):
         result = {
             "name": a["name"],
@@ -190,7 +190,7 @@ def fetch(
     a = matches[-1]
     if not a["stored_path"]:
         raise RegistryError(f"artifact {name!r} is a reference to {a['uri']}, not stored here")
-    path = current_recorder().store_dir / a["stored_path"]
+    path = current_session().store_dir / a["stored_path"]
     if not path.is_file():
         raise RegistryError(f"stored copy of {name!r} is missing at {path}")
     actual, _ = hash_file(path)

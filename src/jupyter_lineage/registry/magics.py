@@ -13,9 +13,9 @@ from ..magic_args import usage_errors
 class RegistryMagics(Magics):
     """``%lineage_model register|version|promote|gate|waive|artifact|verify|search|show|audit|browse``."""
 
-    def __init__(self, shell: Any, recorder: Any) -> None:
+    def __init__(self, shell: Any, session: Any) -> None:
         super().__init__(shell)
-        self.recorder = recorder
+        self.session = session
 
     @no_var_expand
     @line_magic

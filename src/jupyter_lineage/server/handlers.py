@@ -27,7 +27,7 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httputil import responses
 
-from .. import __version__
+from ..version import __version__
 from ..errors import LineageError, StoreLockedError, UsageError
 from . import service
 from .locate import NotebookLocation, locate, store_dir_for

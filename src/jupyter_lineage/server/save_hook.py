@@ -30,7 +30,7 @@ def link_notebook(
 
     ``notebook_paths`` are the spellings kernels may have recorded the notebook under.
     """
-    from ..reproduce import set_cell_links
+    from ..reproduce.cells import set_cell_links
     from ..store import DuckDBStore
     from ..store.reproduce import open_queries
 

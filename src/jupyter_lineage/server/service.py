@@ -4,7 +4,9 @@ Handlers validate the request, then call one of these through ``on_store_thread`
 Everything here blocks on the store (DuckDB connections that may wait for a lock,
 journal writes), so it runs on one worker thread instead of the server's event
 loop; one thread also keeps the process session that ``session_for_store``
-swaps in private to one call at a time.
+swaps in private to one call at a time. Every endpoint reads its store through the
+session of the notebook's store directory, so a configured team store is what the
+sidebar shows, as every other face of the tool does.
 """
 
 from __future__ import annotations
@@ -18,12 +20,12 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 from ..annotations.model import check_kind, check_text
 from ..errors import RegistryError, StoreError, UsageError
-from ..store import DuckDBStore
+from ..session import Session, session_for_store, session_in
+from ..store import Store
 from ..store import notebook as queries
 from .locate import NotebookLocation
 
@@ -58,7 +60,6 @@ _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
 
 _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lineage-store")
-_stores: dict[Path, DuckDBStore] = {}
 
 
 class NotFoundError(UsageError):
@@ -71,18 +72,23 @@ async def on_store_thread(function: Callable[..., T], *args: Any, **kwargs: Any)
     return await loop.run_in_executor(_worker, functools.partial(function, *args, **kwargs))
 
 
-def _store(location: NotebookLocation) -> DuckDBStore:
-    """The store object of a directory, kept for the server's life so ingests stay incremental."""
-    store = _stores.get(location.store_dir)
-    if store is None:
-        store = _stores[location.store_dir] = DuckDBStore(
-            location.store_dir, lock_timeout_s=STORE_LOCK_TIMEOUT_S
-        )
-    return store
+def _session(location: NotebookLocation) -> Session:
+    return session_in(location.store_dir, lock_timeout_s=STORE_LOCK_TIMEOUT_S)
 
 
-def _existing_store(location: NotebookLocation, what: str) -> DuckDBStore:
-    if not location.has_journal:
+def _recorded(location: NotebookLocation) -> bool:
+    """Whether the store could hold anything: a local journal, or a team store configured."""
+    return _session(location).has_journals
+
+
+def _store(location: NotebookLocation) -> Store:
+    """The store the session of the notebook's store directory reads (kept for the server's
+    life, so ingests stay incremental): the team store when one is configured."""
+    return _session(location).store()
+
+
+def _existing_store(location: NotebookLocation, what: str) -> Store:
+    if not _recorded(location):
         raise NotFoundError(
             f"no {what}: nothing was captured into {location.store_dir} yet "
             "(run %load_ext jupyter_lineage and a %%lineage cell in the notebook)"
@@ -264,7 +270,7 @@ def list_executions(
         "last_started_at": None,
         "tags": [],
     }
-    if not location.has_journal:
+    if not _recorded(location):
         if before is not None:
             raise NotFoundError(f"no captured execution {before!r} to page from")
         return answer
@@ -306,7 +312,7 @@ def list_annotations(
     location: NotebookLocation, *, execution_id: str | None = None, limit: int = 200
 ) -> dict[str, Any]:
     """``GET annotations``: those of one execution, or of the whole notebook."""
-    if not location.has_journal:
+    if not _recorded(location):
         if execution_id is not None:
             raise NotFoundError(f"no captured execution {execution_id!r} in {location.store_dir}")
         return {"annotations": []}
@@ -331,7 +337,6 @@ def add_annotation(
     is the session's author. Returns the annotation as the store has it once ingested.
     """
     from ..annotations.api import note
-    from ..sessions import session_for_store
 
     store = _existing_store(location, "executions to annotate")
     for execution_id in request.executions:
@@ -399,7 +404,7 @@ def lineage_graph(
 
 def list_models(location: NotebookLocation) -> dict[str, Any]:
     """``GET models``: registered models with their versions, and captured ``--model`` names."""
-    if not location.has_journal:
+    if not _recorded(location):
         return {"models": [], "cards": cards_available()}
     return jsonable(
         {"models": queries.model_overview(_store(location)), "cards": cards_available()}
@@ -420,7 +425,6 @@ def model_card_html(location: NotebookLocation, spec: str) -> str:
     if not cards_available():
         raise NotFoundError(CARDS_UNAVAILABLE)
     from .. import cards
-    from ..sessions import session_for_store
 
     _existing_store(location, f"model {spec!r}")
     with session_for_store(location.store_dir):

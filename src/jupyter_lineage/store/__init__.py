@@ -25,11 +25,11 @@ def store_for(
     root: str | os.PathLike[str], *, url: str | None = None, **duckdb_options: float
 ) -> Store:
     """The store whose journals are in ``root``: the team store at ``url``, else the one
-    configured for ``root``, else the local DuckDB file."""
+    configured for ``root``, else the local DuckDB file (``url=""``: the local file only)."""
     from ..config import team_store_url
 
-    url = url or team_store_url(root)
-    if url is None:
+    url = team_store_url(root) if url is None else url
+    if not url:
         return DuckDBStore(root, **duckdb_options)
     from .postgres import PostgresStore
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+from ..errors import UsageError
+from ..ids import EXECUTION_ID_LENGTH, MIN_PREFIX, is_execution_prefix
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,6 +50,31 @@ class StoreQueries:
         summary: dict[str, Any] = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
         summary["recent"] = recent.to_dict("records")
         return summary
+
+    def model_captured(self, name: str) -> bool:
+        """Whether a cell was captured with ``--model NAME``."""
+        return not self.query("SELECT 1 FROM runs WHERE model = ? LIMIT 1", [name]).empty
+
+    def latest_experiment_id(self, name: str) -> str | None:
+        """The id of the latest experiment called ``name``."""
+        df = self.query(
+            "SELECT experiment_id FROM experiments WHERE name = ? ORDER BY started_at DESC LIMIT 1",
+            [name],
+        )
+        return None if df.empty else str(df.iloc[0, 0])
+
+    def annotations_by_prefix(self, prefix: str, limit: int = 3) -> list[tuple[str, str]]:
+        """``(annotation_id, thread_id)`` of annotations whose id starts with ``prefix``.
+
+        Read from the records, not ``annotation_history``: a repeat (the same text written
+        again by a re-run) is no revision there, but its id is still one the user was given.
+        """
+        df = self.query(
+            "SELECT annotation_id, thread_id FROM annotation_records "
+            "WHERE starts_with(annotation_id, ?) LIMIT ?",
+            [prefix, limit],
+        )
+        return [(str(a), str(t)) for a, t in zip(df["annotation_id"], df["thread_id"], strict=True)]
 
     def answered_questions(self, target_type: str, ref: str, template: str) -> pd.DataFrame:
         """Template questions with a current annotation linked to an experiment or model."""
@@ -94,3 +123,28 @@ class StoreQueries:
             ingest=False,
         )
         return {"experiment": row, "metrics": metrics, "timeline": timeline}
+
+
+def resolve_execution(store: StoreQueries | None, prefix: str, *, known: Sequence[str] = ()) -> str:
+    """The one execution id that ``prefix`` names: among ``known`` ids first (the kernel's own),
+    then in ``store`` (None: nothing stored yet). Raises a one-line ``UsageError`` otherwise."""
+    if not is_execution_prefix(prefix):
+        raise UsageError(
+            f"{prefix!r} is not an execution id: give {MIN_PREFIX} to {EXECUTION_ID_LENGTH} of its "
+            "hex digits (see SELECT execution_id, name FROM runs)"
+        )
+    matches = [e for e in dict.fromkeys(known) if e.startswith(prefix)]
+    if not matches and store is not None:
+        df = store.query(
+            "SELECT DISTINCT execution_id FROM executions WHERE starts_with(execution_id, ?) "
+            "LIMIT 2",
+            [prefix],
+        )
+        matches = [str(e) for e in df["execution_id"]]
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise UsageError(
+            f"no captured execution with id {prefix!r}; see SELECT execution_id, name FROM runs"
+        )
+    raise UsageError(f"execution id prefix {prefix!r} is ambiguous; give more characters")

@@ -243,7 +243,7 @@ class DuckDBStore(StoreQueries):
                 )
             if version == SCHEMA_VERSION:
                 return
-        from .. import __version__
+        from ..version import __version__
 
         package = resources.files("jupyter_lineage.store")
         con.execute("BEGIN")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from .registry import _records
 
 if TYPE_CHECKING:
-    from .duckdb import DuckDBStore
+    from . import Store
 
 RUN_STATUSES = ("ok", "failed", "interrupted", "incomplete")
 
@@ -85,7 +85,7 @@ LIMIT $limit
 
 
 def notebook_executions(
-    store: DuckDBStore,
+    store: Store,
     notebook_paths: Sequence[str],
     *,
     status: str | None = None,
@@ -116,7 +116,7 @@ def notebook_executions(
     )
 
 
-def notebook_counts(store: DuckDBStore, notebook_paths: Sequence[str]) -> dict[str, Any]:
+def notebook_counts(store: Store, notebook_paths: Sequence[str]) -> dict[str, Any]:
     """How many runs a notebook has, how many did not succeed, the latest start, and its tags."""
     params = {"paths": list(notebook_paths)}
     counts = _records(store.query(_NOTEBOOK_COUNTS_SQL, params, ingest=False))[0]
@@ -125,7 +125,7 @@ def notebook_counts(store: DuckDBStore, notebook_paths: Sequence[str]) -> dict[s
     return counts
 
 
-def execution_exists(store: DuckDBStore, execution_id: str, *, ingest: bool = True) -> bool:
+def execution_exists(store: Store, execution_id: str, *, ingest: bool = True) -> bool:
     """Whether an execution with exactly this id was captured."""
     df = store.query(
         "SELECT 1 FROM runs WHERE execution_id = ? LIMIT 1", [execution_id], ingest=ingest
@@ -133,13 +133,13 @@ def execution_exists(store: DuckDBStore, execution_id: str, *, ingest: bool = Tr
     return not df.empty
 
 
-def execution(store: DuckDBStore, execution_id: str) -> dict[str, Any] | None:
+def execution(store: Store, execution_id: str) -> dict[str, Any] | None:
     """The ``runs`` row of one execution, or ``None``."""
     rows = _records(store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id]))
     return rows[0] if rows else None
 
 
-def execution_values(store: DuckDBStore, execution_id: str) -> dict[str, list[dict[str, Any]]]:
+def execution_values(store: Store, execution_id: str) -> dict[str, list[dict[str, Any]]]:
     """The values an execution read (``inputs``) and wrote (``outputs``), by name."""
     inputs = store.query(
         "SELECT name, type_name, fingerprint, fingerprint_kind, shape, length, summary, note "
@@ -156,7 +156,7 @@ def execution_values(store: DuckDBStore, execution_id: str) -> dict[str, list[di
     return {"inputs": _records(inputs), "outputs": _records(outputs)}
 
 
-def execution_files(store: DuckDBStore, execution_id: str) -> list[dict[str, Any]]:
+def execution_files(store: Store, execution_id: str) -> list[dict[str, Any]]:
     """The files an execution read and wrote."""
     return _records(
         store.query(
@@ -168,9 +168,7 @@ def execution_files(store: DuckDBStore, execution_id: str) -> list[dict[str, Any
     )
 
 
-def execution_measurements(
-    store: DuckDBStore, execution_id: str
-) -> dict[str, list[dict[str, Any]]]:
+def execution_measurements(store: Store, execution_id: str) -> dict[str, list[dict[str, Any]]]:
     """The metrics and parameters logged on an execution."""
     metrics = store.query(
         "SELECT name, value, step, logged_at FROM metrics WHERE execution_id = ? "
@@ -186,7 +184,7 @@ def execution_measurements(
     return {"metrics": _records(metrics), "params": _records(params)}
 
 
-def environment_summary(store: DuckDBStore, environment_id: str) -> dict[str, Any] | None:
+def environment_summary(store: Store, environment_id: str) -> dict[str, Any] | None:
     """The environment an execution ran in, without its package list (``package_count`` says
     how long it is)."""
     rows = _records(
@@ -207,7 +205,7 @@ def environment_summary(store: DuckDBStore, environment_id: str) -> dict[str, An
 
 
 def execution_annotations(
-    store: DuckDBStore, execution_id: str, *, ingest: bool = False
+    store: Store, execution_id: str, *, ingest: bool = False
 ) -> list[dict[str, Any]]:
     """The current annotations linked to an execution, newest first."""
     return _records(
@@ -216,7 +214,7 @@ def execution_annotations(
 
 
 def notebook_annotations(
-    store: DuckDBStore, notebook_paths: Sequence[str], *, limit: int = 200
+    store: Store, notebook_paths: Sequence[str], *, limit: int = 200
 ) -> list[dict[str, Any]]:
     """The current annotations about a notebook, newest first: those linked to one of its
     executions and those written in one of its kernel sessions."""
@@ -225,7 +223,7 @@ def notebook_annotations(
     )
 
 
-def annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
+def annotation(store: Store, annotation_id: str) -> dict[str, Any] | None:
     """One revision of an annotation, current or not, with ``is_current``."""
     rows = _records(
         store.query(
@@ -237,7 +235,7 @@ def annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
-def repeated_annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any] | None:
+def repeated_annotation(store: Store, annotation_id: str) -> dict[str, Any] | None:
     """The visible annotation that a stored repeat (same kind, text, author and targets) repeats."""
     rows = _records(
         store.query(
@@ -267,7 +265,7 @@ def repeated_annotation(store: DuckDBStore, annotation_id: str) -> dict[str, Any
     return rows[0] if rows else None
 
 
-def model_overview(store: DuckDBStore) -> list[dict[str, Any]]:
+def model_overview(store: Store) -> list[dict[str, Any]]:
     """Every model a card can be made for: the registered ones (``model_registry`` with their
     versions, oldest first) and the ``--model`` names of captured cells not registered yet."""
     registered = _records(

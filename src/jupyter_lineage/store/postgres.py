@@ -153,7 +153,7 @@ class PostgresStore(StoreQueries):
 
     def migrate(self) -> int:
         """Create or upgrade the schema on the server; safe to run again. Returns the version."""
-        from .. import __version__
+        from ..version import __version__
 
         package = resources.files("jupyter_lineage.store")
         con = self._open()
@@ -428,6 +428,14 @@ class PostgresStore(StoreQueries):
                 )
         finally:
             con.close()
+
+    def role_bindings(self) -> pd.DataFrame:
+        """Who holds which registry role, by user then role."""
+        return self.query(
+            "SELECT user_name, role, granted_by, granted_at FROM role_bindings "
+            "ORDER BY user_name, role",
+            ingest=False,
+        )
 
     def unbind_role(self, user: str, role: str) -> bool:
         con = self._open()

@@ -10,7 +10,8 @@ wrote the same bytes, for instance), which a replay must not pull in.
 
 Every statement is a constant with parameters; nothing a user types is
 formatted into SQL. Rows come back as plain dicts (no pandas), over one
-read-only connection per operation (``open_queries``).
+read-only connection per operation (``open_queries``): the local DuckDB file's,
+or the team store's, which takes the same SQL.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from ..errors import StoreError
+from ..errors import QueryError, StoreError
 
 if TYPE_CHECKING:
     import duckdb
 
-    from .duckdb import DuckDBStore
+    from . import Store
+    from .postgres import PostgresConnection
 
 EXECUTIONS_BY_PREFIX_SQL = """
 SELECT execution_id FROM executions WHERE starts_with(execution_id, $prefix)
@@ -205,8 +207,8 @@ ORDER BY path
 class ReproduceQueries:
     """The reads of reproduce, diff and verify over one read-only connection."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection) -> None:
-        self.con = con
+    def __init__(self, con: Any) -> None:
+        self.con: duckdb.DuckDBPyConnection | PostgresConnection = con
 
     def _rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         import duckdb
@@ -215,6 +217,8 @@ class ReproduceQueries:
             cursor = self.con.execute(sql, params or {})
             columns = [d[0] for d in cursor.description or ()]
             return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+        except QueryError:
+            raise
         except duckdb.Error as exc:
             raise StoreError(
                 f"query failed: {str(exc).splitlines()[0]}; "
@@ -323,7 +327,7 @@ class ReproduceQueries:
 
 
 @contextmanager
-def open_queries(store: DuckDBStore, *, ingest: bool = True) -> Iterator[ReproduceQueries]:
+def open_queries(store: Store, *, ingest: bool = True) -> Iterator[ReproduceQueries]:
     """Ingest new journal lines (unless ``ingest`` is false), then hold one read-only connection.
 
     Close it before anything in this process ingests again: DuckDB refuses a

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..registry.query import And, Field, Node, Not, Or, Text
+from ..search_syntax import And, Field, Node, Not, Or, Text
 
 
 def _like(value: str, wildcard: bool) -> str:

@@ -15,9 +15,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from .config import DB_FILE_NAME, JOURNAL_DIR_NAME
-from .errors import SchemaVersionError, StoreError, StoreLockedError
-from .journal import complete_length, inspect_journal, journal_files
+from ..config import DB_FILE_NAME, JOURNAL_DIR_NAME
+from ..errors import SchemaVersionError, StoreError, StoreLockedError
+from ..journal import complete_length, inspect_journal, journal_files
 
 Status = Literal["ok", "warning", "error"]
 
@@ -191,7 +191,7 @@ def _journals(journal_dir: Path) -> list[Finding]:
 
 
 def _database(root: Path, lock_wait_s: float) -> list[Finding]:
-    from .store import DuckDBStore
+    from ..store import DuckDBStore
 
     store = DuckDBStore(root)
     db = root / DB_FILE_NAME

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..store.postgres import PostgresStore
+    from .postgres import PostgresStore
 
 # Wait this long after a cell before shipping, so a burst of cells ships as one batch.
 DEBOUNCE_S = 0.2
@@ -62,7 +62,7 @@ class Shipper:
         self._thread.join(timeout)
 
     def _run(self) -> None:
-        from ..store.postgres import PostgresStore
+        from .postgres import PostgresStore
 
         store = PostgresStore(self.url, self.store_dir, connect_timeout_s=5.0)
         backoff = 1.0

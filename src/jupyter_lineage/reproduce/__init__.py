@@ -20,13 +20,18 @@ import os
 import re
 import shlex
 import time
-from collections.abc import Iterable, Mapping, MutableMapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..config import DB_FILE_NAME
+from ..errors import LineageError, UsageError
+from .cells import METADATA_KEY
+from .cells import link_executed_cells as link_executed_cells
+from .cells import set_cell_links as set_cell_links
 from .diff import (
     ARROW,
     CellRecord,
@@ -40,15 +45,11 @@ from .diff import (
     format_value,
     short,
 )
-from .errors import LineageError, UsageError
 
 if TYPE_CHECKING:
-    from .store import DuckDBStore
-    from .store.reproduce import ReproduceQueries
+    from ..store import Store
+    from ..store.reproduce import ReproduceQueries
 
-METADATA_KEY = "jupyter_lineage"
-# How many execution ids a cell's metadata keeps (the latest, oldest first).
-LINKS_KEPT = 5
 REPRODUCTION_TAG = "reproduction"
 ACCEPTED = (
     "model:NAME, NAME@VERSION (a registry version), experiment:NAME, "
@@ -60,62 +61,6 @@ _NOT_BOUND_HERE = frozenset(dir(builtins)) | {"display", "get_ipython", "In", "O
 
 class ReproduceError(LineageError):
     """A reproduction could not be written or run."""
-
-
-# -- notebook links ---------------------------------------------------------------
-
-
-def set_cell_links(
-    metadata: MutableMapping[str, Any],
-    executions: Sequence[str],
-    last_status: str | None,
-    keep: int = LINKS_KEPT,
-) -> bool:
-    """Record execution ids in a cell's metadata (``jupyter_lineage.executions``, latest last).
-
-    Ids already there are kept in front of the new ones, the latest ``keep`` in
-    all; other keys under ``jupyter_lineage`` (``reproduces``...) are left alone.
-    Returns whether the metadata changed.
-    """
-    current = metadata.get(METADATA_KEY)
-    entry = dict(current) if isinstance(current, Mapping) else {}
-    before = entry.get("executions")
-    old = [str(e) for e in before] if isinstance(before, list) else []
-    merged = [e for e in old if e not in executions] + [str(e) for e in executions]
-    entry["executions"] = merged[-keep:]
-    entry["last_status"] = last_status
-    if entry == current:
-        return False
-    metadata[METADATA_KEY] = entry
-    return True
-
-
-def link_executed_cells(
-    nb: Any, store_dir: str | os.PathLike[str], notebook_path: str, since: datetime
-) -> dict[int, str]:
-    """After a headless run, write each code cell's execution id into its metadata.
-
-    The run's kernel session is the latest one of ``notebook_path`` started at or
-    after ``since``; its executions are matched to cells by execution count.
-    Returns cell index → execution id.
-    """
-    from .store import DuckDBStore
-    from .store.reproduce import open_queries
-
-    store = DuckDBStore(store_dir)
-    if not store.journal_dir.is_dir():
-        return {}
-    with open_queries(store) as q:
-        rows = q.run_session_executions(notebook_path, since)
-    by_count = {int(r["execution_count"]): r for r in rows if r["execution_count"] is not None}
-    found = {}
-    for index, cell in enumerate(nb.cells):
-        count = cell.get("execution_count") if cell.get("cell_type") == "code" else None
-        row = by_count.get(count) if isinstance(count, int) else None
-        if row is not None:
-            set_cell_links(cell.metadata, [row["execution_id"]], row["status"])
-            found[index] = str(row["execution_id"])
-    return found
 
 
 # -- targets ----------------------------------------------------------------------
@@ -176,7 +121,7 @@ def resolve_target(q: ReproduceQueries, target: str) -> Target:
 
 
 def _registry_target(q: ReproduceQueries, text: str, spec: str) -> Target:
-    from .registry.validate import semver_key
+    from ..registry.validate import semver_key
 
     name_part, _, version = spec.partition("@")
     group, _, name = name_part.rpartition("/")
@@ -234,7 +179,7 @@ def complete_bindings(
     session binds, the latest earlier cell of that session that binds it (a
     successful one when there is one) is added, and its own reads in turn.
     """
-    from .capture.analysis import analyse
+    from ..capture.analysis import analyse
 
     rows = sorted(session_rows, key=lambda r: (r["started_at"], r["execution_id"]))
     position = {r["execution_id"]: i for i, r in enumerate(rows)}
@@ -417,8 +362,8 @@ def packages_that_matter(sources: Iterable[str], packages: Mapping[str, str]) ->
     """The recorded packages the sources import (by module name or the distribution providing it)."""
     from importlib import metadata
 
-    from .capture.analysis import analyse
-    from .capture.environment import normalize_package_name
+    from ..capture.analysis import analyse
+    from ..capture.environment import normalize_package_name
 
     modules: set[str] = set()
     for source in sources:
@@ -846,20 +791,20 @@ class ReproduceResult:
         return out
 
 
-def _store_of(store: DuckDBStore | str | os.PathLike[str] | None) -> DuckDBStore:
-    """The local store: reproduction reruns notebooks here, beside their journals."""
-    from .config import resolve_store_dir
-    from .store import DuckDBStore
+def _store_of(store: Store | str | os.PathLike[str] | None) -> Store:
+    """The store to reproduce from: given, in a directory (its team store when configured), or
+    the current session's."""
+    from ..session import store_at
 
-    if isinstance(store, DuckDBStore):
-        return store
-    return DuckDBStore(resolve_store_dir(store))
+    if store is None or isinstance(store, (str, os.PathLike)):
+        return store_at(store)
+    return store
 
 
 def reproduce(
     target: str,
     *,
-    store: DuckDBStore | str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
     run: bool = False,
     cwd: str | os.PathLike[str] | None = None,
@@ -874,11 +819,11 @@ def reproduce(
     notebook's directory unless ``cwd`` is given, captured into ``store``.
     """
     s = _store_of(store)
-    if not s.journal_dir.is_dir() and not s.db_path.exists():
+    if not s.journal_dir.is_dir() and not (s.root / DB_FILE_NAME).exists():
         raise UsageError(f"no store at {s.root}; pass --store DIR (or set JUPYTER_LINEAGE_DIR)")
     if target.endswith(".ipynb") and Path(target).is_file():
         return _rerun_notebook(s, Path(target), cwd, timeout, progress)
-    from .store.reproduce import open_queries
+    from ..store.reproduce import open_queries
 
     with open_queries(s) as q:
         p = plan(q, target, s.root)
@@ -910,7 +855,7 @@ def nb_meta_dir(working_dir: str | None, cwd: str | os.PathLike[str] | None) -> 
 
 
 def _rerun_notebook(
-    store: DuckDBStore, path: Path, cwd: str | os.PathLike[str] | None, timeout: int, progress: bool
+    store: Store, path: Path, cwd: str | os.PathLike[str] | None, timeout: int, progress: bool
 ) -> ReproduceResult:
     import nbformat
 
@@ -941,7 +886,7 @@ def _rerun_notebook(
 
 
 def _run_and_compare(
-    store: DuckDBStore,
+    store: Store,
     result: ReproduceResult,
     cwd: Path,
     timeout: int,
@@ -976,7 +921,7 @@ def _run_and_compare(
         meta = cell.metadata.get(METADATA_KEY) if cell.cell_type == "code" else None
         if isinstance(meta, Mapping) and meta.get("reproduces"):
             pairs.append((str(meta["reproduces"]), run.cell_executions.get(index)))
-    from .store.reproduce import open_queries
+    from ..store.reproduce import open_queries
 
     with open_queries(store) as q:
         result.comparison = compare(q, pairs, original)
@@ -989,7 +934,7 @@ def diff_targets(
     a: str,
     b: str,
     *,
-    store: DuckDBStore | str | os.PathLike[str] | None = None,
+    store: Store | str | os.PathLike[str] | None = None,
     upstream: bool = True,
 ) -> RunDiff:
     """What differs between two runs (executions, experiments or model versions) and why.
@@ -997,7 +942,7 @@ def diff_targets(
     With ``upstream`` (the default) each side is the run with the executions it
     depends on, so data read by an earlier cell counts as the run's input data.
     """
-    from .store.reproduce import open_queries
+    from ..store.reproduce import open_queries
 
     sides = []
     with open_queries(_store_of(store)) as q:

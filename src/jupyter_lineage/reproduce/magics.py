@@ -12,7 +12,7 @@ from IPython.core.error import UsageError as IPythonUsageError
 from IPython.core.magic import Magics, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
-from .magic_args import parse_magic, usage_errors
+from ..magic_args import parse_magic, usage_errors
 
 
 def _timeout(text: str) -> int:
@@ -29,9 +29,9 @@ def _timeout(text: str) -> int:
 class ReproduceMagics(Magics):
     """``%lineage_reproduce TARGET [--run]`` and ``%lineage_diff A B``."""
 
-    def __init__(self, shell: Any, recorder: Any) -> None:
+    def __init__(self, shell: Any, session: Any) -> None:
         super().__init__(shell)
-        self.recorder = recorder
+        self.session = session
 
     @magic_arguments()
     @argument(
@@ -52,12 +52,12 @@ class ReproduceMagics(Magics):
             %lineage_reproduce experiment:depth-8 -o depth-8-again.ipynb
         """
         args = parse_magic(self.lineage_reproduce, line)
-        from .reproduce import reproduce
+        from . import reproduce
 
         with usage_errors():
             result = reproduce(
                 args.target,
-                store=self.recorder.store_dir,
+                store=self.session.store(),
                 output=args.output,
                 run=args.run,
                 cwd=args.cwd,
@@ -78,11 +78,11 @@ class ReproduceMagics(Magics):
             %lineage_diff experiment:depth-4 experiment:depth-8
         """
         args = parse_magic(self.lineage_diff, line)
+        from . import diff_targets
         from .diff import render_text
-        from .reproduce import diff_targets
 
         with usage_errors():
             result = diff_targets(
-                args.a, args.b, store=self.recorder.store_dir, upstream=not args.no_upstream
+                args.a, args.b, store=self.session.store(), upstream=not args.no_upstream
             )
         print(render_text(result), end="")

@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ..errors import SearchSyntaxError
+from .errors import SearchSyntaxError
 
 FIELDS = {
     "tag": "tag",

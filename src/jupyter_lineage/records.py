@@ -1,4 +1,4 @@
-"""Plain records shared by capture, store and the interfaces above them (no I/O)."""
+"""Plain records shared by capture, the session and the layers above them (no I/O)."""
 
 from __future__ import annotations
 
@@ -54,26 +54,6 @@ class ValueRecord:
 
 
 @dataclass(slots=True)
-class FileAccess:
-    """A file a cell opened, with its SHA-256 after the cell ran."""
-
-    path: str
-    access: Literal["read", "write", "readwrite"]
-    size: int | None = None
-    sha256: str | None = None
-    note: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "path": self.path,
-            "access": self.access,
-            "size": self.size,
-            "sha256": self.sha256,
-            "note": self.note,
-        }
-
-
-@dataclass(slots=True)
 class Environment:
     """Where code ran. ``environment_id`` is a hash of every field but ``captured_at``."""
 
@@ -117,3 +97,27 @@ class Environment:
             "env_vars": self.env_vars,
             "packages": self.packages,
         }
+
+
+@dataclass(slots=True)
+class OpenExperiment:
+    """The experiment cells currently belong to, with the latest value of each metric logged in it."""
+
+    experiment_id: str
+    name: str
+    hypothesis: str | None
+    success: str | None
+    metrics: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class RecentExecution:
+    """A captured execution of this kernel session, kept for annotation targets and pickers."""
+
+    execution_id: str
+    execution_count: int | None
+    name: str | None
+    model: str | None
+    status: str
+    outputs: tuple[str, ...]
+    files: tuple[str, ...]

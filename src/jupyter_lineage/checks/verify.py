@@ -21,10 +21,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .journal import iter_lines, journal_files, verify_chain
+from ..journal import iter_lines, journal_files, verify_chain
 
 if TYPE_CHECKING:
-    from .store import DuckDBStore
+    from ..store import DuckDBStore
 
 _HASH_CHUNK = 1 << 20
 
@@ -191,7 +191,7 @@ def check_files(files: list[dict[str, Any]]) -> list[Finding]:
 
 def verify_store(store: DuckDBStore) -> VerifyReport:
     """Run every check over a store; nothing is ingested or written."""
-    from .store.reproduce import open_queries
+    from ..store.reproduce import open_queries
 
     report = VerifyReport(str(store.root))
     report.journals, report.problems = check_journals(store.journal_dir)

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from .config import STORE_DIR_ENV, resolve_store_dir
+from ..config import STORE_DIR_ENV, resolve_store_dir
 
 
 @dataclass(slots=True)
@@ -108,7 +108,7 @@ def run_notebook(
     except CellExecutionError as exc:
         error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "a cell failed"
     seconds = time.perf_counter() - started
-    from .reproduce import link_executed_cells
+    from .cells import link_executed_cells
 
     cell_executions = link_executed_cells(nb, store, str(nb_path), since)
     if output:
@@ -119,7 +119,7 @@ def run_notebook(
 
 
 def _counts(store_dir: Path, notebook: str) -> dict[str, Any]:
-    from .store import DuckDBStore
+    from ..store import DuckDBStore
 
     store = DuckDBStore(store_dir)
     if not store.journal_dir.exists():

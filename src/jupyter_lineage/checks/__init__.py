@@ -1,0 +1,1 @@
+"""Checks of a store: ``verify`` (is the record intact?) and ``doctor`` (can it be used?)."""
