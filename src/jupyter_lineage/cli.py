@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .version import __version__
 from .errors import LineageError, UsageError
+from .version import __version__
 
 EPILOG = """examples:
   jupyter-lineage run notebooks/quickstart.ipynb
@@ -205,7 +205,6 @@ def cmd_forget(args: argparse.Namespace) -> int:
     """Hide an execution's source, error text, value summaries and the annotations on it from every
     view and export (the journal keeps the original lines)."""
     from .session import use_store
-
     from .store.base import resolve_execution
 
     store = _store(args)
@@ -254,8 +253,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 def cmd_diff(args: argparse.Namespace) -> int:
     """What differs between two runs, and so why their results may differ: code, parameters,
     input data and environment."""
-    from .reproduce.diff import render_html, render_json, render_text
     from .reproduce import diff_targets
+    from .reproduce.diff import render_html, render_json, render_text
 
     result = diff_targets(args.a, args.b, store=_store(args), upstream=not args.no_upstream)
     render = {"json": render_json, "html": render_html}.get(args.format, render_text)

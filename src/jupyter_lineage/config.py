@@ -60,8 +60,8 @@ def team_store_url(store_dir: str | os.PathLike[str]) -> str | None:
         path = Path(store_dir) / CONFIG_FILE_NAME
         try:
             text = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
+        except (FileNotFoundError, NotADirectoryError):
+            return None  # no configuration (a store that is no directory is reported on write)
         except OSError as exc:
             raise StoreError(f"cannot read {path}: {exc.strerror or exc}") from None
         import tomllib

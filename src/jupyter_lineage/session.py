@@ -26,12 +26,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .version import __version__
 from .config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir, team_store_url
 from .errors import LineageError, UsageError
 from .ids import is_execution_id
 from .journal import JournalWriter, utc_now
 from .records import OpenExperiment, RecentExecution
+from .version import __version__
 
 if TYPE_CHECKING:
     from .store import Store
@@ -84,10 +84,10 @@ class Session:
         # The team store, as set by %lineage_config: "" is the local store only, None the
         # configured one (JUPYTER_LINEAGE_STORE, or .lineage/config.toml).
         self.store_url: str | None = None
+        self._warned: set[str] = set()
         self._configured_url = self._read_store_url()
         self._journal: JournalWriter | None = None
         self._journal_problem: str | None = None
-        self._warned: set[str] = set()
         self._author: str | None = None
         self._shipper: Shipper | None = None
         self._stores: dict[tuple[str, str | None], Store] = {}

@@ -14,12 +14,12 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from ..criteria import check_metric_value, evaluate_criterion, parse_criterion
 from ..errors import UsageError
 from ..ids import is_execution_prefix
 from ..journal import utc_now
 from ..records import OpenExperiment
 from ..session import Session, current_session
-from ..criteria import check_metric_value, evaluate_criterion, parse_criterion
 from .model import (
     KINDS,
     OUTCOMES,

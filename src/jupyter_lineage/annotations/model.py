@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import math
-import operator
 import re
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..errors import UsageError

@@ -5,8 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..version import __version__
 from ..capture.environment import public_remote_url
+from ..version import __version__
 from .locations import Locations
 
 PRODUCER = f"urn:jupyter-lineage:{__version__}"

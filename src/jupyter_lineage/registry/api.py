@@ -476,8 +476,8 @@ def next_actions(model: str, version: str | None = None) -> dict[str, tuple[str,
 
 def search(query: str) -> Any:
     """Models matching a search query (see ``search_syntax`` for the language)."""
-    from ..store.search import compile_search
     from ..search_syntax import parse
+    from ..store.search import compile_search
 
     condition, params = compile_search(parse(query))
     return q.search_models(_store(), condition, params)

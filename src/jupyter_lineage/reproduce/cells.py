@@ -45,11 +45,14 @@ def link_executed_cells(
     The run's kernel session is the latest one of ``notebook_path`` started at or
     after ``since``; its executions are matched to cells by execution count.
     Returns cell index → execution id.
+
+    It reads the local store: the run's journal was just written there, and a team
+    store that is down meanwhile must not fail a run whose capture succeeded.
     """
-    from ..session import store_at
+    from ..store import store_for
     from ..store.reproduce import open_queries
 
-    store = store_at(store_dir)
+    store = store_for(store_dir, url="")
     if not store.journal_dir.is_dir():
         return {}
     with open_queries(store) as q:

@@ -27,8 +27,8 @@ from jupyter_server.utils import url_path_join
 from tornado import web
 from tornado.httputil import responses
 
-from ..version import __version__
 from ..errors import LineageError, StoreLockedError, UsageError
+from ..version import __version__
 from . import service
 from .locate import NotebookLocation, locate, store_dir_for
 from .service import NotFoundError, on_store_thread
