@@ -130,8 +130,9 @@ def resolve_execution(store: StoreQueries | None, prefix: str, *, known: Sequenc
     then in ``store`` (None: nothing stored yet). Raises a one-line ``UsageError`` otherwise."""
     if not is_execution_prefix(prefix):
         raise UsageError(
-            f"no captured execution has the id {prefix!r}: give {MIN_PREFIX} to "
-            f"{EXECUTION_ID_LENGTH} of an id's hex digits (see SELECT execution_id, name FROM runs)"
+            f"{prefix!r} is not an execution id, so no captured execution has it: give "
+            f"{MIN_PREFIX} to {EXECUTION_ID_LENGTH} of an id's hex digits "
+            "(see SELECT execution_id, name FROM runs)"
         )
     matches = [e for e in dict.fromkeys(known) if e.startswith(prefix)]
     if not matches and store is not None:
