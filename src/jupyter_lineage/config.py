@@ -93,17 +93,3 @@ def write_team_store_url(store_dir: str | os.PathLike[str], url: str | None) -> 
         # A JSON string is a valid TOML basic string.
         path.write_text(f"store = {json.dumps(url)}\n", encoding="utf-8")
     return path
-
-
-def redact_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``."""
-    from urllib.parse import urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unreadable store address>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))

@@ -1,8 +1,8 @@
 """The identifiers the record uses, and the one rule for what an execution id looks like.
 
-An execution id is 32 lowercase hex digits (a UUID4 without dashes). Wherever a person types
-one, a unique prefix of at least 4 digits will do; ``LAST`` names the last captured execution
-of the kernel session where the kernel knows it.
+An execution id is 32 lowercase hex digits (a UUID4 without dashes), and so is an
+annotation id. Wherever a person types one, a unique prefix of at least 4 digits will do;
+``LAST`` names the last captured execution of the kernel session where the kernel knows it.
 """
 
 from __future__ import annotations

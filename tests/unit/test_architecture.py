@@ -104,3 +104,41 @@ def unresolved_relative_imports() -> list[str]:
 
 def test_every_relative_import_names_a_module_that_exists() -> None:
     assert unresolved_relative_imports() == []
+
+
+def _nodes() -> list[tuple[str, ast.AST]]:
+    """Every syntax node of the package, with its module's path."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        found += [(str(path.relative_to(PACKAGE)), node) for node in ast.walk(tree)]
+    return found
+
+
+def test_one_of_each_helper() -> None:
+    """Hashing a file, scrubbing a URL's credentials, decoding a JSON column, a check's
+    finding and the execution-id rule each live in one place."""
+    functions: dict[str, list[str]] = {}
+    classes: dict[str, list[str]] = {}
+    hex_patterns = []
+    for where, node in _nodes():
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.setdefault(node.name, []).append(where)
+        elif isinstance(node, ast.ClassDef):
+            classes.setdefault(node.name, []).append(where)
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, str)
+            and re.search(r"\[0-9a-f\]\{\d", node.value)
+            and "{64}" not in node.value  # a SHA-256's 64 digits are no id
+        ):
+            hex_patterns.append(where)
+    assert functions["sha256_file"] == ["hashing.py"]
+    assert functions["strip_credentials"] == ["urls.py"]
+    assert functions["json_column"] == ["store/rows.py"]
+    # The session's method of that name adds LAST and calls the one function.
+    assert sorted(functions["resolve_execution"]) == ["session.py", "store/base.py"]
+    assert classes["Finding"] == ["checks/findings.py"]
+    assert set(hex_patterns) == {"ids.py"}
+    for gone in ("_json", "sha256_of", "redact_url", "strip_url_credentials", "_records"):
+        assert gone not in functions, (gone, functions.get(gone))

@@ -23,8 +23,8 @@ from jupyter_lineage.capture.environment import (
     compute_environment_id,
     git_info,
     normalize_package_name,
-    strip_url_credentials,
 )
+from jupyter_lineage.urls import strip_credentials
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -253,7 +253,7 @@ def test_outside_a_repository_git_is_none(tmp_path: Path) -> None:
     ],
 )
 def test_strip_url_credentials(url: str, expected: str) -> None:
-    assert strip_url_credentials(url) == expected
+    assert strip_credentials(url) == expected
 
 
 def _write_dist_info(site: Path, dirname: str, name: str, version: str) -> Path:

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_lineage.capture.environment import public_remote_url, repository_root
+from jupyter_lineage.capture.environment import repository_root
 from jupyter_lineage.cards.locations import Locations, locations
+from jupyter_lineage.urls import public_url
 
 
 @pytest.mark.parametrize(
@@ -36,7 +37,7 @@ from jupyter_lineage.cards.locations import Locations, locations
     ],
 )
 def test_public_remote_url(url: str | None, shown: str | None) -> None:
-    assert public_remote_url(url) == shown
+    assert public_url(url) == shown
 
 
 def test_paths_are_shown_relative_to_the_first_root_that_holds_them() -> None:

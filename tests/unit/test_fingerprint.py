@@ -32,7 +32,8 @@ import pyarrow as pa
 import pytest
 
 from jupyter_lineage.capture import fingerprint as fingerprint_module
-from jupyter_lineage.capture.fingerprint import fingerprint, is_immutable_value, sha256_file
+from jupyter_lineage.capture.fingerprint import fingerprint, is_immutable_value
+from jupyter_lineage.hashing import sha256_file
 
 
 def digest(obj: object, **kwargs: float) -> str:
@@ -625,7 +626,9 @@ def test_sha256_file_matches_hashlib(tmp_path: pathlib.Path) -> None:
     path = tmp_path / "blob.bin"
     path.write_bytes(data)
     assert sha256_file(path) == (hashlib.sha256(data).hexdigest(), len(data))
-    assert sha256_file(str(path), chunk_size=4096)[1] == len(data)
+    chunks: list[int] = []
+    assert sha256_file(str(path), progress=chunks.append) == sha256_file(path)
+    assert sum(chunks) == len(data) and len(chunks) == 4  # 1 MiB at a time
     empty = tmp_path / "empty"
     empty.write_bytes(b"")
     assert sha256_file(empty) == (hashlib.sha256(b"").hexdigest(), 0)

@@ -31,7 +31,7 @@ def test_a_full_annotation_request() -> None:
             "kind": "decision",
             "text": "  Use **AUC**.\n",
             "targets": [{"type": "execution", "ref": EXECUTION}] * 2,
-            "revises": "fedcba9876543210",
+            "revises": "fedcba9876543210fedcba9876543210",
         }
     )
 
@@ -39,7 +39,7 @@ def test_a_full_annotation_request() -> None:
         kind="decision",
         text="  Use **AUC**.\n",
         executions=(EXECUTION,),
-        revises="fedcba9876543210",
+        revises="fedcba9876543210fedcba9876543210",
     )
 
 

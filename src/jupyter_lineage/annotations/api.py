@@ -69,7 +69,7 @@ def resolve_target(session: Session, target: str) -> dict[str, Any]:
             raise UsageError(
                 f"no file at {path} (target {spec!r}); give the path of an existing file"
             )
-        from ..capture.fingerprint import sha256_file
+        from ..hashing import sha256_file
 
         digest, _ = sha256_file(path)
         return {"type": "file", "ref": str(path.resolve()), "sha256": digest}

@@ -38,9 +38,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from jupyter_lineage.records import Environment
+from jupyter_lineage.urls import strip_credentials
 
 DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = (
     # Devices and determinism.
@@ -731,58 +731,8 @@ def _git_state(repo: _Repo) -> dict[str, Any] | None:
         "branch": branch,
         "dirty": dirty,
         "diff_sha256": diff_sha256,
-        "remote_url": strip_url_credentials(remote.strip()) if remote and remote.strip() else None,
+        "remote_url": strip_credentials(remote.strip()) if remote and remote.strip() else None,
     }
-
-
-def strip_url_credentials(url: str) -> str:
-    """Remove credentials from a remote URL: ``https://user:pass@host/x`` → ``https://host/x``.
-
-    Over ssh the user name (``ssh://git@host/x``) is kept, as it is not a
-    secret; elsewhere the whole user part goes (``https://TOKEN@host`` is common).
-    scp-like addresses (``git@host:org/repo``) and local paths are returned unchanged.
-    """
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url
-    if not parts.scheme or "@" not in parts.netloc:
-        return url
-    userinfo, _, host = parts.netloc.rpartition("@")
-    user = userinfo.partition(":")[0]
-    if "ssh" in parts.scheme and user:
-        host = f"{user}@{host}"
-    return urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
-
-
-# scp-like git addresses: ``[user@]host:path``. A host of one letter is a Windows drive.
-_SCP_LIKE = re.compile(r"^(?:[^@/\\]*@)?(?P<host>[^@:/\\]{2,}):(?P<path>.+)$")
-
-
-def public_remote_url(url: str | None) -> str | None:
-    """A remote as a document that leaves this machine may show it, or None.
-
-    Credentials go (``strip_url_credentials``), and so do the query and fragment, where
-    tokens are also passed. An scp-like address (``git@host:org/repo.git``) is shown as
-    ``https://host/org/repo.git``. A local remote (a path, ``file://``) is nothing anyone
-    elsewhere can open and would only show this machine's directories: None.
-    """
-    text = (url or "").strip()
-    if not text:
-        return None
-    if "://" not in text:
-        scp = _SCP_LIKE.match(text)
-        if scp is None or scp.group("path").startswith("//"):
-            return None  # a local path, relative or absolute
-        return f"https://{scp.group('host')}/{scp.group('path').lstrip('/')}"
-    try:
-        parts = urlsplit(strip_url_credentials(text))
-        host = parts.hostname
-    except ValueError:
-        return None
-    if parts.scheme.lower() == "file" or not host:
-        return None
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
 
 
 def repository_root(path: str | os.PathLike[str]) -> str | None:

@@ -19,8 +19,8 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from ..hashing import sha256_file
 from . import files
-from .fingerprint import sha256_file
 
 # Below this, hashing inline costs less than 40 ms: not worth a record completed later.
 DEFER_BYTES = 64 << 20

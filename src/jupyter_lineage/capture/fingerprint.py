@@ -39,8 +39,6 @@ looking in ``sys.modules``.
 from __future__ import annotations
 
 import copyreg
-import hashlib
-import os
 import pickle
 import signal
 import struct
@@ -2498,22 +2496,3 @@ def _is_immutable(obj: Any, depth: int) -> bool:
         and _module_of(tp) == "numpy"
         and not issubclass(tp, (np.void, np.object_))
     )
-
-
-def sha256_file(path: str | os.PathLike[str], *, chunk_size: int = 1 << 20) -> tuple[str, int]:
-    """SHA-256 hex digest and size in bytes of a file, read in a stream."""
-    with open(path, "rb", buffering=0) as f:
-        if hasattr(hashlib, "file_digest"):
-            digest = hashlib.file_digest(f, "sha256")
-            return digest.hexdigest(), f.tell()
-        digest = hashlib.sha256()
-        buffer = bytearray(chunk_size)
-        view = memoryview(buffer)
-        size = 0
-        while True:
-            n = f.readinto(buffer)
-            if not n:
-                break
-            digest.update(view[:n])
-            size += n
-        return digest.hexdigest(), size

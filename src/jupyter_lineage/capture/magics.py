@@ -23,9 +23,9 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 
 from .. import magic_input
-from ..config import is_team_store_url, redact_url
-from ..errors import LineageError
-from ..magic_args import parse_magic
+from ..config import is_team_store_url
+from ..magic_args import parse_magic, usage_errors
+from ..urls import strip_credentials
 from .recorder import CaptureOptions, Recorder
 
 _MAGIC_LINE = re.compile(r"^%%lineage(?:[ \t]+(.*))?$")
@@ -132,10 +132,8 @@ class LineageMagics(Magics):
             raise IPythonUsageError(
                 "%lineage_sql needs a query, e.g. %lineage_sql SELECT * FROM runs LIMIT 5"
             )
-        try:
+        with usage_errors():
             return self.recorder.session.store().query(sql)
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
 
     @line_magic
     def lineage_config(self, line: str) -> None:
@@ -181,7 +179,7 @@ class LineageMagics(Magics):
         team = session.team_store_url
         print(
             f"store={session.store_dir} "
-            + (f"team_store={redact_url(team)} " if team else "")
+            + (f"team_store={strip_credentials(team, mark=True)} " if team else "")
             + f"value_budget={rec.value_budget_s} "
             f"auto={'on' if rec.auto else 'off'} notebook={session.notebook_path or '(unknown)'} "
             f"session={session.session_id}"
@@ -207,10 +205,8 @@ class LineageMagics(Magics):
                 "e.g. %lineage_forget 3f2a9c --reason pasted a key"
             )
         session = self.recorder.session
-        try:
+        with usage_errors():
             execution_id = session.resolve_execution(args.execution[0])
-        except LineageError as exc:
-            raise IPythonUsageError(str(exc)) from None
         session.forget(execution_id, args.reason)
         print(f"jupyter-lineage: execution {execution_id} forgotten (hidden from every view)")
 

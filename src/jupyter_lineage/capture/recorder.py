@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..hashing import sha256_file
 from ..journal import utc_now
 from ..records import Environment, Fingerprint, RecentExecution, ValueRecord
 from ..redact import may_contain_secret, redact_text
@@ -33,7 +34,7 @@ from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
-from .fingerprint import fingerprint, is_immutable_value, sha256_file
+from .fingerprint import fingerprint, is_immutable_value
 
 if TYPE_CHECKING:
     from ..session import Session

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterable
 from typing import Any
 
-from ..capture.environment import public_remote_url
 from ..errors import RegistryError
 from ..session import current_session, current_store
 from ..store import cards as q
 from ..store import registry as rq
+from ..store.rows import json_column
+from ..urls import public_url
 from .locations import Locations, locations
 
 CARD_SCHEMA = "urn:jupyter-lineage:schema:model-card:1"
@@ -43,15 +43,6 @@ REQUIRED = (
 )
 RATIONALE_KINDS = ("rationale", "hypothesis", "alternative", "decision", "review")
 HUMAN_PREFIX = "card:"
-
-
-def _json(value: Any) -> Any:
-    if value is None or isinstance(value, (dict, list)):
-        return value
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return None
 
 
 def _iso(value: Any) -> str | None:
@@ -129,7 +120,7 @@ def card_data(spec: str) -> dict[str, Any]:
     env = q.environment(store, (training or {}).get("environment_id"))
     experiment = q.experiment(store, experiment_id)
     metrics_rows = q.metrics_of(store, exec_ids, experiment_id)
-    version_metrics = _json((version or {}).get("metrics")) or {}
+    version_metrics = json_column((version or {}).get("metrics")) or {}
     gates = q.current_gates(store, model["model_id"], model["risk_tier"]) if model else []
 
     card: dict[str, Any] = {"$schema": CARD_SCHEMA, "generated_for": spec}
@@ -202,7 +193,7 @@ def publish(card: dict[str, Any], where: Locations) -> dict[str, Any]:
     file names), machine-written text without local directories, the repository as its
     remote URL without credentials. Annotations and cell sources are left as written."""
     d = card["model_details"]
-    d["repository_url"] = public_remote_url(d.get("repository_url")) or public_remote_url(
+    d["repository_url"] = public_url(d.get("repository_url")) or public_url(
         (card.get("environment") or {}).get("git_remote")
     )
     d["notebook"] = where.path(d.get("notebook"))
@@ -222,7 +213,7 @@ def publish(card: dict[str, Any], where: Locations) -> dict[str, Any]:
     env = card.get("environment")
     if env:
         env["python_executable"] = where.path(env.get("python_executable"))
-        env["git_remote"] = public_remote_url(env.get("git_remote"))
+        env["git_remote"] = public_url(env.get("git_remote"))
         if isinstance(env.get("env_vars"), dict):
             env["env_vars"] = {k: where.text(v) for k, v in env["env_vars"].items()}
     for artifact in (card.get("lifecycle") or {}).get("artifacts") or []:
@@ -275,10 +266,10 @@ def _details(
         "license": human.get("license"),
         "documentation_url": model.get("documentation_url"),
         "repository_url": model.get("repository_url") or (env or {}).get("git_remote"),
-        "hyperparameters": _json(version.get("hyperparameters")),
+        "hyperparameters": json_column(version.get("hyperparameters")),
         "base_model": version.get("base_model_version") or (training or {}).get("base_model"),
-        "input_schema": _json(version.get("input_schema")),
-        "output_schema": _json(version.get("output_schema")),
+        "input_schema": json_column(version.get("input_schema")),
+        "output_schema": json_column(version.get("output_schema")),
         "training_execution": (training or {}).get("execution_id"),
         "notebook": (training or {}).get("notebook_path"),
     }
@@ -319,7 +310,7 @@ def _metrics(
 def _training_data(
     store: Any, version: dict | None, training_id: str | None, upstream: list[dict[str, Any]]
 ) -> dict[str, Any]:
-    recorded = (_json((version or {}).get("datasets")) or {}) if version else {}
+    recorded = (json_column((version or {}).get("datasets")) or {}) if version else {}
     datasets: list[dict[str, Any]] = []
     for role, items in recorded.items():
         for d in items:
@@ -356,7 +347,7 @@ def _environment(env: dict | None) -> dict[str, Any] | None:
         return None
     env = _clean(env)
     for key in ("gpus", "env_vars", "container"):
-        env[key] = _json(env.get(key))
+        env[key] = json_column(env.get(key))
     return env
 
 

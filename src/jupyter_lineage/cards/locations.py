@@ -5,7 +5,7 @@ the record it is made from holds absolute paths: notebooks, files read and writt
 Python executable, tracebacks. Exports show a path relative to the repository's root (or,
 outside a repository, to the project directory that holds the store, or to the notebook's
 directory), a path outside all of those by its file name alone, and the repository by its
-remote URL without credentials (``capture.environment.public_remote_url``). In text the
+remote URL without credentials (``urls.public_url``). In text the
 machine wrote (error messages, tracebacks, environment variables' values) the same roots
 go, and the Python environment, home directories and the temporary directory are named
 ``<python>``, ``~`` and ``<tmp>``. Text a person wrote (annotations, cell sources) is shown

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from ..capture.environment import public_remote_url
+from ..urls import public_url
 from ..version import __version__
 from .locations import Locations
 
@@ -46,7 +46,7 @@ def run_events(run: dict[str, Any], where: Locations | None = None) -> list[dict
     remote URL (without credentials), or ``jupyter-lineage`` when there is none.
     """
     where = where or Locations()
-    repository = public_remote_url(run.get("git_remote"))
+    repository = public_url(run.get("git_remote"))
     notebook = where.path(run.get("notebook_path")) or "unknown-notebook"
     namespace = f"jupyter-lineage:{repository}" if repository else "jupyter-lineage"
     job_name = f"{notebook}:{run.get('name') or 'cell'}"

@@ -11,31 +11,15 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Literal
 
 from ..config import DB_FILE_NAME, JOURNAL_DIR_NAME
 from ..errors import SchemaVersionError, StoreError, StoreLockedError
 from ..journal import complete_length, inspect_journal, journal_files
-
-Status = Literal["ok", "warning", "error"]
+from .findings import Finding
 
 # Below this much free space a cell's events may no longer fit.
 LOW_DISK_BYTES = 100 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One check's verdict."""
-
-    check: str
-    status: Status
-    detail: str
-    fix: str | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def diagnose(store_dir: str | os.PathLike[str], *, lock_wait_s: float = 2.0) -> list[Finding]:

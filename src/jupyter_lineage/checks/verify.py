@@ -15,32 +15,16 @@ and move for ordinary reasons, so they are listed but do not fail the check.
 
 from __future__ import annotations
 
-import hashlib
-import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..hashing import sha256_file
 from ..journal import iter_lines, journal_files, verify_chain
+from .findings import Finding
 
 if TYPE_CHECKING:
     from ..store import DuckDBStore
-
-_HASH_CHUNK = 1 << 20
-
-
-@dataclass(frozen=True, slots=True)
-class Finding:
-    """One thing found: which check, where (journal, artifact or path), and what is wrong."""
-
-    check: str  # journal, event, artifact, file
-    where: str
-    problem: str
-    offset: int | None = None
-
-    def line(self) -> str:
-        at = f" at byte {self.offset}" if self.offset is not None else ""
-        return f"{self.where}{at}: {self.problem}"
 
 
 @dataclass(slots=True)
@@ -83,26 +67,17 @@ class VerifyReport:
             "events": self.events,
             "artifacts": self.artifacts,
             "files": self.files,
-            "problems": [asdict(p) for p in self.problems],
-            "changed_files": [asdict(p) for p in self.changed_files],
+            "problems": [_as_reported(p) for p in self.problems],
+            "changed_files": [_as_reported(p) for p in self.changed_files],
             "summary": self.summary(),
         }
-
-
-def sha256_of(path: str | os.PathLike[str]) -> str:
-    """The SHA-256 of a file's bytes, streamed."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_HASH_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def check_journals(journal_dir: Path) -> tuple[int, list[Finding]]:
     """Every journal's hash chain: (journals checked, problems)."""
     journals = journal_files(journal_dir)
     found = [
-        Finding("journal", p.journal, p.problem, p.offset)
+        Finding("journal", "error", p.problem, where=p.journal, offset=p.offset)
         for path in journals
         for p in verify_chain(path)
     ]
@@ -125,7 +100,10 @@ def check_events(journal_dir: Path, events: list[dict[str, Any]]) -> list[Findin
         if not path.is_file():
             found.append(
                 Finding(
-                    "event", name, f"journal missing: {len(rows)} ingested event(s) came from it"
+                    "event",
+                    "error",
+                    f"journal missing: {len(rows)} ingested event(s) came from it",
+                    where=name,
                 )
             )
             continue
@@ -136,10 +114,11 @@ def check_events(journal_dir: Path, events: list[dict[str, Any]]) -> list[Findin
             found.append(
                 Finding(
                     "event",
-                    name,
+                    "error",
                     f"{len(bad)} ingested event(s) no longer match their journal line "
                     f"(first: event {first['event_id']}): the journal was changed after ingest",
-                    int(first["byte_offset"]),
+                    where=name,
+                    offset=int(first["byte_offset"]),
                 )
             )
     return found
@@ -152,16 +131,19 @@ def check_artifacts(store_dir: Path, artifacts: list[dict[str, Any]]) -> list[Fi
         label = f"artifact {a['name']} of {a['model']}@{a['version']}"
         path = store_dir / str(a["stored_path"])
         try:
-            actual = sha256_of(path)
+            actual = sha256_file(path)[0]
         except OSError:
-            found.append(Finding("artifact", str(path), f"{label} is missing from the store"))
+            found.append(
+                Finding("artifact", "error", f"{label} is missing from the store", where=str(path))
+            )
             continue
         if actual != a["sha256"]:
             found.append(
                 Finding(
                     "artifact",
-                    str(path),
+                    "error",
                     f"{label} changed: SHA-256 {actual}, recorded {a['sha256']}",
+                    where=str(path),
                 )
             )
     return found
@@ -173,17 +155,18 @@ def check_files(files: list[dict[str, Any]]) -> list[Finding]:
     for f in files:
         path = str(f["path"])
         try:
-            actual = sha256_of(path)
+            actual = sha256_file(path)[0]
         except OSError:
-            found.append(Finding("file", path, "gone (moved or deleted)"))
+            found.append(Finding("file", "warning", "gone (moved or deleted)", where=path))
             continue
         if actual != f["sha256"]:
             found.append(
                 Finding(
                     "file",
-                    path,
+                    "warning",
                     f"changed since execution {str(f['execution_id'])[:12]} used it "
                     f"(SHA-256 {actual[:12]}, recorded {str(f['sha256'])[:12]})",
+                    where=path,
                 )
             )
     return found
@@ -208,3 +191,13 @@ def verify_store(store: DuckDBStore) -> VerifyReport:
     report.files = len(files)
     report.changed_files = check_files(files)
     return report
+
+
+def _as_reported(finding: Finding) -> dict[str, Any]:
+    """A finding as ``verify --json`` has always written it."""
+    return {
+        "check": finding.check,
+        "where": finding.where,
+        "problem": finding.detail,
+        "offset": finding.offset,
+    }

@@ -9,7 +9,7 @@ Accepted, in this order:
 - ``file:PATH``: every version of the file at that path (absolute, or the end of one);
 - ``model:NAME`` (its latest version) or ``model:NAME@VERSION`` (a training execution id
   or its prefix);
-- an execution id or a unique prefix of one (at least 6 hex digits);
+- an execution id or a unique prefix of one (at least 4 hex digits, as everywhere);
 - a cell name given with ``%%lineage --name``: its latest run.
 """
 
@@ -19,6 +19,8 @@ import os
 import re
 
 from ..errors import UsageError
+from ..ids import is_execution_prefix
+from ..store.base import UnknownExecutionError, resolve_execution
 from ..store.lineage import LineageQueries
 
 ACCEPTED = (
@@ -26,7 +28,6 @@ ACCEPTED = (
     "a cell name from %%lineage --name, or a node id from lineage_nodes"
 )
 NODE_PREFIXES = ("exec:", "value:", "file:", "model:", "review:", "env:", "code:")
-_HEX = re.compile(r"^[0-9a-f]{6,64}$")
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
@@ -67,7 +68,14 @@ def resolve(queries: LineageQueries, target: str) -> list[str]:
         return _file(queries, text, rest)
     if text.startswith("exec:"):
         found = queries.execution_exists(text[5:])
-        return found or _one(text, ["exec:" + e for e in queries.executions_by_prefix(text[5:])])
+        if found:
+            return found
+        try:
+            return ["exec:" + resolve_execution(queries, text[5:])]
+        except UnknownExecutionError:
+            raise UnknownTargetError(f"no lineage node matches {text!r}; give {ACCEPTED}") from None
+        except UsageError as ambiguous:
+            raise UnknownTargetError(str(ambiguous)) from None
     if text.startswith(NODE_PREFIXES):
         found = queries.existing([text])
         if found:
@@ -76,10 +84,13 @@ def resolve(queries: LineageQueries, target: str) -> list[str]:
     exact = queries.execution_exists(text)
     if exact:
         return exact
-    if _HEX.match(text):
-        found = queries.executions_by_prefix(text)
-        if found:
-            return ["exec:" + e for e in _one(text, found)]
+    if is_execution_prefix(text):
+        try:
+            return ["exec:" + resolve_execution(queries, text)]
+        except UnknownExecutionError:
+            pass  # perhaps a cell's name
+        except UsageError as ambiguous:
+            raise UnknownTargetError(str(ambiguous)) from None
     named = queries.latest_execution_named(text)
     if named:
         return ["exec:" + named[0]]

@@ -12,6 +12,7 @@ from ..journal import utc_now
 from ..session import current_session, current_store
 from ..store import Store
 from ..store import registry as q
+from ..store.rows import json_column
 from .lifecycle import GATED_STATES, STATES, Actor, allowed_next, check_transition
 from .validate import (
     check_json_schema,
@@ -356,7 +357,7 @@ def evaluate_gates(
     store = _store()
     gates = q.applicable_gates(store, m["model_id"], m["risk_tier"])
     waivers = q.valid_waivers(store, v["version_id"])
-    metrics = _json(v.get("metrics")) or {}
+    metrics = json_column(v.get("metrics")) or {}
     from ..criteria import Condition
 
     results = []
@@ -498,17 +499,6 @@ def show(model: str) -> dict[str, Any]:
     for v in versions:
         v["next"] = allowed_next(v["state"])
     return {"model": m, "versions": versions}
-
-
-def _json(value: Any) -> Any:
-    import json
-
-    if value is None or isinstance(value, (dict, list)):
-        return value
-    try:
-        return json.loads(value)
-    except (TypeError, ValueError):
-        return None
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import RegistryError, UsageError
+from ..hashing import sha256_file
 from ..journal import utc_now
 from ..session import current_session
 from ..store import registry as q
@@ -40,17 +41,13 @@ def _progress(total: int, label: str, enabled: bool) -> Any:
 
 def hash_file(path: Path, progress: bool = True) -> tuple[str, int]:
     """SHA-256 and size of a file, streamed (with a progress bar for large files)."""
-    h = hashlib.sha256()
-    size = path.stat().st_size
-    bar = _progress(size, f"hashing {path.name}", progress)
-    with open(path, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            h.update(chunk)
-            if bar is not None:
-                bar.update(len(chunk))
-    if bar is not None:
+    bar = _progress(path.stat().st_size, f"hashing {path.name}", progress)
+    if bar is None:
+        return sha256_file(path)
+    try:
+        return sha256_file(path, progress=bar.update)
+    finally:
         bar.close()
-    return h.hexdigest(), size
 
 
 def _copy_in(source: Path, progress: bool) -> tuple[str, int, Path]:

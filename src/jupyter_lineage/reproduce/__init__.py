@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..config import DB_FILE_NAME
 from ..errors import LineageError, UsageError
+from ..ids import is_execution_prefix
+from ..store.base import UnknownExecutionError, resolve_execution
 from .cells import METADATA_KEY
 from .cells import link_executed_cells as link_executed_cells
 from .cells import set_cell_links as set_cell_links
@@ -55,7 +57,6 @@ ACCEPTED = (
     "model:NAME, NAME@VERSION (a registry version), experiment:NAME, "
     "an execution id (or a unique prefix of one), or a notebook written by reproduce"
 )
-_HEX = re.compile(r"^[0-9a-f]{4,64}$")
 _NOT_BOUND_HERE = frozenset(dir(builtins)) | {"display", "get_ipython", "In", "Out", "exit", "quit"}
 
 
@@ -108,15 +109,13 @@ def resolve_target(q: ReproduceQueries, target: str) -> Target:
     bare = text[len("exec:") :] if text.startswith("exec:") else text
     if "@" in bare:
         return _registry_target(q, text, bare)
-    if _HEX.match(bare):
-        found = q.executions_by_prefix(bare)
-        if len(found) == 1:
-            return Target(text, "execution", found[0][:12], found)
-        if len(found) > 1:
-            raise UsageError(
-                f"execution prefix {bare!r} matches {len(found)} executions "
-                f"({', '.join(f[:12] for f in found[:3])}, ...); give more of the id"
-            )
+    if is_execution_prefix(bare):
+        try:
+            execution_id = resolve_execution(q, bare)
+        except UnknownExecutionError:
+            pass
+        else:
+            return Target(text, "execution", execution_id[:12], [execution_id])
     raise UsageError(f"nothing matches {text!r}; give {ACCEPTED}")
 
 

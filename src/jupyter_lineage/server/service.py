@@ -24,6 +24,7 @@ from typing import Any, TypeVar
 
 from ..annotations.model import check_kind, check_text
 from ..errors import RegistryError, StoreError, UsageError
+from ..ids import EXECUTION_ID_LENGTH, is_execution_id
 from ..session import Session, session_for_store, session_in
 from ..store import Store
 from ..store import notebook as queries
@@ -55,7 +56,6 @@ GRAPH_NODE_FIELDS = (
     "created_at",
 )
 
-_EXECUTION_ID = re.compile(r"^[0-9a-f]{8,64}$")
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
 
@@ -101,8 +101,10 @@ def _existing_store(location: NotebookLocation, what: str) -> Store:
 
 def check_execution_id(value: str, what: str = "execution id") -> str:
     """An execution (or annotation) id: hexadecimal, as the store writes them."""
-    if not _EXECUTION_ID.match(value):
-        raise UsageError(f"{what} {value!r} is not one: ids are 8 to 64 hexadecimal digits")
+    if not is_execution_id(value):
+        raise UsageError(
+            f"{what} {value!r} is not one: ids are {EXECUTION_ID_LENGTH} hexadecimal digits"
+        )
     return value
 
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
 from ..ids import EXECUTION_ID_LENGTH, MIN_PREFIX, is_execution_prefix
 
 if TYPE_CHECKING:
     import pandas as pd
+
+
+# Enough to tell one match from several, and to show a few of them.
+EXECUTIONS_BY_PREFIX_SQL = """
+SELECT execution_id FROM executions WHERE starts_with(execution_id, $prefix)
+ORDER BY started_at DESC LIMIT 5
+"""
+
+
+class UnknownExecutionError(UsageError):
+    """An execution id (or prefix) that names no captured execution."""
 
 
 class StoreQueries:
@@ -50,6 +61,11 @@ class StoreQueries:
         summary: dict[str, Any] = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
         summary["recent"] = recent.to_dict("records")
         return summary
+
+    def executions_by_prefix(self, prefix: str) -> list[str]:
+        """Execution ids starting with ``prefix`` (at most five, newest first)."""
+        df = self.query(EXECUTIONS_BY_PREFIX_SQL, {"prefix": prefix})
+        return [str(e) for e in df["execution_id"]]
 
     def model_captured(self, name: str) -> bool:
         """Whether a cell was captured with ``--model NAME``."""
@@ -125,27 +141,39 @@ class StoreQueries:
         return {"experiment": row, "metrics": metrics, "timeline": timeline}
 
 
-def resolve_execution(store: StoreQueries | None, prefix: str, *, known: Sequence[str] = ()) -> str:
+class ExecutionLookup(Protocol):
+    """Anything that lists execution ids by prefix: a store, or a held connection's queries."""
+
+    def executions_by_prefix(self, prefix: str) -> list[str]: ...
+
+
+def resolve_execution(
+    source: ExecutionLookup | None, prefix: str, *, known: Sequence[str] = ()
+) -> str:
     """The one execution id that ``prefix`` names: among ``known`` ids first (the kernel's own),
-    then in ``store`` (None: nothing stored yet). Raises a one-line ``UsageError`` otherwise."""
+    then in ``source`` (None: nothing stored yet).
+
+    Raises:
+        UnknownExecutionError: ``prefix`` is no id or prefix of one, or matches nothing.
+        UsageError: it matches more than one execution.
+    """
     if not is_execution_prefix(prefix):
-        raise UsageError(
+        raise UnknownExecutionError(
             f"{prefix!r} is not an execution id, so no captured execution has it: give "
             f"{MIN_PREFIX} to {EXECUTION_ID_LENGTH} of an id's hex digits "
             "(see SELECT execution_id, name FROM runs)"
         )
     matches = [e for e in dict.fromkeys(known) if e.startswith(prefix)]
-    if not matches and store is not None:
-        df = store.query(
-            "SELECT DISTINCT execution_id FROM executions WHERE starts_with(execution_id, ?) "
-            "LIMIT 2",
-            [prefix],
-        )
-        matches = [str(e) for e in df["execution_id"]]
+    if not matches and source is not None:
+        matches = source.executions_by_prefix(prefix)
     if len(matches) == 1:
         return matches[0]
     if not matches:
-        raise UsageError(
+        raise UnknownExecutionError(
             f"no captured execution with id {prefix!r}; see SELECT execution_id, name FROM runs"
         )
-    raise UsageError(f"execution id prefix {prefix!r} is ambiguous; give more characters")
+    shown = ", ".join(m[:12] for m in matches[:3])
+    raise UsageError(
+        f"execution id prefix {prefix!r} matches {len(matches)} executions ({shown}, ...); "
+        "give more characters"
+    )

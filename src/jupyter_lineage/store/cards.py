@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .registry import _records
+from .rows import records
 
 if TYPE_CHECKING:
     from . import Store
@@ -15,7 +15,7 @@ def model_executions(
 ) -> list[dict[str, Any]]:
     """Executions that worked on the model: cells captured with ``--model NAME`` in the training
     session (up to the latest), failed ones included, in time order."""
-    return _records(
+    return records(
         store.query(
             """
             SELECT execution_id, session_id, execution_count, name, tags, status, started_at, duration_ms,
@@ -31,7 +31,7 @@ def model_executions(
 
 
 def execution(store: Store, execution_id: str) -> dict[str, Any] | None:
-    rows = _records(
+    rows = records(
         store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id], ingest=False)
     )
     return rows[0] if rows else None
@@ -41,7 +41,7 @@ def data_inputs(store: Store, execution_ids: list[str]) -> list[dict[str, Any]]:
     """Datasets (files read; frames, arrays and tables by fingerprint) read by these executions."""
     if not execution_ids:
         return []
-    return _records(
+    return records(
         store.query(
             """
             SELECT DISTINCT 'file' AS kind, f.path AS name, f.sha256 AS digest, f.size, NULL AS shape,
@@ -64,7 +64,7 @@ def data_inputs(store: Store, execution_ids: list[str]) -> list[dict[str, Any]]:
 def preprocessing(store: Store, execution_id: str, max_depth: int = 25) -> list[dict[str, Any]]:
     """Earlier executions of the same session whose outputs (values or files) the training cell
     depends on, transitively: the data preparation behind the model."""
-    return _records(
+    return records(
         store.query(
             """
             WITH RECURSIVE produced AS (
@@ -110,7 +110,7 @@ def metrics_of(
     store: Store, execution_ids: list[str], experiment_id: str | None
 ) -> list[dict[str, Any]]:
     """Every metric logged on these executions or in the experiment, with the execution that logged it."""
-    return _records(
+    return records(
         store.query(
             """
             SELECT m.name, m.value, m.step, m.logged_at, m.execution_id, m.experiment, r.status AS run_status
@@ -126,7 +126,7 @@ def metrics_of(
 
 def metric_history(store: Store, model: str) -> list[dict[str, Any]]:
     """The metrics of every attempt at the model, across sessions and experiments, failures included."""
-    return _records(
+    return records(
         store.query(
             """
             WITH attempts AS (
@@ -160,7 +160,7 @@ def annotations_about(
 ) -> list[dict[str, Any]]:
     """Current annotations linked to the model, this version of it, its executions, their
     values, or its experiment."""
-    return _records(
+    return records(
         store.query(
             """
             SELECT DISTINCT a.annotation_id, a.kind, a.text, a.author, a.created_at, a.question, a.template,
@@ -192,7 +192,7 @@ def failed_attempts_of(
     one of ``execution_ids`` (its training and upstream runs) or the experiment, whether or
     not a failing cell was captured."""
     # A row's annotation_ids are its notes' ids (32 hex digits), joined with commas.
-    return _records(
+    return records(
         store.query(
             """
             WITH linked AS (
@@ -222,7 +222,7 @@ def failed_attempts_of(
 def environment(store: Store, environment_id: str | None) -> dict[str, Any] | None:
     if not environment_id:
         return None
-    rows = _records(
+    rows = records(
         store.query(
             "SELECT * FROM environments WHERE environment_id = ?", [environment_id], ingest=False
         )
@@ -230,7 +230,7 @@ def environment(store: Store, environment_id: str | None) -> dict[str, Any] | No
     if not rows:
         return None
     env = rows[0]
-    env["packages"] = _records(
+    env["packages"] = records(
         store.query(
             "SELECT name, version FROM packages WHERE environment_id = ? ORDER BY name",
             [environment_id],
@@ -243,7 +243,7 @@ def environment(store: Store, environment_id: str | None) -> dict[str, Any] | No
 def experiment(store: Store, experiment_id: str | None) -> dict[str, Any] | None:
     if not experiment_id:
         return None
-    rows = _records(
+    rows = records(
         store.query(
             "SELECT * FROM experiments WHERE experiment_id = ?", [experiment_id], ingest=False
         )
@@ -253,7 +253,7 @@ def experiment(store: Store, experiment_id: str | None) -> dict[str, Any] | None
 
 def lifecycle(store: Store, version_id: str) -> dict[str, list[dict[str, Any]]]:
     def rows(view: str, order: str) -> list[dict[str, Any]]:
-        return _records(
+        return records(
             store.query(
                 f"SELECT * FROM {view} WHERE version_id = ? ORDER BY {order}",
                 [version_id],
@@ -277,7 +277,7 @@ def current_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[str,
 
 def openlineage_runs(store: Store, since: str | None) -> list[dict[str, Any]]:
     """Executions (with their inputs, outputs and environment) for OpenLineage run events."""
-    return _records(
+    return records(
         store.query(
             """
             SELECT r.execution_id, r.session_id, r.notebook_path, r.execution_count, r.name, r.tags, r.model,

@@ -33,6 +33,7 @@ from importlib import resources
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import StoreError
+from .base import EXECUTIONS_BY_PREFIX_SQL
 from .duckdb import DuckDBStore
 
 if TYPE_CHECKING:
@@ -314,11 +315,6 @@ SELECT DISTINCT 'exec:' || execution_id FROM executions WHERE execution_id = $id
 
 FILE_EXISTS_SQL = """
 SELECT DISTINCT 'file:' || sha256 FROM file_records WHERE sha256 = $sha256
-"""
-
-EXECUTIONS_BY_PREFIX_SQL = """
-SELECT execution_id FROM executions WHERE starts_with(execution_id, $prefix)
-ORDER BY started_at DESC LIMIT 20
 """
 
 EXECUTIONS_NAMED_SQL = """

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .registry import _records
+from .rows import records
 
 if TYPE_CHECKING:
     from . import Store
@@ -102,7 +102,7 @@ def notebook_executions(
         limit: at most this many rows.
         before: an execution id: only runs that started before it (the next page).
     """
-    return _records(
+    return records(
         store.query(
             _TIMELINE_SQL,
             {
@@ -119,7 +119,7 @@ def notebook_executions(
 def notebook_counts(store: Store, notebook_paths: Sequence[str]) -> dict[str, Any]:
     """How many runs a notebook has, how many did not succeed, the latest start, and its tags."""
     params = {"paths": list(notebook_paths)}
-    counts = _records(store.query(_NOTEBOOK_COUNTS_SQL, params, ingest=False))[0]
+    counts = records(store.query(_NOTEBOOK_COUNTS_SQL, params, ingest=False))[0]
     tags = store.query(_NOTEBOOK_TAGS_SQL, params, ingest=False)
     counts["tags"] = [str(t) for t in tags["tag"]]
     return counts
@@ -135,7 +135,7 @@ def execution_exists(store: Store, execution_id: str, *, ingest: bool = True) ->
 
 def execution(store: Store, execution_id: str) -> dict[str, Any] | None:
     """The ``runs`` row of one execution, or ``None``."""
-    rows = _records(store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id]))
+    rows = records(store.query("SELECT * FROM runs WHERE execution_id = ?", [execution_id]))
     return rows[0] if rows else None
 
 
@@ -153,12 +153,12 @@ def execution_values(store: Store, execution_id: str) -> dict[str, list[dict[str
         [execution_id],
         ingest=False,
     )
-    return {"inputs": _records(inputs), "outputs": _records(outputs)}
+    return {"inputs": records(inputs), "outputs": records(outputs)}
 
 
 def execution_files(store: Store, execution_id: str) -> list[dict[str, Any]]:
     """The files an execution read and wrote."""
-    return _records(
+    return records(
         store.query(
             "SELECT path, access, size, sha256, note FROM files WHERE execution_id = ? "
             "ORDER BY path",
@@ -181,13 +181,13 @@ def execution_measurements(store: Store, execution_id: str) -> dict[str, list[di
         [execution_id],
         ingest=False,
     )
-    return {"metrics": _records(metrics), "params": _records(params)}
+    return {"metrics": records(metrics), "params": records(params)}
 
 
 def environment_summary(store: Store, environment_id: str) -> dict[str, Any] | None:
     """The environment an execution ran in, without its package list (``package_count`` says
     how long it is)."""
-    rows = _records(
+    rows = records(
         store.query(
             """
             SELECT environment_id, captured_at, python_version, python_implementation,
@@ -208,7 +208,7 @@ def execution_annotations(
     store: Store, execution_id: str, *, ingest: bool = False
 ) -> list[dict[str, Any]]:
     """The current annotations linked to an execution, newest first."""
-    return _records(
+    return records(
         store.query(_EXECUTION_ANNOTATIONS_SQL, {"execution": execution_id}, ingest=ingest)
     )
 
@@ -218,14 +218,14 @@ def notebook_annotations(
 ) -> list[dict[str, Any]]:
     """The current annotations about a notebook, newest first: those linked to one of its
     executions and those written in one of its kernel sessions."""
-    return _records(
+    return records(
         store.query(_NOTEBOOK_ANNOTATIONS_SQL, {"paths": list(notebook_paths), "limit": limit})
     )
 
 
 def annotation(store: Store, annotation_id: str) -> dict[str, Any] | None:
     """One revision of an annotation, current or not, with ``is_current``."""
-    rows = _records(
+    rows = records(
         store.query(
             f"SELECT {_ANNOTATION_COLUMNS}, a.superseded_by, a.is_current "
             "FROM annotation_history a WHERE a.annotation_id = ?",
@@ -237,7 +237,7 @@ def annotation(store: Store, annotation_id: str) -> dict[str, Any] | None:
 
 def repeated_annotation(store: Store, annotation_id: str) -> dict[str, Any] | None:
     """The visible annotation that a stored repeat (same kind, text, author and targets) repeats."""
-    rows = _records(
+    rows = records(
         store.query(
             f"""
             WITH r AS (
@@ -268,7 +268,7 @@ def repeated_annotation(store: Store, annotation_id: str) -> dict[str, Any] | No
 def model_overview(store: Store) -> list[dict[str, Any]]:
     """Every model a card can be made for: the registered ones (``model_registry`` with their
     versions, oldest first) and the ``--model`` names of captured cells not registered yet."""
-    registered = _records(
+    registered = records(
         store.query(
             """
             SELECT m.model_id, m.name, m.group_name, m.description, m.owners, m.risk_tier, m.tags,
@@ -284,7 +284,7 @@ def model_overview(store: Store) -> list[dict[str, Any]]:
     )
     for model in registered:
         model["registered"] = True
-    captured = _records(
+    captured = records(
         store.query(
             """
             SELECT model AS name, count(*) AS run_count, max(started_at) AS last_run_at

@@ -19,9 +19,10 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import JOURNAL_DIR_NAME, redact_url
+from ..config import JOURNAL_DIR_NAME
 from ..errors import QueryError, SchemaVersionError, StoreError
 from ..journal import iter_lines, journal_files
+from ..urls import strip_credentials
 from . import dialect
 from .base import StoreQueries
 from .duckdb import (
@@ -101,12 +102,12 @@ class PostgresStore(StoreQueries):
         self.origin = f"{_who()}@{_host()}:{self.root.resolve()}"
 
     def __repr__(self) -> str:
-        return f"PostgresStore({redact_url(self.url)!r}, {str(self.root)!r})"
+        return f"PostgresStore({strip_credentials(self.url, mark=True)!r}, {str(self.root)!r})"
 
     @property
     def location(self) -> str:
         """Where queries go, for messages (the password left out)."""
-        return redact_url(self.url)
+        return strip_credentials(self.url, mark=True)
 
     # -- connections ---------------------------------------------------------
 

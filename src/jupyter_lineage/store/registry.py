@@ -4,20 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from .rows import records
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from . import Store
-
-
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    """Rows as plain Python: lists for list columns, None for missing values."""
-    rows = df.astype(object).where(df.notna(), None).to_dict("records")
-    for row in rows:
-        for key, value in row.items():
-            if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
-                row[key] = value.tolist()
-    return rows
 
 
 def find_models(store: Store, name: str, group: str | None = None) -> list[dict[str, Any]]:
@@ -28,12 +20,12 @@ def find_models(store: Store, name: str, group: str | None = None) -> list[dict[
         df = store.query(
             "SELECT * FROM model_registry WHERE name = ? AND group_name = ?", [name, group]
         )
-    return _records(df)
+    return records(df)
 
 
 def versions(store: Store, model_id: str) -> list[dict[str, Any]]:
     """Every version of a model with its current state, oldest first."""
-    return _records(
+    return records(
         store.query(
             "SELECT * FROM model_versions WHERE model_id = ? ORDER BY created_at",
             [model_id],
@@ -44,7 +36,7 @@ def versions(store: Store, model_id: str) -> list[dict[str, Any]]:
 
 def applicable_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
     """The current gates of a model and of its risk tier."""
-    return _records(
+    return records(
         store.query(
             "SELECT * FROM gates WHERE (scope_type = 'model' AND scope = ?) OR (scope_type = 'tier' AND scope = ?) "
             "ORDER BY scope_type, metric",
@@ -56,7 +48,7 @@ def applicable_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[s
 
 def valid_waivers(store: Store, version_id: str) -> dict[str, dict[str, Any]]:
     """Unexpired waivers of a version, by metric (the latest for each)."""
-    rows = _records(
+    rows = records(
         store.query(
             "SELECT * FROM waivers WHERE version_id = ? AND (expires_at IS NULL OR expires_at > now()) "
             "ORDER BY created_at",
@@ -68,7 +60,7 @@ def valid_waivers(store: Store, version_id: str) -> dict[str, dict[str, Any]]:
 
 
 def version_artifacts(store: Store, version_id: str) -> list[dict[str, Any]]:
-    return _records(
+    return records(
         store.query(
             "SELECT * FROM artifacts WHERE version_id = ? ORDER BY created_at",
             [version_id],
@@ -79,21 +71,21 @@ def version_artifacts(store: Store, version_id: str) -> list[dict[str, Any]]:
 
 def execution_inputs(store: Store, execution_id: str) -> dict[str, Any]:
     """What a training execution read (datasets by fingerprint or SHA-256), its model, metrics and commit."""
-    values = _records(
+    values = records(
         store.query(
             "SELECT name, fingerprint, type_name, shape FROM cell_inputs WHERE execution_id = ? "
             "AND fingerprint_kind = 'content' ORDER BY name",
             [execution_id],
         )
     )
-    files = _records(
+    files = records(
         store.query(
             "SELECT path, sha256, size FROM files WHERE execution_id = ? AND access <> 'write' ORDER BY path",
             [execution_id],
             ingest=False,
         )
     )
-    run = _records(
+    run = records(
         store.query(
             "SELECT r.execution_id, r.model, r.base_model, r.experiment_id, e.git_commit FROM runs r "
             "LEFT JOIN environments e USING (environment_id) WHERE r.execution_id = ?",

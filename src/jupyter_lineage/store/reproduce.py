@@ -16,24 +16,20 @@ or the team store's, which takes the same SQL.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..errors import QueryError, StoreError
+from .base import EXECUTIONS_BY_PREFIX_SQL
+from .rows import json_column
 
 if TYPE_CHECKING:
     import duckdb
 
     from . import Store
     from .postgres import PostgresConnection
-
-EXECUTIONS_BY_PREFIX_SQL = """
-SELECT execution_id FROM executions WHERE starts_with(execution_id, $prefix)
-ORDER BY started_at DESC LIMIT 5
-"""
 
 REGISTRY_VERSIONS_SQL = """
 SELECT model, group_name, version, execution_id, experiment_id, hyperparameters, created_at
@@ -236,7 +232,7 @@ class ReproduceQueries:
         """The registered versions of a model, oldest first."""
         rows = self._rows(REGISTRY_VERSIONS_SQL, {"name": name, "group": group})
         for row in rows:
-            row["hyperparameters"] = _json(row.get("hyperparameters")) or {}
+            row["hyperparameters"] = json_column(row.get("hyperparameters")) or {}
         return rows
 
     def model_runs(self, name: str) -> list[str]:
@@ -262,7 +258,7 @@ class ReproduceQueries:
         """``runs`` rows of these executions and their session's working directory, oldest first."""
         rows = self._rows(RUN_DETAILS_SQL, {"ids": list(execution_ids)})
         for row in rows:
-            row["seeds"] = _json(row.get("seeds")) or []
+            row["seeds"] = json_column(row.get("seeds")) or []
             row["tags"] = list(row.get("tags") or [])
         return rows
 
@@ -282,7 +278,7 @@ class ReproduceQueries:
             PARAMS_SQL, {"ids": list(execution_ids), "experiments": list(experiment_ids)}
         )
         for row in rows:
-            row["value"] = _json(row.get("value"))
+            row["value"] = json_column(row.get("value"))
         return rows
 
     def environments(self, environment_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -293,7 +289,7 @@ class ReproduceQueries:
         envs = {r["environment_id"]: r for r in self._rows(ENVIRONMENTS_SQL, {"ids": ids})}
         for env in envs.values():
             for key in ("gpus", "container", "env_vars"):
-                env[key] = _json(env.get(key))
+                env[key] = json_column(env.get(key))
             env["packages"] = {}
         for row in self._rows(PACKAGES_SQL, {"ids": ids}):
             if row["environment_id"] in envs:
@@ -337,12 +333,3 @@ def open_queries(store: Store, *, ingest: bool = True) -> Iterator[ReproduceQuer
         store.ingest()
     with store.connect(read_only=True) as con:
         yield ReproduceQueries(con)
-
-
-def _json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except ValueError:
-            return value
-    return value
