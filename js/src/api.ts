@@ -149,6 +149,7 @@ export function fetchExecutions(
         path: notebookPath,
         status: filters.status,
         tag: filters.tag,
+        author: filters.author,
         limit,
         before
       }),

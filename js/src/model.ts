@@ -74,7 +74,7 @@ export class LineageModel {
     }
     this._notebookPath = path;
     this._executions = { kind: 'idle' };
-    this._filters = { status: null, tag: null };
+    this._filters = { status: null, tag: null, author: null };
     this._clearSelection();
     this._models = { kind: 'idle' };
     this._card = { kind: 'idle' };
@@ -206,7 +206,7 @@ export class LineageModel {
   }
 
   /**
-   * Show only the runs with this status and tag.
+   * Show only the runs with this status, tag and author.
    */
   setFilters(filters: Partial<IRunFilters>): void {
     this._filters = { ...this._filters, ...filters };
@@ -554,7 +554,7 @@ export class LineageModel {
   private _detailRequest = 0;
   private _executions: Loadable<IExecutionsPage> = { kind: 'idle' };
   private _executionsRequest = 0;
-  private _filters: IRunFilters = { status: null, tag: null };
+  private _filters: IRunFilters = { status: null, tag: null, author: null };
   private _graph: Loadable<ILineageGraph> = { kind: 'idle' };
   private _graphDepth: number | null = 3;
   private _graphRequest: IGraphRequest | null = null;

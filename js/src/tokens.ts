@@ -89,6 +89,11 @@ export interface IExecutionSummary {
   experiment_id: string | null;
   mode: 'magic' | 'auto' | null;
   /**
+   * Who ran it: the author of its kernel session (`JUPYTER_LINEAGE_AUTHOR`,
+   * git's user.email, user@host), or the OS user for older sessions.
+   */
+  author: string | null;
+  /**
    * The first line of the cell's source, at most 200 characters.
    */
   first_line: string;
@@ -107,6 +112,12 @@ export interface IExecutionsPage {
    * The absolute paths kernels record for this notebook.
    */
   recorded_paths: string[];
+  /**
+   * The notebook's name on every machine: `git:<path in its repository>`, or
+   * `root:<path below the server root>` outside one; `null` when it has none.
+   * Runs recorded under it are the notebook's too, whoever ran them where.
+   */
+  notebook_key: string | null;
   store_dir: string;
   store_exists: boolean;
   executions: IExecutionSummary[];
@@ -124,6 +135,10 @@ export interface IExecutionsPage {
    * Every tag used in the notebook, for the filter.
    */
   tags: string[];
+  /**
+   * Everyone who ran the notebook, for the filter.
+   */
+  authors: string[];
 }
 
 /**
@@ -132,6 +147,7 @@ export interface IExecutionsPage {
 export interface IRunFilters {
   status: RunStatus | null;
   tag: string | null;
+  author: string | null;
 }
 
 /**
@@ -142,6 +158,7 @@ export interface IRun extends Omit<
   'first_line' | 'annotation_count'
 > {
   notebook_path: string | null;
+  notebook_key: string | null;
   base_model: string | null;
   note: string | null;
   source: string;

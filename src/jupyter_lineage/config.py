@@ -24,6 +24,109 @@ def notebook_path_from_env() -> str | None:
     return os.path.normpath(name)
 
 
+# What a notebook key says its path is relative to.
+KEY_IN_REPOSITORY = "git:"
+KEY_IN_SERVER_ROOT = "root:"
+
+
+def git_work_tree(start: str | os.PathLike[str]) -> tuple[str, str] | None:
+    """The work tree containing the directory ``start`` and its git directory, or None.
+
+    The work tree is the nearest directory at or above ``start`` with a ``.git`` entry:
+    a directory, or a file saying ``gitdir: <path>`` (a linked work tree or a submodule).
+    Found on disk; git is not run.
+    """
+    current = os.fspath(start)
+    while True:
+        dot_git = os.path.join(current, ".git")
+        if os.path.isdir(dot_git):
+            return current, dot_git
+        if os.path.isfile(dot_git):
+            try:
+                with open(dot_git, encoding="utf-8", errors="replace") as f:
+                    content = f.read().strip()
+            except OSError:
+                return None
+            if not content.startswith("gitdir:"):
+                return None
+            git_dir = os.path.normpath(os.path.join(current, content[len("gitdir:") :].strip()))
+            return current, git_dir
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+
+
+def notebook_key(
+    notebook: str, *, repository_root: str | None, server_root: str | None = None
+) -> str | None:
+    """The name a notebook has on every machine, from its absolute path (pure).
+
+    ``git:<path>`` when the notebook is inside ``repository_root`` (its git work tree),
+    else ``root:<path>`` when it is inside ``server_root`` (the Jupyter server's root),
+    else None. The path is relative, "/"-separated and in Unicode NFC (macOS file
+    systems hand out names decomposed), so two checkouts of a repository give their
+    copies of a notebook one key wherever they are. All three arguments are absolute
+    paths with symbolic links resolved.
+    """
+    for prefix, root in ((KEY_IN_REPOSITORY, repository_root), (KEY_IN_SERVER_ROOT, server_root)):
+        if root:
+            relative = _relative_inside(notebook, root)
+            if relative is not None:
+                return prefix + relative
+    return None
+
+
+def notebook_key_of(notebook: str, server_root: str | None = None) -> str | None:
+    """The key of the notebook at ``notebook`` (``notebook_key``), its repository found on
+    disk; ``server_root`` is used outside a repository."""
+    path = os.path.realpath(notebook)
+    found = git_work_tree(os.path.dirname(path))
+    return notebook_key(
+        path,
+        repository_root=found[0] if found else None,
+        server_root=os.path.realpath(server_root) if server_root else None,
+    )
+
+
+def notebook_key_from_env(cwd: str | None = None) -> str | None:
+    """The key of the notebook a kernel was started for (``notebook_key``), or None.
+
+    Jupyter gives a kernel the notebook's path in ``JPY_SESSION_NAME``: absolute when the
+    session was made with a name (JupyterLab's way), then the key is repository-relative
+    or, outside a repository, None, since the kernel is not told the server's root. A
+    relative one is the path below the server's root; the kernel runs in the notebook's
+    directory (``cwd``), so the root is that directory less the path's own directories.
+    """
+    name = os.environ.get("JPY_SESSION_NAME")
+    if not name:
+        return None
+    if os.path.isabs(name):
+        return notebook_key_of(name)
+    parts = [p for p in name.replace("\\", "/").split("/") if p not in ("", ".")]
+    if not parts or ".." in parts:
+        return None
+    root = os.path.abspath(cwd or os.getcwd())
+    for part in reversed(parts[:-1]):
+        if os.path.basename(root) != part:
+            return None  # not started in the notebook's directory: the file cannot be found
+        root = os.path.dirname(root)
+    return notebook_key_of(os.path.join(root, *parts), server_root=root)
+
+
+def _relative_inside(path: str, root: str) -> str | None:
+    """``path`` relative to ``root`` as a key spells it, or None when it is not inside."""
+    import unicodedata
+
+    try:
+        relative = os.path.relpath(path, root)
+    except ValueError:  # another drive
+        return None
+    if relative == os.curdir or relative == os.pardir or relative.startswith(os.pardir + os.sep):
+        return None
+    return unicodedata.normalize("NFC", relative.replace(os.sep, "/"))
+
+
 def resolve_store_dir(
     explicit: str | os.PathLike[str] | None = None,
     notebook_path: str | None = None,

@@ -26,7 +26,13 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .config import JOURNAL_DIR_NAME, notebook_path_from_env, resolve_store_dir, team_store_url
+from .config import (
+    JOURNAL_DIR_NAME,
+    notebook_key_from_env,
+    notebook_path_from_env,
+    resolve_store_dir,
+    team_store_url,
+)
 from .errors import LineageError, UsageError
 from .ids import is_execution_id
 from .journal import JournalWriter, utc_now
@@ -74,6 +80,9 @@ class Session:
     ) -> None:
         self.session_id = uuid.uuid4().hex
         self.notebook_path = notebook_path_from_env()
+        # The notebook's name on every machine (config.notebook_key), for the sidebar of a
+        # team store to find teammates' runs of it.
+        self.notebook_key: str | None = _safe(notebook_key_from_env)
         self.store_dir = resolve_store_dir(store_dir, self.notebook_path)
         # A kernel's session ships new events to the team store on a thread a moment after each
         # cell; the CLI and scripts ship when they read (every query syncs first) or with `sync`.
@@ -153,6 +162,8 @@ class Session:
                     "user": _safe(getpass.getuser),
                     "hostname": _safe(socket.gethostname),
                     "notebook_path": self.notebook_path,
+                    "notebook_key": self.notebook_key,
+                    "author": _safe(lambda: self.author),
                     "working_dir": _safe(os.getcwd),
                     "lineage_version": __version__,
                     "ipython_version": _ipython_version(),

@@ -117,6 +117,14 @@ function RunDetail(props: {
             {run.duration_ms !== null
               ? ` · ${formatDuration(run.duration_ms)}`
               : ''}
+            {run.author ? (
+              <>
+                {' · '}
+                <span className="jp-Lineage-runAuthor" title="Who ran it">
+                  {run.author}
+                </span>
+              </>
+            ) : null}
           </p>
           <div className="jp-Lineage-runMeta">
             <Tags tags={run.tags} />

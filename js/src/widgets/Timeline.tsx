@@ -17,12 +17,15 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
   const { model } = props;
   const loadable = model.executions;
   const page = current(loadable);
-  const filtered = model.filters.status !== null || model.filters.tag !== null;
+  const filtered =
+    model.filters.status !== null ||
+    model.filters.tag !== null ||
+    model.filters.author !== null;
   return (
     <div className="jp-Lineage-timeline">
       {page ? <Summary page={page} /> : null}
       {page && (page.total > 0 || filtered) ? (
-        <Filters model={model} tags={page.tags} />
+        <Filters model={model} tags={page.tags} authors={page.authors} />
       ) : null}
       {loadable.kind === 'error' ? (
         <ErrorNote
@@ -49,7 +52,9 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
           No run matches these filters.{' '}
           <button
             className="jp-Lineage-link"
-            onClick={() => model.setFilters({ status: null, tag: null })}
+            onClick={() =>
+              model.setFilters({ status: null, tag: null, author: null })
+            }
           >
             Show all runs
           </button>
@@ -100,9 +105,13 @@ function Summary(props: { page: IExecutionsPage }): JSX.Element | null {
   );
 }
 
-function Filters(props: { model: LineageModel; tags: string[] }): JSX.Element {
-  const { model, tags } = props;
-  const { status, tag } = model.filters;
+function Filters(props: {
+  model: LineageModel;
+  tags: string[];
+  authors: string[];
+}): JSX.Element {
+  const { model, tags, authors } = props;
+  const { status, tag, author } = model.filters;
   return (
     <div className="jp-Lineage-filters">
       <label>
@@ -138,6 +147,24 @@ function Filters(props: { model: LineageModel; tags: string[] }): JSX.Element {
           {[...new Set([...tags, ...(tag ? [tag] : [])])].map(t => (
             <option key={t} value={t}>
               {t}
+            </option>
+          ))}
+        </select>
+      </label>
+      <label>
+        <span className="jp-Lineage-label">Author</span>
+        <select
+          className="jp-Lineage-select jp-Lineage-authorFilter"
+          value={author ?? ''}
+          disabled={authors.length === 0 && author === null}
+          onChange={event =>
+            model.setFilters({ author: event.target.value || null })
+          }
+        >
+          <option value="">all</option>
+          {[...new Set([...authors, ...(author ? [author] : [])])].map(a => (
+            <option key={a} value={a}>
+              {a}
             </option>
           ))}
         </select>
@@ -184,6 +211,11 @@ function RunItem(props: {
             </span>
           ) : null}
           <span className="jp-Lineage-runMeta">
+            {run.author ? (
+              <span className="jp-Lineage-runAuthor" title="Who ran it">
+                {run.author}
+              </span>
+            ) : null}
             <Tags tags={run.tags} />
             {run.model ? (
               <span className="jp-Lineage-tag jp-mod-model" title="Model">

@@ -39,6 +39,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
+from jupyter_lineage.config import git_work_tree
 from jupyter_lineage.records import Environment
 from jupyter_lineage.urls import strip_credentials
 
@@ -639,26 +640,11 @@ class _Repo:
 
 def _find_repo(start: str) -> _Repo | None:
     """The repository whose work tree contains ``start``, found by walking up to ``.git``."""
-    current = start
-    while True:
-        dot_git = os.path.join(current, ".git")
-        if os.path.isdir(dot_git):
-            return _Repo(current, dot_git, _common_dir(dot_git))
-        if os.path.isfile(dot_git):
-            # A linked work tree or a submodule: ".git" holds "gitdir: <path>".
-            try:
-                with open(dot_git, encoding="utf-8", errors="replace") as f:
-                    content = f.read().strip()
-            except OSError:
-                return None
-            if not content.startswith("gitdir:"):
-                return None
-            git_dir = os.path.normpath(os.path.join(current, content[len("gitdir:") :].strip()))
-            return _Repo(current, git_dir, _common_dir(git_dir))
-        parent = os.path.dirname(current)
-        if parent == current:
-            return None
-        current = parent
+    found = git_work_tree(start)
+    if found is None:
+        return None
+    root, git_dir = found
+    return _Repo(root, git_dir, _common_dir(git_dir))
 
 
 def _common_dir(git_dir: str) -> str:

@@ -140,7 +140,7 @@ class StatusHandler(LineageAPIHandler):
 
 
 class ExecutionsHandler(LineageAPIHandler):
-    """``GET /lineage/api/executions?path=NB[&status=S][&tag=T][&limit=N][&before=ID]``."""
+    """``GET /lineage/api/executions?path=NB[&status=S][&tag=T][&author=A][&limit=N][&before=ID]``."""
 
     @web.authenticated
     @authorized
@@ -149,6 +149,7 @@ class ExecutionsHandler(LineageAPIHandler):
             location = self.notebook_location(required=True)
             status = service.check_status(self.raw_query_argument("status"))
             tag = self.raw_query_argument("tag") or None
+            author = service.check_author(self.raw_query_argument("author"))
             limit = service.check_whole_number(
                 "limit",
                 self.raw_query_argument("limit"),
@@ -164,6 +165,7 @@ class ExecutionsHandler(LineageAPIHandler):
                     location,
                     status=status,
                     tag=tag,
+                    author=author,
                     limit=limit,
                     before=before,
                 )

@@ -3,17 +3,34 @@
 The rules are the kernel's: Jupyter starts a notebook's kernel in the notebook's
 directory, so its store is ``.lineage/`` there unless ``JUPYTER_LINEAGE_DIR``
 says otherwise (a relative value is taken from that directory too), and it
-records the notebook under the absolute path Jupyter gives it.
+records the notebook under the absolute path Jupyter gives it and under its key
+(``config.notebook_key``: its path in its git repository, else below the server's
+root), which names it on every machine.
 """
 
 from __future__ import annotations
 
 import os
+import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from ..config import JOURNAL_DIR_NAME, STORE_DIR_ENV, resolve_store_dir
+from ..config import (
+    JOURNAL_DIR_NAME,
+    STORE_DIR_ENV,
+    git_work_tree,
+    notebook_key,
+    resolve_store_dir,
+)
 from ..errors import UsageError
+
+# How long the repository found above a directory is trusted: every request names its
+# notebook, and a `git init` or a clone made while the server runs is seen this soon.
+WORK_TREE_CACHE_S = 30.0
+_WORK_TREE_CACHE_SIZE = 4096
+_work_trees: dict[str, tuple[float, str | None]] = {}
+_work_trees_lock = threading.Lock()
 
 
 def notebook_file(root_dir: str | os.PathLike[str], notebook_path: str) -> Path:
@@ -66,6 +83,8 @@ class NotebookLocation:
     recorded_paths: tuple[str, ...]
     """The absolute paths kernels record for it in ``runs.notebook_path``."""
     store_dir: Path
+    key: str | None = None
+    """Its name on every machine, as kernels record it in ``runs.notebook_key``."""
 
     @property
     def has_journal(self) -> bool:
@@ -88,4 +107,29 @@ def locate(root_dir: str | os.PathLike[str], notebook_path: str | None) -> Noteb
         return NotebookLocation(None, (), store_dir)
     resolved = str(notebook_file(root_dir, notebook_path))
     joined = os.path.normpath(os.path.join(os.path.abspath(root_dir), notebook_path))
-    return NotebookLocation(notebook_path, tuple(dict.fromkeys([resolved, joined])), store_dir)
+    key = notebook_key(
+        resolved,
+        repository_root=repository_root_above(os.path.dirname(resolved)),
+        server_root=str(Path(root_dir).expanduser().resolve()),
+    )
+    return NotebookLocation(notebook_path, tuple(dict.fromkeys([resolved, joined])), store_dir, key)
+
+
+def repository_root_above(directory: str) -> str | None:
+    """The root of the git work tree holding ``directory`` (``config.git_work_tree``),
+    remembered for ``WORK_TREE_CACHE_S``."""
+    now = time.monotonic()
+    with _work_trees_lock:
+        cached = _work_trees.get(directory)
+    if cached is not None and now - cached[0] < WORK_TREE_CACHE_S:
+        return cached[1]
+    try:
+        found = git_work_tree(directory)
+    except (OSError, ValueError):
+        found = None
+    root = found[0] if found else None
+    with _work_trees_lock:
+        if len(_work_trees) >= _WORK_TREE_CACHE_SIZE:
+            _work_trees.clear()
+        _work_trees[directory] = (now, root)
+    return root

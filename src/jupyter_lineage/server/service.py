@@ -36,6 +36,7 @@ T = TypeVar("T")
 STORE_LOCK_TIMEOUT_S = 10.0
 MAX_PAGE_SIZE = 500
 MAX_TEXT_CHARS = 100_000
+MAX_AUTHOR_CHARS = 1_000
 MAX_GRAPH_DEPTH = 100
 GRAPH_DIRECTIONS = ("upstream", "downstream", "both")
 CARDS_UNAVAILABLE = "model cards are not available in this installation"
@@ -126,6 +127,18 @@ def check_whole_number(
     if not re.fullmatch(r"[0-9]{1,9}", value) or not 1 <= int(value) <= most:
         raise UsageError(f"{name} must be a whole number from 1 to {most}, not {value!r}")
     return int(value)
+
+
+def check_author(value: str | None) -> str | None:
+    """An author to filter runs on (``runs.author``, exactly), or ``None`` for all."""
+    if value is None or value == "":
+        return None
+    if "\0" in value or len(value) > MAX_AUTHOR_CHARS:
+        raise UsageError(
+            f"author {value[:80]!r} is not one: give a name as the author list shows it "
+            f"(at most {MAX_AUTHOR_CHARS} characters, no NUL)"
+        )
+    return value
 
 
 def check_direction(value: str | None) -> str:
@@ -256,6 +269,7 @@ def list_executions(
     *,
     status: str | None = None,
     tag: str | None = None,
+    author: str | None = None,
     limit: int = 50,
     before: str | None = None,
 ) -> dict[str, Any]:
@@ -263,6 +277,7 @@ def list_executions(
     answer: dict[str, Any] = {
         "notebook_path": location.path,
         "recorded_paths": list(location.recorded_paths),
+        "notebook_key": location.key,
         "store_dir": str(location.store_dir),
         "store_exists": location.store_dir.is_dir(),
         "executions": [],
@@ -271,6 +286,7 @@ def list_executions(
         "failed": 0,
         "last_started_at": None,
         "tags": [],
+        "authors": [],
     }
     if not _recorded(location):
         if before is not None:
@@ -280,12 +296,21 @@ def list_executions(
     if before is not None and not queries.execution_exists(store, before):
         raise NotFoundError(f"no captured execution {before!r} to page from")
     rows = queries.notebook_executions(
-        store, location.recorded_paths, status=status, tag=tag, limit=limit + 1, before=before
+        store,
+        location.recorded_paths,
+        notebook_key=location.key,
+        status=status,
+        tag=tag,
+        author=author,
+        limit=limit + 1,
+        before=before,
     )
     answer["executions"] = rows[:limit]
     if len(rows) > limit:
         answer["next_before"] = rows[limit - 1]["execution_id"]
-    answer.update(queries.notebook_counts(store, location.recorded_paths))
+    answer.update(
+        queries.notebook_counts(store, location.recorded_paths, notebook_key=location.key)
+    )
     return jsonable(answer)
 
 
@@ -324,7 +349,9 @@ def list_annotations(
             raise NotFoundError(f"no captured execution {execution_id!r} in {location.store_dir}")
         rows = queries.execution_annotations(store, execution_id)
     elif location.recorded_paths:
-        rows = queries.notebook_annotations(store, location.recorded_paths, limit=limit)
+        rows = queries.notebook_annotations(
+            store, location.recorded_paths, notebook_key=location.key, limit=limit
+        )
     else:
         raise UsageError("give the notebook (path=...) or the execution (execution=...)")
     return jsonable({"annotations": rows})

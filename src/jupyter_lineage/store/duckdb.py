@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import pandas as pd
     import pyarrow as pa
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 # The documented query surface (README, "SQL views").
 VIEWS = (
     "runs",
@@ -111,6 +111,11 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE execution_results ADD COLUMN IF NOT EXISTS copied BOOLEAN",
     ],
     5: [],  # command_records: a new table, which schema.sql creates
+    6: [
+        # Who ran a session and the notebook's name on every machine (`runs`).
+        "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS author VARCHAR",
+        "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS notebook_key VARCHAR",
+    ],
 }
 # A failed run's row in failed_run_copies, of its start ({e}) and its end ({r}).
 _FAILED_RUN_COLUMNS = (
@@ -868,6 +873,8 @@ _TABLES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
             "working_dir": "string",
             "lineage_version": "string",
             "ipython_version": "string",
+            "author": "string",
+            "notebook_key": "string",
         },
         ("session_id", "event_id", "started_at", "user_name"),
     ),

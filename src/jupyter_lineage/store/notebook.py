@@ -1,8 +1,12 @@
 """What the JupyterLab sidebar shows of a notebook, read in SQL over the documented views.
 
-A notebook is named by its absolute paths as kernels record them in
-``runs.notebook_path`` (usually one; two when the server root is reached through a
-symbolic link). Every statement is a constant with parameters. Results are plain
+A notebook's runs are those kernels recorded under one of its absolute paths
+(``runs.notebook_path``: usually one; two when the server root is reached through a
+symbolic link) and those of kernel sessions that recorded its key
+(``runs.notebook_key``, ``config.notebook_key``: the same for every checkout of a
+repository, so a team store finds teammates' runs of it on other machines). Sessions
+recorded before keys were match by path only. Every statement is a constant with
+parameters. Results are plain
 Python records (lists for list columns, ``None`` for missing values); the first
 query of a request ingests new journal lines, the rest read what it ingested.
 """
@@ -19,21 +23,27 @@ if TYPE_CHECKING:
 
 RUN_STATUSES = ("ok", "failed", "interrupted", "incomplete")
 
+# Whether run {r} is one of the notebook's. The key is matched through ``sessions`` (a run's
+# key is its session's), so both halves are conditions on the executions row itself.
+_OF_NOTEBOOK = """(list_contains($paths::VARCHAR[], {r}notebook_path)
+    OR {r}session_id IN (SELECT session_id FROM sessions WHERE notebook_key = $key))"""
+
 # One timeline entry: what a list of runs needs, without the source or traceback.
-_TIMELINE_SQL = """
+_TIMELINE_SQL = f"""
 WITH cursor AS (
     SELECT started_at, execution_id FROM runs WHERE execution_id = $before
 )
 SELECT
     r.execution_id, r.session_id, r.cell_id, r.execution_count, r.name, r.tags, r.model,
     r.status, r.started_at, r.ended_at, r.duration_ms, r.error_type, r.error_message,
-    r.experiment_id, r.mode,
+    r.experiment_id, r.mode, r.author,
     left(split_part(trim(r.source, chr(10) || ' '), chr(10), 1), 200) AS first_line,
     (SELECT count(DISTINCT l.annotation_id) FROM annotation_links l
      WHERE l.target_type = 'execution' AND l.target = r.execution_id) AS annotation_count
 FROM runs r
-WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+WHERE {_OF_NOTEBOOK.format(r="r.")}
   AND ($status IS NULL OR r.status = $status)
+  AND ($author IS NULL OR r.author = $author)
   AND ($tag IS NULL OR list_contains(r.tags, $tag))
   AND ($before IS NULL OR EXISTS (
       SELECT 1 FROM cursor c
@@ -43,18 +53,24 @@ ORDER BY r.started_at DESC, r.execution_id DESC
 LIMIT $limit
 """
 
-_NOTEBOOK_COUNTS_SQL = """
+_NOTEBOOK_COUNTS_SQL = f"""
 SELECT
     count(*) AS total,
     count(*) FILTER (WHERE status IN ('failed', 'interrupted')) AS failed,
     max(started_at) AS last_started_at
-FROM runs WHERE list_contains($paths::VARCHAR[], notebook_path)
+FROM runs WHERE {_OF_NOTEBOOK.format(r="")}
 """
 
-_NOTEBOOK_TAGS_SQL = """
+_NOTEBOOK_TAGS_SQL = f"""
 SELECT DISTINCT tag FROM (
-    SELECT unnest(tags) AS tag FROM runs WHERE list_contains($paths::VARCHAR[], notebook_path)
+    SELECT unnest(tags) AS tag FROM runs WHERE {_OF_NOTEBOOK.format(r="")}
 ) ORDER BY tag
+"""
+
+_NOTEBOOK_AUTHORS_SQL = f"""
+SELECT DISTINCT author FROM runs
+WHERE {_OF_NOTEBOOK.format(r="")} AND author IS NOT NULL
+ORDER BY author
 """
 
 _ANNOTATION_COLUMNS = """
@@ -76,9 +92,10 @@ SELECT {_ANNOTATION_COLUMNS}
 FROM annotations a
 WHERE a.annotation_id IN (
         SELECT l.annotation_id FROM annotation_links l JOIN runs r ON l.target = r.execution_id
-        WHERE l.target_type = 'execution' AND list_contains($paths::VARCHAR[], r.notebook_path))
+        WHERE l.target_type = 'execution' AND {_OF_NOTEBOOK.format(r="r.")})
    OR a.session_id IN (
-        SELECT session_id FROM sessions WHERE list_contains($paths::VARCHAR[], notebook_path))
+        SELECT session_id FROM sessions
+        WHERE list_contains($paths::VARCHAR[], notebook_path) OR notebook_key = $key)
 ORDER BY a.created_at DESC, a.annotation_id
 LIMIT $limit
 """
@@ -88,8 +105,10 @@ def notebook_executions(
     store: Store,
     notebook_paths: Sequence[str],
     *,
+    notebook_key: str | None = None,
     status: str | None = None,
     tag: str | None = None,
+    author: str | None = None,
     limit: int = 50,
     before: str | None = None,
 ) -> list[dict[str, Any]]:
@@ -97,8 +116,10 @@ def notebook_executions(
 
     Args:
         notebook_paths: the notebook's absolute paths as recorded.
+        notebook_key: its key (``config.notebook_key``), or None to match by path only.
         status: only runs with this status (``ok``, ``failed``, ``interrupted``, ``incomplete``).
         tag: only runs with this ``--tag``.
+        author: only runs of sessions with this author (``runs.author``).
         limit: at most this many rows.
         before: an execution id: only runs that started before it (the next page).
     """
@@ -107,8 +128,10 @@ def notebook_executions(
             _TIMELINE_SQL,
             {
                 "paths": list(notebook_paths),
+                "key": notebook_key,
                 "status": status,
                 "tag": tag,
+                "author": author,
                 "limit": limit,
                 "before": before,
             },
@@ -116,12 +139,17 @@ def notebook_executions(
     )
 
 
-def notebook_counts(store: Store, notebook_paths: Sequence[str]) -> dict[str, Any]:
-    """How many runs a notebook has, how many did not succeed, the latest start, and its tags."""
-    params = {"paths": list(notebook_paths)}
+def notebook_counts(
+    store: Store, notebook_paths: Sequence[str], *, notebook_key: str | None = None
+) -> dict[str, Any]:
+    """How many runs a notebook has, how many did not succeed, the latest start, its tags
+    and the authors of its runs."""
+    params = {"paths": list(notebook_paths), "key": notebook_key}
     counts = records(store.query(_NOTEBOOK_COUNTS_SQL, params, ingest=False))[0]
     tags = store.query(_NOTEBOOK_TAGS_SQL, params, ingest=False)
     counts["tags"] = [str(t) for t in tags["tag"]]
+    authors = store.query(_NOTEBOOK_AUTHORS_SQL, params, ingest=False)
+    counts["authors"] = [str(a) for a in authors["author"]]
     return counts
 
 
@@ -214,12 +242,19 @@ def execution_annotations(
 
 
 def notebook_annotations(
-    store: Store, notebook_paths: Sequence[str], *, limit: int = 200
+    store: Store,
+    notebook_paths: Sequence[str],
+    *,
+    notebook_key: str | None = None,
+    limit: int = 200,
 ) -> list[dict[str, Any]]:
     """The current annotations about a notebook, newest first: those linked to one of its
     executions and those written in one of its kernel sessions."""
     return records(
-        store.query(_NOTEBOOK_ANNOTATIONS_SQL, {"paths": list(notebook_paths), "limit": limit})
+        store.query(
+            _NOTEBOOK_ANNOTATIONS_SQL,
+            {"paths": list(notebook_paths), "key": notebook_key, "limit": limit},
+        )
     )
 
 

@@ -112,13 +112,7 @@ class PostgresStore(StoreQueries):
     # -- connections ---------------------------------------------------------
 
     def _open(self) -> psycopg.Connection[Any]:
-        try:
-            import psycopg
-        except ImportError:
-            raise StoreError(
-                "a team store needs psycopg: pip install 'jupyter-lineage[team]'"
-            ) from None
-
+        psycopg = team_extra()
         try:
             con = psycopg.connect(self.url, connect_timeout=max(1, int(self.connect_timeout_s)))
         except psycopg.Error as exc:
@@ -206,8 +200,7 @@ class PostgresStore(StoreQueries):
 
     def sync(self, progress: Callable[[int], None] | None = None) -> IngestReport:
         """Ship every journal line not yet on the server: by byte offset, idempotent by event id."""
-        import psycopg
-
+        psycopg = team_extra()
         report = IngestReport()
         journals = journal_files(self.journal_dir)
         con = self._open()
@@ -582,6 +575,28 @@ def _new_rows(
             seen.add(k)
         out.append(row)
     return out
+
+
+def team_extra() -> Any:
+    """The psycopg module, once the ``team`` extra is known to be installed (sqlglot too).
+
+    Raises:
+        StoreError: in one line naming what is missing and the command that installs it.
+    """
+    missing = []
+    for name in ("psycopg", "sqlglot"):
+        try:
+            __import__(name)
+        except ImportError:  # not installed, or libpq missing under psycopg
+            missing.append(name)
+    if missing:
+        raise StoreError(
+            f"a team store needs {' and '.join(missing)}, which this Python cannot import: "
+            f'pip install "jupyter-lineage[team]"'
+        )
+    import psycopg
+
+    return psycopg
 
 
 def _server_version(con: psycopg.Connection[Any]) -> int | None:

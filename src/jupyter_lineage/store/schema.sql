@@ -44,7 +44,11 @@ CREATE TABLE IF NOT EXISTS sessions (
     notebook_path   VARCHAR,
     working_dir     VARCHAR,
     lineage_version VARCHAR,
-    ipython_version VARCHAR
+    ipython_version VARCHAR,
+    -- Who ran the session (Session.author) and the notebook's name on every machine
+    -- (config.notebook_key); NULL in sessions recorded before they were.
+    author          VARCHAR,
+    notebook_key    VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS executions (
@@ -303,6 +307,17 @@ CREATE TABLE IF NOT EXISTS dataset_records (
 
 -- Views: the documented, stable query surface.
 
+-- One row per kernel session (a session reopened on the same journal starts it again):
+-- who ran it, the OS user for sessions recorded before the author was, and the
+-- notebook's name on every machine (README, "JupyterLab").
+CREATE OR REPLACE VIEW _session_facts AS
+SELECT
+    session_id,
+    any_value(coalesce(author, user_name)) AS author,
+    any_value(notebook_key) AS notebook_key
+FROM sessions
+GROUP BY session_id;
+
 -- Runs whose result ingest copied onto the executions row read that one table; the
 -- others (a result that came in a later ingest, or none yet) are joined. A run has
 -- one result (one cell_end per execution_id): that is what makes the copy the join.
@@ -332,8 +347,11 @@ SELECT
     e.result_environment_id AS environment_id,
     e.result_seeds AS seeds,
     e.result_capture_errors AS capture_errors,
-    list_concat(coalesce(e.redactions, []), coalesce(e.result_redactions, [])) AS redactions
+    list_concat(coalesce(e.redactions, []), coalesce(e.result_redactions, [])) AS redactions,
+    s.author,
+    s.notebook_key
 FROM executions e
+LEFT JOIN _session_facts s ON s.session_id = e.session_id
 WHERE e.result_event_id IS NOT NULL
 UNION ALL
 SELECT
@@ -361,9 +379,12 @@ SELECT
     r.environment_id,
     r.seeds,
     r.capture_errors,
-    list_concat(coalesce(e.redactions, []), coalesce(r.redactions, [])) AS redactions
+    list_concat(coalesce(e.redactions, []), coalesce(r.redactions, [])) AS redactions,
+    s.author,
+    s.notebook_key
 FROM executions e
 LEFT JOIN (SELECT * FROM execution_results WHERE copied IS NULL) r USING (execution_id)
+LEFT JOIN _session_facts s ON s.session_id = e.session_id
 WHERE e.result_event_id IS NULL;
 
 CREATE OR REPLACE VIEW cells AS
