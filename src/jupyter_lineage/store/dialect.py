@@ -55,11 +55,17 @@ def _translate(sql: str) -> tuple[str, tuple[tuple[str, Any], ...]]:
                 isinstance(node.parent, exp.Alias) and isinstance(node.parent.parent, exp.Select)
             ):
                 return exp.Cast(this=parameter, to=exp.DataType.build("TEXT"))
-            if isinstance(node.parent, exp.Unnest | exp.Explode | exp.ArrayContains) or (
-                isinstance(node.parent, exp.Anonymous)
-                and node.parent.name.lower() == "list_contains"
+            parent = node.parent
+            contains = isinstance(parent, exp.ArrayContains) or (
+                isinstance(parent, exp.Anonymous) and parent.name.lower() == "list_contains"
+            )
+            # The list of list_contains(list, element) is a list; its element is text.
+            if isinstance(parent, exp.Unnest | exp.Explode) or (
+                contains and (node.arg_key == "this" or node.index == 0)
             ):
                 return exp.Cast(this=parameter, to=exp.DataType.build("TEXT[]"))
+            if contains:
+                return exp.Cast(this=parameter, to=exp.DataType.build("TEXT"))
             return parameter
         if isinstance(node, exp.Parameter) and node.name.isdigit():
             slot = ("num", int(node.name))
