@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,11 +21,11 @@ import nbformat
 import psycopg
 import pytest
 from jupyter_server.auth.identity import IdentityProvider, User
-from nbclient import NotebookClient
 from tornado.httpclient import HTTPClientError
 
 from bench.pgserver import PostgresServer
 
+from .checkouts import clone, execute, repository_with_notebook
 from .conftest import cli
 
 NOTEBOOK = "experiments/demo.ipynb"
@@ -83,39 +81,6 @@ class Team:
         return str(rows[0]["execution_id"])
 
 
-def _git(*args: str, cwd: Path) -> None:
-    env = {
-        **os.environ,
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-        "GIT_CONFIG_GLOBAL": os.devnull,
-    }
-    subprocess.run(["git", *args], cwd=cwd, env=env, check=True, capture_output=True, timeout=60)
-
-
-def _kernel_env(notebook: Path, env: dict[str, str]) -> dict[str, str]:
-    """A kernel's environment as Jupyter gives it: the notebook's absolute path; the store
-    is the one beside it, as the server finds it."""
-    kernel_env = {k: v for k, v in os.environ.items() if k != "JUPYTER_LINEAGE_DIR"}
-    return {**kernel_env, "JPY_SESSION_NAME": str(notebook), **env}
-
-
-def _execute(notebook: Path, env: dict[str, str]) -> Any:
-    """Run ``notebook`` in a real kernel started in its directory; returns the notebook run."""
-    nb = nbformat.read(notebook, as_version=4)
-    client = NotebookClient(
-        nb,
-        timeout=180,
-        kernel_name="python3",
-        coalesce_streams=True,
-        resources={"metadata": {"path": str(notebook.parent)}},
-    )
-    client.execute(env=_kernel_env(notebook, env))
-    return nb
-
-
 def _outputs(nb: Any) -> str:
     return json.dumps([c.get("outputs", []) for c in nb.cells])
 
@@ -123,26 +88,16 @@ def _outputs(nb: Any) -> str:
 @pytest.fixture(scope="module")
 def team(tmp_path_factory: pytest.TempPathFactory, pg_server: PostgresServer) -> Team:
     base = tmp_path_factory.mktemp("team-sidebar")
-    origin = base / "origin"
-    (origin / "experiments").mkdir(parents=True)
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(source) for source in CELLS]
-    nbformat.write(nb, origin / NOTEBOOK)
-    (origin / ".gitignore").write_text(".lineage/\n")
-    _git("init", "-q", cwd=origin)
-    _git("add", ".", cwd=origin)
-    _git("commit", "-q", "-m", "the notebook", cwd=origin)
+    origin = repository_with_notebook(base / "origin", NOTEBOOK, CELLS)
     # Two checkouts at different absolute paths, as on two machines.
-    alice = base / "home" / "alice" / "project"
-    bob = base / "laptops" / "bob" / "src" / "churn"
-    for checkout in (alice, bob):
-        _git("clone", "-q", str(origin), str(checkout), cwd=base)
+    alice = clone(origin, base / "home" / "alice" / "project")
+    bob = clone(origin, base / "laptops" / "bob" / "src" / "churn")
     team = Team(pg_server.create_database(), alice, bob, {})
     migrated = cli("--store", str(team.store(alice)), "migrate", env=team.env(ALICE))
     assert migrated.returncode == 0, migrated.stderr
 
     for checkout, author in ((alice, ALICE), (bob, BOB)):
-        ran = _execute(checkout / NOTEBOOK, team.env(author))
+        ran = execute(checkout / NOTEBOOK, team.env(author))
         assert "Error" not in _outputs(ran), _outputs(ran)
         # What the kernel's shipping thread had not shipped when it exited.
         synced = cli("--store", str(team.store(checkout)), "sync", env=team.env(author))
@@ -164,7 +119,7 @@ def team(tmp_path_factory: pytest.TempPathFactory, pg_server: PostgresServer) ->
         for sql in (RUNS_SQL, MODELS_SQL)
     ]
     nbformat.write(qnb, query)
-    ran = _execute(query, team.env(ALICE))
+    ran = execute(query, team.env(ALICE))
     printed = [c.outputs[0]["text"] for c in ran.cells[1:]]
     team.kernel_answers = {
         RUNS_SQL: json.loads(printed[0]),

@@ -1,9 +1,11 @@
 """A real JupyterLab on a free port and headless Chromium, for the sidebar's browser tests.
 
-``running_lab`` starts ``jupyter lab`` from this environment (so the prebuilt
-labextension and the server extension are the installed ones) in a temporary
-root holding one notebook; ``lab_page`` opens that notebook in Chromium and
-screenshots the page to ``test-artifacts/ui/`` when the block ends (or fails).
+``running_lab`` starts ``jupyter lab`` from this environment (the server extension
+of the ``jupyter_lineage`` package imported here, and the labextension built beside it,
+ahead of any installed copy) in a temporary root holding one notebook, or in a root
+given; ``lab_page`` opens that notebook in Chromium and screenshots the page to
+``test-artifacts/ui/`` when the block ends (or fails). ``named_users`` makes the server
+sign people in by name, as JupyterHub does.
 """
 
 from __future__ import annotations
@@ -102,6 +104,53 @@ def write_notebook(path: Path, cells: Sequence[str] = ("x = 1 + 1",)) -> None:
     path.write_text(json.dumps(notebook))
 
 
+def package_labextension(target: Path) -> Path | None:
+    """A labextensions directory holding the labextension built in the imported
+    ``jupyter_lineage`` package (what ``_jupyter_labextension_paths`` names), or None when
+    none was built there. Given to ``--LabApp.extra_labextensions_path``, whose
+    directories come before the installed ones, so the sidebar a test sees is the one
+    built from these sources (a work tree's own build, not an older installed copy)."""
+    import jupyter_lineage
+
+    built = Path(jupyter_lineage.__file__).parent / "labextension"
+    if not (built / "package.json").is_file():
+        return None
+    name = json.loads((built / "package.json").read_text())["name"]
+    target.mkdir(parents=True, exist_ok=True)
+    link = target / name
+    if not link.exists():
+        link.symlink_to(built.resolve(), target_is_directory=True)
+    return target
+
+
+NAMED_USERS = """
+from jupyter_server.auth.identity import IdentityProvider, User
+
+
+class NamedUsers(IdentityProvider):
+    # Whoever the token signs in has a name, as under JupyterHub.
+
+    async def get_user(self, handler):
+        user = await super().get_user(handler)
+        return None if user is None else User({username!r}, name={name!r}, display_name={name!r})
+"""
+
+
+def named_users(directory: Path, username: str, name: str) -> tuple[dict[str, str], list[str]]:
+    """The environment and arguments that make a ``running_lab`` sign the token's bearer in
+    as ``name``: an ``IdentityProvider`` subclass written to ``directory`` and put first on
+    the server's ``PYTHONPATH``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "lineage_named_users.py").write_text(
+        NAMED_USERS.format(username=username, name=name)
+    )
+    path = [str(directory), *filter(None, [os.environ.get("PYTHONPATH")])]
+    return (
+        {"PYTHONPATH": os.pathsep.join(path)},
+        ["--ServerApp.identity_provider_class=lineage_named_users.NamedUsers"],
+    )
+
+
 def write_user_settings(
     settings_dir: Path, theme: str, lineage: Mapping[str, Any] | None = None
 ) -> None:
@@ -167,11 +216,16 @@ def running_lab(
     cells: Sequence[str] = ("x = 1 + 1",),
     lineage_settings: Mapping[str, Any] | None = None,
     disabled_labextensions: Sequence[str] = (),
+    root_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> Iterator[LabServer]:
-    """A real ``jupyter lab`` on a free port, rooted in a temporary directory with one notebook."""
+    """A real ``jupyter lab`` on a free port, rooted in a temporary directory with one notebook
+    of ``cells``, or in ``root_dir`` (which holds ``NOTEBOOK`` already); ``env`` is added to
+    its environment."""
     require_chromium()
-    root_dir = tmp_path / "root"
-    write_notebook(root_dir / NOTEBOOK, cells)
+    if root_dir is None:
+        root_dir = tmp_path / "root"
+        write_notebook(root_dir / NOTEBOOK, cells)
     settings_dir = tmp_path / "lab-settings"
     write_user_settings(settings_dir, theme, lineage_settings)
     config_dir = tmp_path / "config"
@@ -180,15 +234,17 @@ def running_lab(
 
     # Isolate user-level config, runtime files and lab state; the data path is left alone
     # so the labextension installed in this environment's share/jupyter is found.
-    env = {
+    server_env = {
         **os.environ,
+        **(env or {}),
         "JUPYTER_CONFIG_DIR": str(config_dir),
         "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
         "JUPYTERLAB_SETTINGS_DIR": str(settings_dir),
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp_path / "workspaces"),
         "IPYTHONDIR": str(tmp_path / "ipython"),
     }
-    env.pop("JUPYTER_LINEAGE_DIR", None)
+    server_env.pop("JUPYTER_LINEAGE_DIR", None)
+    labextensions = package_labextension(tmp_path / "labextensions")
 
     port = free_port()
     server = LabServer(
@@ -210,11 +266,12 @@ def running_lab(
         f"--IdentityProvider.token={server.token}",
         f"--ServerApp.root_dir={root_dir}",
         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        *([f"--LabApp.extra_labextensions_path={labextensions}"] if labextensions else []),
         *extra_args,
     ]
     with server.log_path.open("wb") as log:
         process = subprocess.Popen(
-            command, cwd=root_dir, env=env, stdout=log, stderr=subprocess.STDOUT
+            command, cwd=root_dir, env=server_env, stdout=log, stderr=subprocess.STDOUT
         )
         try:
             wait_until_serving(server, process)
