@@ -25,7 +25,12 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
     <div className="jp-Lineage-timeline">
       {page ? <Summary page={page} /> : null}
       {page && (page.total > 0 || filtered) ? (
-        <Filters model={model} tags={page.tags} authors={page.authors} />
+        <Filters
+          model={model}
+          tags={page.tags}
+          // A server from before authors were recorded sends none.
+          authors={page.authors ?? []}
+        />
       ) : null}
       {loadable.kind === 'error' ? (
         <ErrorNote
