@@ -329,3 +329,63 @@ async def test_a_teammate_s_model_and_its_card(jp_fetch: Any, team: Team) -> Non
     assert response.headers["Content-Type"].startswith("text/html")
     assert BOB in html and "1.0.0" in html
     assert team.runs(BOB, "train")[:12] in html  # the training run is Bob's
+
+
+# -- a team store from before keys ---------------------------------------------------------
+
+
+def test_a_team_store_from_before_keys_is_migrated(tmp_path: Path, team_url: str) -> None:
+    from jupyter_lineage.journal import JournalWriter
+    from jupyter_lineage.store.duckdb import SCHEMA_VERSION
+    from jupyter_lineage.store.notebook import notebook_counts, notebook_executions
+    from jupyter_lineage.store.postgres import PostgresStore
+
+    root = tmp_path / ".lineage"
+    env = {"JUPYTER_LINEAGE_STORE": team_url}
+    old = JournalWriter(root / "journal", "old")
+    old.append("session_start", {"user": "olduser", "notebook_path": "/laptop/r/a.ipynb"})
+    old.append(
+        "cell_start",
+        {"execution_id": "a" * 32, "source": "x = 1", "notebook_path": "/laptop/r/a.ipynb"},
+    )
+    old.append("cell_end", {"execution_id": "a" * 32, "status": "ok"})
+    old.close()
+    for command in ("migrate", "sync"):
+        done = cli("--store", str(root), command, env=env)
+        assert done.returncode == 0, done.stderr
+    # Back to schema 5: sessions without the two columns (and the views that read them).
+    with psycopg.connect(team_url, autocommit=True) as con:
+        for column in ("author", "notebook_key"):
+            con.execute(f"ALTER TABLE sessions DROP COLUMN {column} CASCADE")
+        con.execute("UPDATE schema_info SET value = '5' WHERE key = 'schema_version'")
+
+    refused = cli("--store", str(root), "sync", env=env)
+    assert refused.returncode == 2
+    assert f"needs version {SCHEMA_VERSION}: run `jupyter-lineage migrate`" in refused.stderr
+    assert cli("--store", str(root), "migrate", env=env).returncode == 0
+
+    new = JournalWriter(root / "journal", "new")
+    new.append(
+        "session_start",
+        {
+            "user": "bob",
+            "author": BOB,
+            "notebook_path": "/b/a.ipynb",
+            "notebook_key": "git:a.ipynb",
+        },
+    )
+    new.append(
+        "cell_start",
+        {"execution_id": "b" * 32, "source": "y = 2", "notebook_path": "/b/a.ipynb"},
+    )
+    new.append("cell_end", {"execution_id": "b" * 32, "status": "ok"})
+    new.close()
+    store = PostgresStore(team_url, root)
+
+    found = notebook_executions(store, ["/laptop/r/a.ipynb"], notebook_key="git:a.ipynb")
+    assert sorted((r["execution_id"], r["author"]) for r in found) == [
+        ("a" * 32, "olduser"),  # by its path; the OS user stands in for the author
+        ("b" * 32, BOB),  # by its key
+    ]
+    counts = notebook_counts(store, ["/laptop/r/a.ipynb"], notebook_key="git:a.ipynb")
+    assert counts["total"] == 2 and counts["authors"] == [BOB, "olduser"]
