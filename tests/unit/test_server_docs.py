@@ -1,4 +1,4 @@
-"""The README documents every endpoint of the lineage API and every setting of the sidebar."""
+"""The docs document every endpoint of the lineage API and every setting of the sidebar."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import pytest
 from jupyter_lineage.server.handlers import ROUTES
 
 ROOT = Path(__file__).parents[2]
-README = (ROOT / "README.md").read_text(encoding="utf-8")
-SECTION = README[README.index("## JupyterLab") :]
-SECTION = SECTION[: SECTION.index("\n## ", 1)]
+SECTION = "\n".join(
+    (ROOT / "docs" / page).read_text(encoding="utf-8")
+    for page in ("guide/jupyterlab.md", "reference/rest-api.md")
+)
 SETTINGS = json.loads((ROOT / "js" / "schema" / "plugin.json").read_text(encoding="utf-8"))
 
 
