@@ -200,7 +200,7 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 
 
 def format_markdown(results: dict[str, Any]) -> str:
-    """A results file as a Markdown table, with the machine it ran on (for the README)."""
+    """A results file as a Markdown table, with the machine it ran on (for the docs' Performance page)."""
     m = results["machine"]
     loads = [x for pair in results.get("load_average", {}).values() for x in pair]
     load = f", load average {min(loads):.1f} to {max(loads):.1f} during the run" if loads else ""

@@ -42,7 +42,7 @@ def render_html(spec: str) -> str:
 
 
 def render_json(spec: str) -> str:
-    """The card as JSON (stable keys, documented in the README)."""
+    """The card as JSON (stable keys, documented in docs/guide/cards.md)."""
     return json.dumps(card_data(spec), indent=2, default=str, sort_keys=False)
 
 

@@ -3,7 +3,7 @@
 Nodes are artifact versions (values, files, models, environments, code),
 executions and reviews (human-in-the-loop steps); edges are ``used``,
 ``generated``, ``derived_from``, ``ran_in`` and ``reviewed``, each pointing
-downstream (see ``store/lineage.sql`` and the README). The walks run in the
+downstream (see ``store/lineage.sql`` and docs/guide/graph.md). The walks run in the
 store; this module names targets, shapes the answers and draws. Each function
 takes a TARGET (see ``resolve``) and an optional store, by default the current
 session's (``session.current_store()``: the team store when one is configured). pandas, plotly and networkx are imported only when a function

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 SCHEMA_VERSION = 6
-# The documented query surface (README, "SQL views").
+# The documented query surface (docs/reference/views.md, generated from the schema).
 VIEWS = (
     "runs",
     "cells",

@@ -1,6 +1,6 @@
 -- Lineage graph views: nodes and edges derived from the capture tables.
 --
--- lineage_nodes and lineage_edges are the documented surface (README, "Lineage
+-- lineage_nodes and lineage_edges are the documented surface (docs/guide/graph.md, "Lineage
 -- graph"); the views whose names start with an underscore are steps towards
 -- them and may change. Every edge points downstream: `src` is upstream of `dst`
 -- (used: artifact -> execution or review, generated: execution -> artifact,

@@ -1,6 +1,7 @@
--- jupyter-lineage store, schema version 4.
+-- jupyter-lineage store schema (its version is SCHEMA_VERSION in store/duckdb.py).
 -- Tables are append-only and filled only by ingesting journals; views are the
--- documented query surface (README, "SQL views"). Keep the two in step.
+-- documented query surface (docs/reference/views.md: its column meanings are in
+-- docs/reference/views.yml, and a test fails when the two disagree).
 
 CREATE TABLE IF NOT EXISTS schema_info (
     key   VARCHAR PRIMARY KEY,
