@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import uuid
+from pathlib import Path
 from typing import Any
 
 from ..urls import public_url
@@ -18,7 +20,23 @@ FACETS = {
     "processing_engine": "https://openlineage.io/spec/facets/1-1-1/ProcessingEngineRunFacet.json#/$defs/ProcessingEngineRunFacet",
     "version": "https://openlineage.io/spec/facets/1-0-1/DatasetVersionDatasetFacet.json#/$defs/DatasetVersionDatasetFacet",
 }
-CUSTOM_FACET_SCHEMA = "urn:jupyter-lineage:schema:JupyterLineageRunFacet:1"
+# The spec's naming rule for a facet that is not one of its own: the key is ``{prefix}_{name}``
+# and ``_schemaURL`` points, by a JSON pointer, at the facet's definition in a versioned JSON
+# Schema that extends the spec's RunFacet. The schema ships in the package (below) and is
+# served by the documentation site at the URL, so a consumer can fetch what it validates.
+EXECUTION_FACET = "jupyterLineage_execution"
+EXECUTION_FACET_VERSION = "1-0-0"
+EXECUTION_FACET_FILE = f"openlineage/{EXECUTION_FACET_VERSION}/JupyterLineageExecutionRunFacet.json"
+EXECUTION_FACET_SCHEMA = (
+    f"https://jupyter-lineage.github.io/jupyter-lineage/schemas/{EXECUTION_FACET_FILE}"
+    "#/$defs/JupyterLineageExecutionRunFacet"
+)
+
+
+def execution_facet_schema() -> dict[str, Any]:
+    """The JSON Schema of the ``jupyterLineage_execution`` run facet, as shipped in the package."""
+    path = Path(__file__).parent / "schemas" / EXECUTION_FACET_FILE
+    return json.loads(path.read_text(encoding="utf-8"))  # type: ignore[no-any-return]
 
 
 def _facet(facet: str, **fields: Any) -> dict[str, Any]:
@@ -36,6 +54,31 @@ def _dataset(namespace: str, name: str, version: str | None) -> dict[str, Any]:
     if version:
         out["facets"] = {"version": _facet("version", datasetVersion=version)}
     return out
+
+
+def _execution_facet(run: dict[str, Any], repository: str | None) -> dict[str, Any]:
+    """What jupyter-lineage knows of the execution beyond the standard facets.
+
+    A field with no recorded value is left out rather than sent as null, as the official
+    client does, so the schema can say what type each field has.
+    """
+    fields = {
+        "executionId": run["execution_id"],
+        "executionCount": run.get("execution_count"),
+        "environmentId": run.get("environment_id"),
+        "gitCommit": run.get("git_commit"),
+        "repository": repository,
+        "platform": run.get("platform"),
+        "packageCount": run.get("package_count"),
+        "tags": list(run.get("tags") or []),
+        "model": run.get("model"),
+        "durationMs": run.get("duration_ms"),
+    }
+    return {
+        "_producer": PRODUCER,
+        "_schemaURL": EXECUTION_FACET_SCHEMA,
+        **{key: value for key, value in fields.items() if value is not None},
+    }
 
 
 def run_events(run: dict[str, Any], where: Locations | None = None) -> list[dict[str, Any]]:
@@ -89,20 +132,7 @@ def run_events(run: dict[str, Any], where: Locations | None = None) -> list[dict
             name="python",
             openlineageAdapterVersion=__version__,
         ),
-        "jupyterLineage": {
-            "_producer": PRODUCER,
-            "_schemaURL": CUSTOM_FACET_SCHEMA,
-            "executionId": run["execution_id"],
-            "executionCount": run.get("execution_count"),
-            "environmentId": run.get("environment_id"),
-            "gitCommit": run.get("git_commit"),
-            "repository": repository,
-            "platform": run.get("platform"),
-            "packageCount": run.get("package_count"),
-            "tags": list(run.get("tags") or []),
-            "model": run.get("model"),
-            "durationMs": run.get("duration_ms"),
-        },
+        EXECUTION_FACET: _execution_facet(run, repository),
     }
     start = {
         "eventType": "START",
