@@ -179,11 +179,11 @@ def _compact(record: dict[str, Any]) -> dict[str, Any]:
 def _batches(journal_dir: Path, limit: int) -> list[Any]:
     """The store's own rows for the first ``limit`` events (for the row-by-row baseline)."""
     from jupyter_lineage.journal import iter_lines, journal_files
-    from jupyter_lineage.store.duckdb import _Batch
+    from jupyter_lineage.store.ingest import Batch
 
     batches, seen = [], 0
     for path in journal_files(journal_dir):
-        batch = _Batch(path.name)
+        batch = Batch(path.name)
         for line in iter_lines(path):
             batch.add(line)
             seen += 1
@@ -198,7 +198,7 @@ def _batches(journal_dir: Path, limit: int) -> list[Any]:
 def _row_by_row(root: Path, journal_dir: Path, limit: int) -> tuple[float, int, int]:
     """Seconds to parse ``limit`` events and INSERT their rows one at a time; (s, events, rows).
 
-    The rows are the store's own parse step's, line by line (``_Batch.add``, ``rows``);
+    The rows are the store's own parse step's, line by line (``Batch.add``, ``rows``);
     creating the schema is left out of the time.
     """
     from jupyter_lineage.store import DuckDBStore

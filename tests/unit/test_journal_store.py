@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from jupyter_lineage.errors import QueryError, SchemaVersionError, StoreError
 from jupyter_lineage.journal import JournalWriter, iter_lines, verify_chain
 from jupyter_lineage.store import DuckDBStore
+from jupyter_lineage.store.ingest import FastReader, FastRows
 
 
 def _cell(writer: JournalWriter, n: int, status: str = "ok") -> str:
@@ -377,14 +379,14 @@ def _columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str]:
 
 
 def test_the_parse_step_gives_every_column_of_each_table(tmp_path: Path) -> None:
-    from jupyter_lineage.store.duckdb import _TABLES
+    from jupyter_lineage.store.ingest import TABLES
 
     store, w = _store(tmp_path)
     _cell(w, 1)
     w.close()
     store.ingest()
     with store.connect(read_only=True) as con:
-        for table, (copied, given) in _TABLES.items():
+        for table, (copied, given) in TABLES.items():
             stored = set(_columns(con, table)) - {"copied"}
             stored -= {c for c in stored if table == "executions" and c.startswith("result_")}
             assert set(copied) | set(given) == stored, table
@@ -392,7 +394,7 @@ def test_the_parse_step_gives_every_column_of_each_table(tmp_path: Path) -> None
 
 
 def test_the_parse_step_keeps_json_values_exact_and_reports_bad_entries(tmp_path: Path) -> None:
-    from jupyter_lineage.store.duckdb import _Batch
+    from jupyter_lineage.store.ingest import Batch
 
     w = JournalWriter(tmp_path / "journal", "s")
     w.append("param", {"name": "seed", "value": 2**70})
@@ -401,7 +403,7 @@ def test_the_parse_step_keeps_json_values_exact_and_reports_bad_entries(tmp_path
     first = w.append("note", {"text": "once"})
     w.close()
     lines = list(iter_lines(w.path))
-    batch = _Batch(w.path.name)
+    batch = Batch(w.path.name)
     for line in [*lines, lines[-1]]:  # the last line twice: its rows once
         batch.add(line)
     rows = batch.rows
@@ -484,11 +486,10 @@ def _same_in_sql(item: tuple[str, object]) -> tuple[str, object]:
 
 
 @pytest.mark.parametrize("case", range(-1, 24))
-def test_the_fast_path_reads_lines_as_the_python_path_does(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, case: int
-) -> None:
+def test_the_fast_path_reads_lines_as_the_python_path_does(tmp_path: Path, case: int) -> None:
     from jupyter_lineage.journal import iter_raw_lines
-    from jupyter_lineage.store import duckdb as store_module
+    from jupyter_lineage.store.fastpath import read_fast
+    from jupyter_lineage.store.ingest import Batch
 
     lines = _edge_lines()
     # all the lines together, or one of them between two that the fast path reads
@@ -497,8 +498,8 @@ def test_the_fast_path_reads_lines_as_the_python_path_does(
     path = tmp_path / "j.jsonl"
     path.write_text("\n".join(chosen) + "\n")
 
-    def parse() -> tuple[list[object], dict[str, list[dict[str, object]]]]:
-        batch = store_module._Batch(path.name)
+    def parse(reader: FastReader | None) -> tuple[list[object], dict[str, list[dict[str, object]]]]:
+        batch = Batch(path.name, read_fast=reader)
         for line in iter_raw_lines(path):
             batch.add_raw(*line)
         batch.parse()
@@ -508,13 +509,13 @@ def test_the_fast_path_reads_lines_as_the_python_path_does(
         }
         return [batch.problems, batch.end, batch.last_hash, batch.last_seq, batch.count], rows
 
-    read = store_module._read_fast
-    fast_reads: list[object] = []
-    monkeypatch.setattr(
-        store_module, "_read_fast", lambda *a: fast_reads.append(read(*a)) or fast_reads[-1]
-    )
-    fast = parse()
-    monkeypatch.setattr(store_module, "_read_fast", lambda *a: None)
-    assert fast == parse()
+    fast_reads: list[FastRows | None] = []
+
+    def reader(*args: Any) -> FastRows | None:
+        fast_reads.append(read_fast(*args))
+        return fast_reads[-1]
+
+    fast = parse(reader)
+    assert fast == parse(None)
     if 0 <= case < 9:  # lines it reads as the Python path does
         assert fast_reads[0] is not None

@@ -25,17 +25,8 @@ from ..journal import iter_lines, journal_files
 from ..urls import strip_credentials
 from . import dialect
 from .base import StoreQueries
-from .duckdb import (
-    _BATCH_EVENTS,
-    MIGRATIONS,
-    SCHEMA_FILES,
-    SCHEMA_VERSION,
-    VIEWS,
-    IngestReport,
-    _Batch,
-    apply_forgets,
-    complete_file_hashes,
-)
+from .ingest import BATCH_EVENTS, Batch, IngestReport, apply_forgets, complete_file_hashes
+from .schema import MIGRATIONS, SCHEMA_FILES, SCHEMA_VERSION, VIEWS
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -223,16 +214,16 @@ class PostgresStore(StoreQueries):
                 if size <= start:
                     continue
                 report.journals += 1
-                batch, clean = _Batch(path.name), False
+                batch, clean = Batch(path.name), False
                 for line in iter_lines(path, start):
                     batch.add(line)
                     clean = clean or b"\\u0000" in line.raw
-                    if batch.count >= _BATCH_EVENTS:
+                    if batch.count >= BATCH_EVENTS:
                         report.events += self._ship(con, batch, clean)
                         report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
                         if progress:
                             progress(report.events)
-                        batch, clean = _Batch(path.name, batch.end), False
+                        batch, clean = Batch(path.name, batch.end), False
                 report.events += self._ship(con, batch, clean)
                 report.problems.extend(f"{path.name}@{o}: {p}" for o, p in batch.problems)
                 if progress:
@@ -246,7 +237,7 @@ class PostgresStore(StoreQueries):
             con.close()
         return report
 
-    def _ship(self, con: psycopg.Connection[Any], batch: _Batch, clean: bool) -> int:
+    def _ship(self, con: psycopg.Connection[Any], batch: Batch, clean: bool) -> int:
         """One batch in one transaction; ``clean``: some text holds NUL, which PostgreSQL refuses."""
         if batch.end is None:
             return 0
