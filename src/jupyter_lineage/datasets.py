@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import UsageError
+from .events import Dataset
 from .journal import utc_now
 
 CONTEXTS = ("training", "validation", "test", "evaluation", "inference", "other")
@@ -91,25 +92,24 @@ def log_dataset(
     )
     columns, schema = _schema(data)
     session.emit(
-        "dataset",
-        {
-            "dataset_id": dataset.dataset_id,
-            "name": dataset.name,
-            "context": context,
-            "digest": dataset.digest,
-            "digest_kind": dataset.digest_kind,
-            "type_name": dataset.type_name,
-            "shape": dataset.shape,
-            "row_count": dataset.row_count,
-            "column_count": columns,
-            "schema": schema,
-            "source": source,
-            "note": dataset.note,
-            "hashed_ms": round(hashed_ms, 3),
-            "execution_id": dataset.execution_id,
-            "experiment_id": session.experiment.experiment_id if session.experiment else None,
-            "logged_at": utc_now(),
-        },
+        Dataset(
+            dataset_id=dataset.dataset_id,
+            name=dataset.name,
+            context=context,
+            digest=dataset.digest,
+            digest_kind=dataset.digest_kind,
+            type_name=dataset.type_name,
+            shape=dataset.shape,
+            row_count=dataset.row_count,
+            column_count=columns,
+            schema=schema,
+            source=source,
+            note=dataset.note,
+            hashed_ms=round(hashed_ms, 3),
+            execution_id=dataset.execution_id,
+            experiment_id=session.experiment.experiment_id if session.experiment else None,
+            logged_at=utc_now(),
+        )
     )
     return dataset
 

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import JournalError
+from .events import Event, JournalGap, event_data, event_type
 from .redact import may_contain_secret, redact_value
 
 FORMAT_VERSION = 1
@@ -91,7 +92,7 @@ class JournalWriter:
         self._seq = 0
         self._pending: deque[tuple[str, str, str, str, list[str] | None]] = deque()
         self._pending_bytes = 0
-        self._gap: dict[str, Any] | None = None
+        self._gap: JournalGap | None = None
         self._lock = threading.Lock()
         self._sync_wanted = threading.Event()
         self._closed = False
@@ -121,6 +122,13 @@ class JournalWriter:
         return True
 
     # -- writing -------------------------------------------------------------
+
+    def append_event(self, event: Event, *, redactions: list[str] | None = None) -> str:
+        """Write one event of the catalogue (:mod:`jupyter_lineage.events`); returns its id.
+
+        ``redactions`` lists what the caller already redacted in it (``field:kind``).
+        """
+        return self.append(event_type(event), event_data(event), redactions=redactions)
 
     def append(
         self, type_: str, data: dict[str, Any], *, redactions: list[str] | None = None
@@ -155,9 +163,11 @@ class JournalWriter:
     def _drop(self, ts: str) -> None:
         self.dropped += 1
         if self._gap is None:
-            self._gap = {"dropped_events": 0, "first_dropped_at": ts, "reason": str(self.error)}
-        self._gap["dropped_events"] += 1
-        self._gap["last_dropped_at"] = ts
+            self._gap = JournalGap(
+                dropped_events=0, first_dropped_at=ts, reason=str(self.error), last_dropped_at=ts
+            )
+        self._gap.dropped_events += 1
+        self._gap.last_dropped_at = ts
 
     def flush(self) -> bool:
         """Write the events held in memory, if the journal can take them now."""
@@ -177,7 +187,8 @@ class JournalWriter:
         if self._gap is not None:
             # Say, in order, that events were dropped while the journal was unwritable.
             gap, self._gap = self._gap, None
-            self._pending.append((uuid.uuid4().hex, utc_now(), "journal_gap", _dumps(gap), None))
+            body = _dumps(event_data(gap))
+            self._pending.append((uuid.uuid4().hex, utc_now(), event_type(gap), body, None))
         while self._pending:
             event_id, ts, type_, body, redactions = self._pending[0]
             line = _line(
@@ -508,7 +519,7 @@ def inspect_journal(path: str | os.PathLike[str]) -> JournalReport:
         report.events += 1
         if line.event.get("redactions"):
             report.redacted_events += 1
-        if line.event.get("type") == "journal_gap":
+        if line.event.get("type") == event_type(JournalGap):
             data = line.event.get("data") or {}
             dropped = data.get("dropped_events") if isinstance(data, dict) else None
             report.dropped_events += dropped if isinstance(dropped, int) else 0

@@ -29,31 +29,6 @@ class Fingerprint:
 
 
 @dataclass(slots=True)
-class ValueRecord:
-    """A variable a cell read (role ``input``) or bound/changed/deleted (role ``output``)."""
-
-    name: str
-    role: Literal["input", "output"]
-    action: Literal["read", "assigned", "mutated", "deleted"]
-    fingerprint: Fingerprint | None
-
-    def to_json(self) -> dict[str, Any]:
-        fp = self.fingerprint
-        return {
-            "name": self.name,
-            "role": self.role,
-            "action": self.action,
-            "fingerprint": fp.digest if fp else None,
-            "fingerprint_kind": fp.kind if fp else None,
-            "type_name": fp.type_name if fp else None,
-            "shape": fp.shape if fp else None,
-            "length": fp.length if fp else None,
-            "summary": fp.summary if fp else None,
-            "note": fp.note if fp else None,
-        }
-
-
-@dataclass(slots=True)
 class Environment:
     """Where code ran. ``environment_id`` is a hash of every field but ``captured_at``."""
 

@@ -34,6 +34,7 @@ from .config import (
     team_store_url,
 )
 from .errors import LineageError, UsageError
+from .events import Event, Forget, SessionStart
 from .ids import is_execution_id
 from .journal import JournalWriter, utc_now
 from .records import OpenExperiment, RecentExecution
@@ -155,29 +156,29 @@ class Session:
         """The session's journal; it holds events in memory while it cannot be written."""
         if self._journal is None:
             self._journal = JournalWriter(self.store_dir / JOURNAL_DIR_NAME, self.session_id)
-            self._journal.append(
-                "session_start",
-                {
-                    "pid": os.getpid(),
-                    "user": _safe(getpass.getuser),
-                    "hostname": _safe(socket.gethostname),
-                    "notebook_path": self.notebook_path,
-                    "notebook_key": self.notebook_key,
-                    "author": _safe(lambda: self.author),
-                    "working_dir": _safe(os.getcwd),
-                    "lineage_version": __version__,
-                    "ipython_version": _ipython_version(),
-                },
+            self._journal.append_event(
+                SessionStart(
+                    pid=os.getpid(),
+                    user=_safe(getpass.getuser),
+                    hostname=_safe(socket.gethostname),
+                    notebook_path=self.notebook_path,
+                    notebook_key=self.notebook_key,
+                    author=_safe(lambda: self.author),
+                    working_dir=_safe(os.getcwd),
+                    lineage_version=__version__,
+                    ipython_version=_ipython_version(),
+                )
             )
         return self._journal
 
-    def emit(self, type_: str, data: dict[str, Any]) -> str:
-        """Append one event to this session's journal; returns its id.
+    def emit(self, event: Event) -> str:
+        """Append one event of the catalogue (:mod:`jupyter_lineage.events`) to this session's
+        journal; returns its id.
 
         Its strings pass through the redactor on the way (``JournalWriter.append``).
         """
         journal = self.journal()
-        event_id = journal.append(type_, data)
+        event_id = journal.append_event(event)
         self.check_journal(journal)
         self.ship()
         return event_id
@@ -199,9 +200,7 @@ class Session:
             raise UsageError(
                 f"execution id {execution_id!r} is not one; see SELECT execution_id FROM runs"
             )
-        return self.emit(
-            "forget", {"execution_id": execution_id, "reason": reason, "forgotten_at": utc_now()}
-        )
+        return self.emit(Forget(execution_id=execution_id, reason=reason, forgotten_at=utc_now()))
 
     def check_journal(self, journal: JournalWriter) -> None:
         """Report a journal that cannot be written once, and say so when it can be again."""

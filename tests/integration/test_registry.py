@@ -121,20 +121,20 @@ def test_expired_waivers_do_not_count(store: Path) -> None:
     r.set_gate("accuracy >= 0.9", model="e")
     r.create_version("e", "1.0.0", metrics={"accuracy": 0.5})
     _to("e", ("SUBMITTED", "owner"))
+    from jupyter_lineage.events import WaiverRecorded
     from jupyter_lineage.session import current_session
 
     v = r.get_version("e")[1]
     current_session().emit(
-        "waiver_recorded",
-        {
-            "waiver_id": "old",
-            "version_id": v["version_id"],
-            "metric": "accuracy",
-            "actor": "a@b.co",
-            "reason": "long ago",
-            "expires_at": "2020-01-01T00:00:00+00:00",
-            "created_at": "2019-12-01T00:00:00+00:00",
-        },
+        WaiverRecorded(
+            waiver_id="old",
+            version_id=v["version_id"],
+            metric="accuracy",
+            actor="a@b.co",
+            reason="long ago",
+            expires_at="2020-01-01T00:00:00+00:00",
+            created_at="2019-12-01T00:00:00+00:00",
+        )
     )
     with pytest.raises(RegistryError, match="blocked by failing gate"):
         _to("e", ("APPROVED_STAGING", "reviewer"))

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..criteria import check_metric_value, evaluate_criterion, parse_criterion
 from ..errors import UsageError
+from ..events import Annotation, ExperimentEnd, ExperimentStart, Metric, Param, Target, event_data
 from ..ids import is_execution_prefix
 from ..journal import utc_now
 from ..records import OpenExperiment
@@ -153,20 +154,19 @@ def note(
     if revises:
         previous, thread = _resolve_annotation(session, revises)
     session.emit(
-        "annotation",
-        {
-            "annotation_id": annotation_id,
-            "thread_id": thread,
-            "revises": previous,
-            "kind": kind,
-            "text": text,
-            "author": author or session.author,
-            "targets": targets,
-            "experiment_id": session.experiment.experiment_id if session.experiment else None,
-            "question": question,
-            "template": template_name,
-            "created_at": utc_now(),
-        },
+        Annotation(
+            annotation_id=annotation_id,
+            thread_id=thread,
+            revises=previous,
+            kind=kind,
+            text=text,
+            author=author or session.author,
+            targets=[Target(**t) for t in targets],
+            experiment_id=session.experiment.experiment_id if session.experiment else None,
+            question=question,
+            template=template_name,
+            created_at=utc_now(),
+        )
     )
     session.annotation_ids[annotation_id] = thread
     return annotation_id
@@ -210,15 +210,14 @@ def log_metric(name: str, value: float, step: int | None = None) -> None:
     if step is not None and (not isinstance(step, int) or isinstance(step, bool)):
         raise UsageError(f"step must be a whole number, not {step!r}")
     session.emit(
-        "metric",
-        {
-            "name": name,
-            "value": number,
-            "step": step,
-            "execution_id": session.current_execution_id,
-            "experiment_id": session.experiment.experiment_id if session.experiment else None,
-            "logged_at": utc_now(),
-        },
+        Metric(
+            name=name,
+            value=number,
+            step=step,
+            execution_id=session.current_execution_id,
+            experiment_id=session.experiment.experiment_id if session.experiment else None,
+            logged_at=utc_now(),
+        )
     )
     if session.experiment is not None:
         session.experiment.metrics[name] = number
@@ -240,14 +239,13 @@ def log_param(name: str, value: Any) -> None:
     except (TypeError, ValueError):
         value = str(value)
     session.emit(
-        "param",
-        {
-            "name": name,
-            "value": value,
-            "execution_id": session.current_execution_id,
-            "experiment_id": session.experiment.experiment_id if session.experiment else None,
-            "logged_at": utc_now(),
-        },
+        Param(
+            name=name,
+            value=value,
+            execution_id=session.current_execution_id,
+            experiment_id=session.experiment.experiment_id if session.experiment else None,
+            logged_at=utc_now(),
+        )
     )
 
 
@@ -270,15 +268,14 @@ def start_experiment(name: str, hypothesis: str | None = None, success: str | No
         parse_criterion(success)
     experiment_id = uuid.uuid4().hex
     session.emit(
-        "experiment_start",
-        {
-            "experiment_id": experiment_id,
-            "name": name,
-            "hypothesis": hypothesis,
-            "success": success,
-            "notebook_path": session.notebook_path,
-            "started_at": utc_now(),
-        },
+        ExperimentStart(
+            experiment_id=experiment_id,
+            name=name,
+            hypothesis=hypothesis,
+            success=success,
+            notebook_path=session.notebook_path,
+            started_at=utc_now(),
+        )
     )
     session.experiment = OpenExperiment(experiment_id, name, hypothesis, success)
     return experiment_id
@@ -295,20 +292,20 @@ def end_experiment(outcome: str | None = None) -> dict[str, Any]:
     evaluation = evaluate_criterion(
         parse_criterion(exp.success) if exp.success else (), exp.metrics
     )
-    result = {
-        "experiment_id": exp.experiment_id,
-        "name": exp.name,
-        "outcome": outcome or evaluation.outcome,
-        "declared_outcome": outcome,
-        "evaluated_outcome": evaluation.outcome,
-        "criterion_met": evaluation.met,
-        "evaluation": evaluation.detail,
-        "metrics": dict(exp.metrics),
-        "ended_at": utc_now(),
-    }
-    session.emit("experiment_end", result)
+    ended = ExperimentEnd(
+        experiment_id=exp.experiment_id,
+        name=exp.name,
+        outcome=outcome or evaluation.outcome,
+        declared_outcome=outcome,
+        evaluated_outcome=evaluation.outcome,
+        criterion_met=evaluation.met,
+        evaluation=evaluation.detail,
+        metrics=dict(exp.metrics),
+        ended_at=utc_now(),
+    )
+    session.emit(ended)
     session.experiment = None
-    return result
+    return event_data(ended)
 
 
 def completeness(target: str, template_name: str = "design") -> list[str]:

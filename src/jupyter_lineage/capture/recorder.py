@@ -26,9 +26,21 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..events import (
+    Annotation,
+    CellEnd,
+    CellStart,
+    Command,
+    EnvironmentSnapshot,
+    FileAccess,
+    FileHashed,
+    Seed,
+    Target,
+    Value,
+)
 from ..hashing import sha256_file
 from ..journal import utc_now
-from ..records import Environment, Fingerprint, RecentExecution, ValueRecord
+from ..records import Environment, Fingerprint, RecentExecution
 from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
@@ -207,28 +219,23 @@ class Recorder:
         if may_contain_secret(source):
             source, found = redact_text(source, code=True)
             redactions = [f"source:{kind}" for kind in found]
-        journal.append(
-            "cell_start",
-            _without_nulls(
-                {
-                    "execution_id": execution_id,
-                    "execution_count": execution_count,
-                    "notebook_path": self.session.notebook_path,
-                    "cell_id": cell_id,
-                    "source": source,
-                    "source_hash": hashlib.sha256(
-                        source.encode("utf-8", "surrogatepass")
-                    ).hexdigest(),
-                    "name": options.name,
-                    "tags": list(options.tags),
-                    "model": options.model,
-                    "base_model": options.base_model,
-                    "note": options.note,
-                    "mode": options.mode,
-                    "capture_values": options.capture_values,
-                    "experiment_id": self._experiment_id(),
-                    "started_at": utc_now(),
-                }
+        journal.append_event(
+            CellStart(
+                execution_id=execution_id,
+                execution_count=execution_count,
+                notebook_path=self.session.notebook_path,
+                cell_id=cell_id,
+                source=source,
+                source_hash=hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest(),
+                name=options.name,
+                tags=list(options.tags),
+                model=options.model,
+                base_model=options.base_model,
+                note=options.note,
+                mode=options.mode,
+                capture_values=options.capture_values,
+                experiment_id=self._experiment_id(),
+                started_at=utc_now(),
             ),
             redactions=redactions,
         )
@@ -284,46 +291,42 @@ class Recorder:
         environment_id = self._environment_id(capture.analysis, errors)
         status, error_type, message, tb, redactions = _error_fields(error)
         journal = self.session.journal()
-        journal.append(
-            "cell_end",
-            _without_nulls(
-                {
-                    "execution_id": capture.execution_id,
-                    "execution_count": execution_count,
-                    "ended_at": utc_now(),
-                    "duration_ms": round((ended - capture.started) * 1000.0, 3),
-                    "status": status,
-                    "error_type": error_type,
-                    "error_message": message,
-                    "traceback": tb,
-                    "environment_id": environment_id,
-                    "seeds": self._seeds(capture.analysis),
-                    "values": [_without_nulls(v.to_json()) for v in values],
-                    "files": files,
-                    "commands": [
-                        {"kind": kind, "command": command}
-                        for kind, command in capture.analysis.commands
-                    ]
-                    or None,
-                    "capture_errors": errors,
-                }
+        journal.append_event(
+            CellEnd(
+                execution_id=capture.execution_id,
+                execution_count=execution_count,
+                ended_at=utc_now(),
+                duration_ms=round((ended - capture.started) * 1000.0, 3),
+                status=status,
+                error_type=error_type,
+                error_message=message,
+                traceback=tb,
+                environment_id=environment_id,
+                seeds=self._seeds(capture.analysis),
+                values=values,
+                files=files,
+                commands=[
+                    Command(kind=kind, command=command)
+                    for kind, command in capture.analysis.commands
+                ]
+                or None,
+                capture_errors=errors,
             ),
             redactions=redactions,
         )
         if capture.options.note:
             annotation_id = uuid.uuid4().hex
             self.session.annotation_ids[annotation_id] = annotation_id
-            journal.append(
-                "annotation",
-                {
-                    "annotation_id": annotation_id,
-                    "thread_id": annotation_id,
-                    "kind": "note",
-                    "text": capture.options.note,
-                    "author": self.session.author,
-                    "targets": [{"type": "execution", "ref": capture.execution_id}],
-                    "experiment_id": self._experiment_id(),
-                },
+            journal.append_event(
+                Annotation(
+                    annotation_id=annotation_id,
+                    thread_id=annotation_id,
+                    kind="note",
+                    text=capture.options.note,
+                    author=self.session.author,
+                    targets=[Target(type="execution", ref=capture.execution_id)],
+                    experiment_id=self._experiment_id(),
+                )
             )
         journal.request_sync()
         self.session.check_journal(journal)
@@ -335,7 +338,7 @@ class Recorder:
                 capture.options.model,
                 status,
                 tuple(v.name for v in values if v.role == "output"),
-                tuple(f["path"] for f in files),
+                tuple(f.path for f in files),
             )
         )
         sync_error = journal.take_sync_error()
@@ -358,12 +361,12 @@ class Recorder:
             errors.append(f"{name}: {fp.kind} fingerprint ({fp.note or 'no content hash'})")
         return fp
 
-    def _values_after(self, capture: _CellCapture, errors: list[str]) -> list[ValueRecord]:
+    def _values_after(self, capture: _CellCapture, errors: list[str]) -> list[Value]:
         user_ns = self.shell.user_ns
         options = capture.options
-        records: list[ValueRecord] = []
+        records: list[Value] = []
         for name, (fp, _) in capture.inputs.items():
-            records.append(ValueRecord(name, "input", "read", fp or _type_only(user_ns.get(name))))
+            records.append(_value(name, "input", "read", fp or _type_only(user_ns.get(name))))
         bound = set()
         for name in _bound_names(capture, user_ns):
             if name not in user_ns:
@@ -389,10 +392,10 @@ class Recorder:
                     and before.digest != fp.digest
                 ):
                     action = "mutated"
-            records.append(ValueRecord(name, "output", action, fp))
+            records.append(_value(name, "output", action, fp))
         for name in capture.analysis.deletes:
             if name not in user_ns:
-                records.append(ValueRecord(name, "output", "deleted", None))
+                records.append(_value(name, "output", "deleted", None))
         for name, (before, obj_id) in capture.inputs.items():
             if name in bound or name not in user_ns:
                 continue
@@ -404,7 +407,7 @@ class Recorder:
                     if options.capture_values
                     else _type_only(obj)
                 )
-                records.append(ValueRecord(name, "output", "assigned", fp))
+                records.append(_value(name, "output", "assigned", fp))
             elif (
                 options.capture_values
                 and before is not None
@@ -414,7 +417,7 @@ class Recorder:
                 # In-place mutation: still the same object, whose content changed.
                 after = fingerprint(obj, budget_s=self.value_budget_s)
                 if after.digest != before.digest:
-                    records.append(ValueRecord(name, "output", "mutated", after))
+                    records.append(_value(name, "output", "mutated", after))
         return records
 
     def _native_files(self, capture: _CellCapture, seen: dict[str, str]) -> dict[str, str]:
@@ -450,34 +453,28 @@ class Recorder:
 
     def _file_records(
         self, accesses: dict[str, str], errors: list[str], execution_id: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> list[FileAccess]:
         records = []
         for path, access in accesses.items():
-            entry: dict[str, Any] = {
-                "path": path,
-                "access": access,
-                "size": None,
-                "sha256": None,
-                "note": None,
-            }
+            entry = FileAccess(path=path, access=access, size=None, sha256=None, note=None)
             try:
                 st = os.stat(path)
                 key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
                 digest = self._file_hashes.get(key)
                 if digest is None and execution_id and self._defer_hash(execution_id, key, access):
-                    entry["size"] = st.st_size
-                    entry["note"] = NOTE_PENDING
+                    entry.size = st.st_size
+                    entry.note = NOTE_PENDING
                     records.append(entry)
                     continue
                 if digest is None:
                     digest, _ = sha256_file(path)
                     self._file_hashes[key] = digest
-                entry["size"] = st.st_size
-                entry["sha256"] = digest
+                entry.size = st.st_size
+                entry.sha256 = digest
             except FileNotFoundError:
-                entry["note"] = "gone after the cell (deleted or moved)"
+                entry.note = "gone after the cell (deleted or moved)"
             except OSError as exc:
-                entry["note"] = f"not hashed: {_describe(exc)}"
+                entry.note = f"not hashed: {_describe(exc)}"
                 errors.append(f"file {path}: {_describe(exc)}")
             records.append(entry)
         return records
@@ -498,15 +495,14 @@ class Recorder:
         if digest is not None:
             self._file_hashes[job.key] = digest
         self.session.emit(
-            "file_hashed",
-            {
-                "execution_id": job.execution_id,
-                "path": job.path,
-                "size": job.key[1],
-                "sha256": digest,
-                "note": note,
-                "hashed_at": utc_now(),
-            },
+            FileHashed(
+                execution_id=job.execution_id,
+                path=job.path,
+                size=job.key[1],
+                sha256=digest,
+                note=note,
+                hashed_at=utc_now(),
+            )
         )
 
     def _environment_id(self, analysis: CellAnalysis, errors: list[str]) -> str | None:
@@ -529,7 +525,7 @@ class Recorder:
             errors.append(f"environment: {_describe(exc)}")
             return None
         if env.environment_id not in self._emitted_environments:
-            self.session.journal().append("environment", env.to_json())
+            self.session.journal().append_event(EnvironmentSnapshot(**env.to_json()))
             self._emitted_environments.add(env.environment_id)
         return env.environment_id
 
@@ -537,7 +533,7 @@ class Recorder:
         experiment = self.session.experiment
         return experiment.experiment_id if experiment is not None else None
 
-    def _seeds(self, analysis: CellAnalysis) -> list[dict[str, Any]]:
+    def _seeds(self, analysis: CellAnalysis) -> list[Seed]:
         seeds = []
         for seed in analysis.seeds:
             value = seed.literal
@@ -546,11 +542,11 @@ class Recorder:
                 if isinstance(candidate, (int, str)) and not isinstance(candidate, bool):
                     value = candidate
             seeds.append(
-                {
-                    "call": seed.call,
-                    "argument": seed.argument,
-                    "value": value if isinstance(value, (int, str, float)) else None,
-                }
+                Seed(
+                    call=seed.call,
+                    argument=seed.argument,
+                    value=value if isinstance(value, (int, str, float)) else None,
+                )
             )
         return seeds
 
@@ -576,6 +572,24 @@ def _is_module(obj: object) -> bool:
     # type(), not isinstance(): isinstance consults obj.__class__, which a hostile
     # object can make run code (a property that hangs or raises).
     return issubclass(type(obj), types.ModuleType)
+
+
+def _value(name: str, role: str, action: str, fp: Fingerprint | None) -> Value:
+    """The record of a variable a cell read or bound, with its fingerprint's description."""
+    if fp is None:
+        return Value(name=name, role=role, action=action)
+    return Value(
+        name=name,
+        role=role,
+        action=action,
+        fingerprint=fp.digest,
+        fingerprint_kind=fp.kind,
+        type_name=fp.type_name,
+        shape=fp.shape,
+        length=fp.length,
+        summary=fp.summary,
+        note=fp.note,
+    )
 
 
 def _type_only(obj: object) -> Fingerprint | None:
@@ -620,12 +634,6 @@ def _error_fields(
 def _describe(exc: BaseException) -> str:
     text = _safe(lambda: str(exc)) or ""
     return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
-def _without_nulls(record: dict[str, Any]) -> dict[str, Any]:
-    """The record without its None fields: they are a sixth of a trivial cell's journal
-    bytes, and every reader takes a missing field as None."""
-    return {k: v for k, v in record.items() if v is not None}
 
 
 def _safe(fn: Any) -> Any:

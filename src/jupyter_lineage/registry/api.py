@@ -8,6 +8,17 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..errors import RegistryError, UsageError
+from ..events import (
+    Event,
+    GateDefined,
+    GateEvaluated,
+    ModelRegistered,
+    ModelUpdated,
+    VersionCreated,
+    VersionTransition,
+    WaiverRecorded,
+    event_data,
+)
 from ..journal import utc_now
 from ..session import current_session, current_store
 from ..store import Store
@@ -31,8 +42,8 @@ def _store() -> Store:
     return current_store()
 
 
-def _emit(type_: str, data: dict[str, Any]) -> None:
-    current_session().emit(type_, data)
+def _emit(event: Event) -> None:
+    current_session().emit(event)
 
 
 def split_spec(spec: str) -> tuple[str | None, str, str | None]:
@@ -100,20 +111,21 @@ def register_model(
         if exist_ok:
             return get_model(name, group)
         raise RegistryError(f"model {group}/{name} is already registered; add a version instead")
-    data = {
-        "model_id": uuid.uuid4().hex,
-        "name": name,
-        "group_name": group,
-        "description": description or "",
-        "owners": list(owner_list),
-        "risk_tier": tier,
-        "tags": sorted({t.strip() for t in tags if t and t.strip()}),
-        "documentation_url": documentation_url,
-        "repository_url": repository_url,
-        "created_by": actor or current_session().author,
-        "created_at": utc_now(),
-    }
-    _emit("model_registered", data)
+    _emit(
+        ModelRegistered(
+            model_id=uuid.uuid4().hex,
+            name=name,
+            group_name=group,
+            description=description or "",
+            owners=list(owner_list),
+            risk_tier=tier,
+            tags=sorted({t.strip() for t in tags if t and t.strip()}),
+            documentation_url=documentation_url,
+            repository_url=repository_url,
+            created_by=actor or current_session().author,
+            created_at=utc_now(),
+        )
+    )
     return get_model(name, group)
 
 
@@ -135,14 +147,13 @@ def update_model(
     if "tags" in fields:
         fields["tags"] = sorted({t.strip() for t in fields["tags"] if t and t.strip()})
     _emit(
-        "model_updated",
-        {
-            "model_id": m["model_id"],
+        ModelUpdated(
+            model_id=m["model_id"],
             **fields,
-            "updated_by": actor or current_session().author,
-            "justification": justification,
-            "updated_at": utc_now(),
-        },
+            updated_by=actor or current_session().author,
+            justification=justification,
+            updated_at=utc_now(),
+        )
     )
     return get_model(m["name"], m["group_name"])
 
@@ -153,14 +164,13 @@ def retire_model(name: str, *, actor: str, justification: str) -> dict[str, Any]
         raise UsageError("retiring a model needs a justification")
     m = get_model(name)
     _emit(
-        "model_updated",
-        {
-            "model_id": m["model_id"],
-            "retired": True,
-            "updated_by": actor,
-            "justification": justification,
-            "updated_at": utc_now(),
-        },
+        ModelUpdated(
+            model_id=m["model_id"],
+            retired=True,
+            updated_by=actor,
+            justification=justification,
+            updated_at=utc_now(),
+        )
     )
     return get_model(m["name"], m["group_name"])
 
@@ -229,29 +239,30 @@ def create_version(
     base = base_model or run.get("base_model")
     if base:
         base = _resolve_base(base)
-    data = {
-        "version_id": uuid.uuid4().hex,
-        "model_id": m["model_id"],
-        "version": version,
-        "commit_sha": commit_sha or run.get("git_commit"),
-        "execution_id": execution_id,
-        "experiment_id": experiment_id or run.get("experiment_id"),
-        "framework": framework,
-        "framework_version": framework_version,
-        "model_type": model_type,
-        "input_schema": input_schema,
-        "output_schema": output_schema,
-        "hyperparameters": hyperparameters,
-        "datasets": datasets or {},
-        "base_model_version": base,
-        "intended_use": intended_use,
-        "limitations": limitations,
-        "ethical_considerations": ethical_considerations,
-        "metrics": metrics if metrics is not None else lineage["metrics"],
-        "created_by": actor or current_session().author,
-        "created_at": utc_now(),
-    }
-    _emit("version_created", data)
+    _emit(
+        VersionCreated(
+            version_id=uuid.uuid4().hex,
+            model_id=m["model_id"],
+            version=version,
+            commit_sha=commit_sha or run.get("git_commit"),
+            execution_id=execution_id,
+            experiment_id=experiment_id or run.get("experiment_id"),
+            framework=framework,
+            framework_version=framework_version,
+            model_type=model_type,
+            input_schema=input_schema,
+            output_schema=output_schema,
+            hyperparameters=hyperparameters,
+            datasets=datasets or {},
+            base_model_version=base,
+            intended_use=intended_use,
+            limitations=limitations,
+            ethical_considerations=ethical_considerations,
+            metrics=metrics if metrics is not None else lineage["metrics"],
+            created_by=actor or current_session().author,
+            created_at=utc_now(),
+        )
+    )
     return get_version(m["name"], version)[1]
 
 
@@ -302,18 +313,18 @@ def set_gate(
     )
     gates = []
     for cond in parse_criterion(expression):
-        gate = {
-            "gate_id": uuid.uuid4().hex,
-            "scope_type": scope_type,
-            "scope": scope,
-            "metric": cond.metric,
-            "op": cond.op,
-            "threshold": cond.threshold,
-            "created_by": actor or current_session().author,
-            "created_at": utc_now(),
-        }
-        _emit("gate_defined", gate)
-        gates.append(gate)
+        gate = GateDefined(
+            gate_id=uuid.uuid4().hex,
+            scope_type=scope_type,
+            scope=scope,
+            metric=cond.metric,
+            op=cond.op,
+            threshold=cond.threshold,
+            created_by=actor or current_session().author,
+            created_at=utc_now(),
+        )
+        _emit(gate)
+        gates.append(event_data(gate))
     return gates
 
 
@@ -336,17 +347,17 @@ def waive(
     if expires_in_days <= 0:
         raise UsageError(f"expires_in_days must be positive, not {expires_in_days}")
     _, v = get_version(model, version)
-    waiver = {
-        "waiver_id": uuid.uuid4().hex,
-        "version_id": v["version_id"],
-        "metric": metric,
-        "actor": actor,
-        "reason": reason,
-        "expires_at": (datetime.now(timezone.utc) + timedelta(days=expires_in_days)).isoformat(),
-        "created_at": utc_now(),
-    }
-    _emit("waiver_recorded", waiver)
-    return waiver
+    waiver = WaiverRecorded(
+        waiver_id=uuid.uuid4().hex,
+        version_id=v["version_id"],
+        metric=metric,
+        actor=actor,
+        reason=reason,
+        expires_at=(datetime.now(timezone.utc) + timedelta(days=expires_in_days)).isoformat(),
+        created_at=utc_now(),
+    )
+    _emit(waiver)
+    return event_data(waiver)
 
 
 def evaluate_gates(
@@ -367,22 +378,21 @@ def evaluate_gates(
             float(value)
         )
         waiver = waivers.get(g["metric"]) if not passed else None
-        results.append(
-            {
-                "version_id": v["version_id"],
-                "target_state": target_state,
-                "gate_id": g["gate_id"],
-                "metric": g["metric"],
-                "op": g["op"],
-                "threshold": g["threshold"],
-                "value": None if value is None else float(value),
-                "passed": passed,
-                "waiver_id": waiver["waiver_id"] if waiver else None,
-                "outcome": "passed" if passed else ("waived" if waiver else "failed"),
-                "actor": actor,
-                "occurred_at": utc_now(),
-            }
+        result = GateEvaluated(
+            version_id=v["version_id"],
+            target_state=target_state,
+            gate_id=g["gate_id"],
+            metric=g["metric"],
+            op=g["op"],
+            threshold=g["threshold"],
+            value=None if value is None else float(value),
+            passed=passed,
+            waiver_id=waiver["waiver_id"] if waiver else None,
+            outcome="passed" if passed else ("waived" if waiver else "failed"),
+            actor=actor,
+            occurred_at=utc_now(),
         )
+        results.append(event_data(result))
     return results
 
 
@@ -440,7 +450,7 @@ def transition(
     if to_state in GATED_STATES:
         results = evaluate_gates(m["name"], v["version"], to_state, actor)
         for r in results:
-            _emit("gate_evaluated", r)
+            _emit(GateEvaluated(**r))
         failing = [r for r in results if r["outcome"] == "failed"]
         if failing:
             detail = "; ".join(_failure(r) for r in failing)
@@ -449,17 +459,16 @@ def transition(
                 "improve the model or record a waiver with a reason"
             )
     _emit(
-        "version_transition",
-        {
-            "version_id": v["version_id"],
-            "from_state": v["state"],
-            "to_state": to_state,
-            "actor": actor,
-            "role": role,
-            "justification": justification,
-            "allow_multiple_production": allow_multiple_production,
-            "occurred_at": utc_now(),
-        },
+        VersionTransition(
+            version_id=v["version_id"],
+            from_state=v["state"],
+            to_state=to_state,
+            actor=actor,
+            role=role,
+            justification=justification,
+            allow_multiple_production=allow_multiple_production,
+            occurred_at=utc_now(),
+        )
     )
     return get_version(m["name"], v["version"])[1]
 

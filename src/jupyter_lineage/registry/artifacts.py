@@ -12,11 +12,12 @@ from typing import Any
 from urllib.parse import urlparse
 
 from ..errors import RegistryError, UsageError
+from ..events import ArtifactRegistered, event_data
 from ..hashing import sha256_file
 from ..journal import utc_now
 from ..session import current_session
 from ..store import registry as q
-from .api import ARTIFACT_KINDS, _emit, _store, get_version
+from .api import ARTIFACT_KINDS, _store, get_version
 
 _CHUNK = 8 << 20
 _PROGRESS_FROM = 64 << 20  # show a progress bar for files from this size on
@@ -123,20 +124,20 @@ def add_artifact(
         if sha256 is not None and sha256.lower() != digest:
             raise RegistryError(f"{path} has SHA-256 {digest}, not the {sha256} given")
         uri = path.as_uri()
-    record = {
-        "artifact_id": uuid.uuid4().hex,
-        "version_id": v["version_id"],
-        "name": name or Path(parsed.path or text).name,
-        "kind": kind,
-        "uri": uri,
-        "stored_path": stored_path,
-        "sha256": digest,
-        "size": size,
-        "created_by": actor or current_session().author,
-        "created_at": utc_now(),
-    }
-    _emit("artifact_registered", record)
-    return record
+    record = ArtifactRegistered(
+        artifact_id=uuid.uuid4().hex,
+        version_id=v["version_id"],
+        name=name or Path(parsed.path or text).name,
+        kind=kind,
+        uri=uri,
+        stored_path=stored_path,
+        sha256=digest,
+        size=size,
+        created_by=actor or current_session().author,
+        created_at=utc_now(),
+    )
+    current_session().emit(record)
+    return event_data(record)
 
 
 def verify(model: str, version: str | None = None, progress: bool = True) -> list[dict[str, Any]]:
