@@ -18,6 +18,7 @@ from jupyter_lineage.journal import JournalWriter, iter_lines
 
 T0 = "2026-01-02T03:04:05.000006+00:00"
 EXEC = "e" * 32
+OTHER = "0" * 32  # a second cell, run outside a notebook
 
 
 # -- the dicts the emitters built before the catalogue, as they built them -----------------
@@ -128,7 +129,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
         ev.SessionStart(
             pid=12,
             user="ana",
-            hostname=None,
+            hostname="box",
             notebook_path="/work/nb.ipynb",
             working_dir="/work",
             lineage_version="0.9.0",
@@ -137,7 +138,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
         {
             "pid": 12,
             "user": "ana",
-            "hostname": None,
+            "hostname": "box",
             "notebook_path": "/work/nb.ipynb",
             "working_dir": "/work",
             "lineage_version": "0.9.0",
@@ -145,14 +146,14 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
         },
         None,
     )
-    for name, count, cell_id, note in (
-        ("cell_start", 3, "cell-a", "why"),
-        ("cell_start, unnamed and outside a notebook", None, None, None),
+    for name, execution_id, count, cell_id, note in (
+        ("cell_start", EXEC, 3, "cell-a", "why"),
+        ("cell_start, unnamed and outside a notebook", OTHER, None, None, None),
     ):
         yield (
             name,
             ev.CellStart(
-                execution_id=EXEC,
+                execution_id=execution_id,
                 execution_count=count,
                 notebook_path="/work/nb.ipynb" if cell_id else None,
                 cell_id=cell_id,
@@ -170,7 +171,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             ),
             _without_nulls(
                 {
-                    "execution_id": EXEC,
+                    "execution_id": execution_id,
                     "execution_count": count,
                     "notebook_path": "/work/nb.ipynb" if cell_id else None,
                     "cell_id": cell_id,
@@ -200,14 +201,14 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
         ("/data/big.bin", "write", 1 << 30, None, "SHA-256 computed after the cell (...)"),
         ("/data/tmp.txt", "write", None, None, "gone after the cell (deleted or moved)"),
     ]
-    for name, failed, commands in (
-        ("cell_end", True, [("shell", "ls -l"), ("bash", "echo hi")]),
-        ("cell_end, ok and without commands", False, []),
+    for name, execution_id, failed, commands in (
+        ("cell_end", EXEC, True, [("shell", "ls -l"), ("bash", "echo hi")]),
+        ("cell_end, ok and without commands", OTHER, False, []),
     ):
         yield (
             name,
             ev.CellEnd(
-                execution_id=EXEC,
+                execution_id=execution_id,
                 execution_count=3,
                 ended_at=T0,
                 duration_ms=12.346,
@@ -231,7 +232,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             ),
             _without_nulls(
                 {
-                    "execution_id": EXEC,
+                    "execution_id": execution_id,
                     "execution_count": 3,
                     "ended_at": T0,
                     "duration_ms": 12.346,
@@ -272,6 +273,26 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             "size": 1 << 30,
             "sha256": "b" * 64,
             "note": None,
+            "hashed_at": T0,
+        },
+        None,
+    )
+    yield (
+        "file_hashed, changed before it was hashed",
+        ev.FileHashed(
+            execution_id=EXEC,
+            path="/data/big.bin",
+            size=1 << 30,
+            sha256=None,
+            note="changed while it was hashed",
+            hashed_at=T0,
+        ),
+        {
+            "execution_id": EXEC,
+            "path": "/data/big.bin",
+            "size": 1 << 30,
+            "sha256": None,
+            "note": "changed while it was hashed",
             "hashed_at": T0,
         },
         None,
@@ -343,7 +364,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             name="lr-sweep",
             hypothesis="smaller is better",
             success="auc >= 0.8",
-            notebook_path=None,
+            notebook_path="/work/nb.ipynb",
             started_at=T0,
         ),
         {
@@ -351,7 +372,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             "name": "lr-sweep",
             "hypothesis": "smaller is better",
             "success": "auc >= 0.8",
-            "notebook_path": None,
+            "notebook_path": "/work/nb.ipynb",
             "started_at": T0,
         },
         None,
@@ -362,7 +383,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             experiment_id="x1",
             name="lr-sweep",
             outcome="success",
-            declared_outcome=None,
+            declared_outcome="success",
             evaluated_outcome="success",
             criterion_met=True,
             evaluation="auc 0.83 >= 0.8",
@@ -373,7 +394,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             "experiment_id": "x1",
             "name": "lr-sweep",
             "outcome": "success",
-            "declared_outcome": None,
+            "declared_outcome": "success",
             "evaluated_outcome": "success",
             "criterion_met": True,
             "evaluation": "auc 0.83 >= 0.8",
@@ -402,20 +423,20 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
     value = {"layers": (64, 32), 1: _Float(0.1), "big": 2**70, "nan": float("nan")}
     yield (
         "param",
-        ev.Param(name="arch", value=value, execution_id=None, experiment_id=None, logged_at=T0),
+        ev.Param(name="arch", value=value, execution_id=EXEC, experiment_id="x1", logged_at=T0),
         {
             "name": "arch",
             "value": value,
-            "execution_id": None,
-            "experiment_id": None,
+            "execution_id": EXEC,
+            "experiment_id": "x1",
             "logged_at": T0,
         },
         None,
     )
     yield (
         "forget",
-        ev.Forget(execution_id=EXEC, reason=None, forgotten_at=T0),
-        {"execution_id": EXEC, "reason": None, "forgotten_at": T0},
+        ev.Forget(execution_id=OTHER, reason="typo", forgotten_at=T0),
+        {"execution_id": OTHER, "reason": "typo", "forgotten_at": T0},
         None,
     )
     schema = [{"name": "a", "type": "int64"}, {"name": "(1, 'b')", "type": "object"}]
@@ -433,7 +454,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             column_count=2,
             schema=schema,
             source="s3://bucket/customers.parquet",
-            note=None,
+            note="hashed in full",
             hashed_ms=0.123,
             execution_id=EXEC,
             experiment_id="x1",
@@ -451,7 +472,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             "column_count": 2,
             "schema": schema,
             "source": "s3://bucket/customers.parquet",
-            "note": None,
+            "note": "hashed in full",
             "hashed_ms": 0.123,
             "execution_id": EXEC,
             "experiment_id": "x1",
@@ -470,7 +491,7 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             risk_tier="HIGH",
             tags=["tabular"],
             documentation_url="https://example.com/doc",
-            repository_url=None,
+            repository_url="https://example.com/repo",
             created_by="ana@example.com",
             created_at=T0,
         ),
@@ -483,31 +504,42 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
             "risk_tier": "HIGH",
             "tags": ["tabular"],
             "documentation_url": "https://example.com/doc",
-            "repository_url": None,
+            "repository_url": "https://example.com/repo",
             "created_by": "ana@example.com",
             "created_at": T0,
         },
         None,
     )
-    changed = {"description": None, "owners": ["bo@example.com"], "tags": ["x"]}
-    yield (
-        "model_updated",
-        ev.ModelUpdated(
-            model_id="m1",
-            **changed,
-            updated_by="ana@example.com",
-            justification=None,
-            updated_at=T0,
-        ),
-        {
-            "model_id": "m1",
-            **changed,
-            "updated_by": "ana@example.com",
-            "justification": None,
-            "updated_at": T0,
-        },
-        None,
-    )
+    every = {
+        "description": "new",
+        "owners": ["bo@example.com"],
+        "risk_tier": "LOW",
+        "tags": ["x"],
+        "documentation_url": "https://example.com/doc2",
+        "repository_url": "https://example.com/repo2",
+    }
+    for name, changed in (
+        ("model_updated", every),
+        ("model_updated, a description cleared", {"description": None}),
+    ):
+        yield (
+            name,
+            ev.ModelUpdated(
+                model_id="m1",
+                **changed,
+                updated_by="ana@example.com",
+                justification=None,
+                updated_at=T0,
+            ),
+            {
+                "model_id": "m1",
+                **changed,
+                "updated_by": "ana@example.com",
+                "justification": None,
+                "updated_at": T0,
+            },
+            None,
+        )
     yield (
         "model_updated, retired",
         ev.ModelUpdated(
@@ -775,3 +807,135 @@ def test_every_emitter_writes_what_the_catalogue_defines(shell: Any, tmp_path: P
             seen[type_] = seen.get(type_, 0) + 1
     assert set(seen) == set(CATALOGUE) - {"journal_gap"}
     assert seen["annotation"] == 3 and seen["model_updated"] == 2
+
+
+# -- the store's ingest reads the catalogue ------------------------------------------------
+
+
+def _journal_of(
+    tmp_path: Path, chosen: list[tuple[str, Event, dict[str, Any], list[str] | None]]
+) -> Path:
+    """A store directory whose one journal holds the chosen samples, as emitters write them."""
+    journal = JournalWriter(tmp_path / "journal", "s")
+    for _, event, _, redactions in chosen:
+        journal.append_event(event, redactions=redactions)
+    journal.close()
+    return journal.path
+
+
+def test_every_type_is_ingested_except_the_journals_own_gap_record() -> None:
+    from jupyter_lineage.store.ingest import HANDLERS, TABLES
+
+    # A journal_gap is the journal's note of what it dropped: doctor reads it from the
+    # journal, and the events table keeps it, as it keeps every line.
+    assert set(HANDLERS) == set(CATALOGUE) - {"journal_gap"}
+    assert CATALOGUE["journal_gap"].tables == ()
+    for type_ in HANDLERS:
+        tables = CATALOGUE[type_].tables
+        assert tables and set(tables) <= set(TABLES), type_
+
+
+def test_each_type_gives_rows_in_the_tables_the_catalogue_names(tmp_path: Path) -> None:
+    from jupyter_lineage.store.ingest import Batch
+
+    filled: dict[str, set[str]] = {}
+    for n, sample in enumerate(SAMPLES):
+        path = _journal_of(tmp_path / str(n), [sample])
+        batch = Batch(path.name)
+        for line in iter_lines(path):
+            batch.add(line)
+        assert batch.problems == [], sample[0]
+        assert len(batch.rows["events"]) == 1, sample[0]
+        tables = {table for table, rows in batch.rows.items() if rows} - {"events"}
+        assert tables <= set(type(sample[1]).tables), sample[0]
+        filled.setdefault(event_type(sample[1]), set()).update(tables)
+    assert filled == {type_: set(cls.tables) for type_, cls in CATALOGUE.items()}
+
+
+def _schema_columns(store_dir: Path) -> dict[str, dict[str, str]]:
+    """Every base table of a real store's schema: column name -> its type."""
+    import duckdb
+
+    con = duckdb.connect(str(store_dir / "lineage.duckdb"), read_only=True)
+    try:
+        rows = con.execute(
+            "SELECT c.table_name, c.column_name, c.data_type FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_name) WHERE t.table_type = 'BASE TABLE'"
+        ).fetchall()
+    finally:
+        con.close()
+    tables: dict[str, dict[str, str]] = {}
+    for table, column, type_ in rows:
+        tables.setdefault(table, {})[column] = type_
+    return tables
+
+
+# Tables no event feeds: the store's own bookkeeping, and a copy ingest makes of rows above.
+BOOKKEEPING = {"schema_info", "journal_offsets", "ingest_problems", "failed_run_copies"}
+
+
+def test_every_column_of_the_schema_is_fed_by_an_event_field_or_a_handler(tmp_path: Path) -> None:
+    from jupyter_lineage.store import DuckDBStore
+    from jupyter_lineage.store.ingest import TABLES
+
+    _journal_of(tmp_path, SAMPLES)
+    store = DuckDBStore(tmp_path)
+    report = store.ingest()
+    assert report.problems == [] and report.events == len(SAMPLES)
+    schema = _schema_columns(tmp_path)
+    assert set(schema) - BOOKKEEPING == set(TABLES)
+    for table, (copied, given) in TABLES.items():
+        columns = set(schema[table])
+        # What ingest adds beside an event's rows: a run's result copied onto its start.
+        derived = {c for c in columns if table == "executions" and c.startswith("result_")}
+        derived |= {"copied"} if table == "execution_results" else set()
+        assert set(copied) | set(given) == columns - derived, table
+        # Every column holds a value from the samples, which fill every field.
+        counts = ", ".join(f'count("{column}")' for column in sorted(columns))
+        found = store.query(f"SELECT {counts} FROM {table}", ingest=False).iloc[0]
+        empty = [column for column, n in zip(sorted(columns), found, strict=True) if not n]
+        assert empty == [], f"{table}: {', '.join(empty)} fed by no event"
+    failed = store.query("SELECT * FROM failed_run_copies", ingest=False)
+    assert failed["execution_id"].tolist() == [EXEC] and failed.notna().all(axis=None)
+
+
+def test_a_copied_events_object_fields_are_its_tables_json_columns(tmp_path: Path) -> None:
+    from jupyter_lineage.store import DuckDBStore
+    from jupyter_lineage.store.ingest import COPIED, TABLES
+
+    _journal_of(tmp_path, [])
+    DuckDBStore(tmp_path).ingest()
+    schema = _schema_columns(tmp_path)
+    for type_, cls in COPIED.items():
+        [table] = cls.tables
+        assert set(schema[table]) == {"event_id", *cls.__struct_fields__}, type_
+        json_columns = {c for c, t in schema[table].items() if t == "JSON"}
+        assert json_columns == set(TABLES[table][1]) - {"event_id"}, type_
+        # The rest are read with the Arrow type the catalogue gives: text as text...
+        for column, alias in TABLES[table][0].items():
+            assert alias is None or (alias, schema[table][column]) in {
+                ("string", "VARCHAR"),
+                ("string", "TIMESTAMP WITH TIME ZONE"),
+                ("double", "DOUBLE"),
+                ("bool", "BOOLEAN"),
+            }, (table, column)
+
+
+def test_a_copied_column_list_names_only_fields_the_struct_has() -> None:
+    from jupyter_lineage.store.ingest import copied
+
+    assert list(copied(ev.Forget, but=("execution_id",))) == ["reason", "forgotten_at"]
+    with pytest.raises(TypeError, match="Forget has no field executionid"):
+        copied(ev.Forget, but=("executionid",))
+
+
+def test_the_architecture_documents_every_event_type_and_its_tables() -> None:
+    text = (Path(__file__).resolve().parents[2] / "ARCHITECTURE.md").read_text(encoding="utf-8")
+    documented = {}
+    for line in text.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if line.startswith("| `") and len(cells) == 3:
+            documented[cells[0].strip("`")] = tuple(
+                t.strip("` ") for t in cells[2].split(",") if t.strip("` —")
+            )
+    assert documented == {type_: cls.tables for type_, cls in CATALOGUE.items()}

@@ -11,10 +11,35 @@ from __future__ import annotations
 
 import json
 import re
+import types
+import typing
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import msgspec
+from msgspec import Struct
+
+from ..events import (
+    CATALOGUE,
+    Annotation,
+    CellEnd,
+    CellStart,
+    Command,
+    EnvironmentSnapshot,
+    Event,
+    ExperimentEnd,
+    ExperimentStart,
+    FileAccess,
+    Forget,
+    Metric,
+    Param,
+    SessionStart,
+    Target,
+    UnsetType,
+    Value,
+    event_type,
+)
 from ..journal import JournalLine, line_decoder
 
 if TYPE_CHECKING:
@@ -264,97 +289,75 @@ def _arrow_array(values: Sequence[Any]) -> pa.Array:
     return pa.array(values)
 
 
+def copied(source: type[Struct], *, but: tuple[str, ...] = ()) -> dict[str, str | None]:
+    """The fields of a catalogue struct that a table copies under their own names (all but
+    ``but``), each with the Arrow type it is read as (None: as Arrow infers it)."""
+    fields = {f.name: f.type for f in msgspec.structs.fields(source)}
+    unknown = set(but) - set(fields)
+    if unknown:
+        raise TypeError(f"{source.__name__} has no field {', '.join(sorted(unknown))}")
+    return {name: _arrow_alias(type_) for name, type_ in fields.items() if name not in but}
+
+
+def _arrow_alias(type_: Any) -> str | None:
+    """Text, booleans and floats by their type; integers and the rest as Arrow infers them
+    (a typed conversion would cut a float among integers down without a word)."""
+    kind = _given(type_)
+    if kind is str or typing.get_origin(kind) is typing.Literal:
+        return "string"
+    return {bool: "bool", float: "double"}.get(kind)
+
+
+def _is_json(type_: Any) -> bool:
+    """Whether a field is kept as JSON text: an object, any value, or a list of other than text."""
+    kind = _given(type_)
+    origin = typing.get_origin(kind)
+    if kind is Any or kind is dict or origin is dict:
+        return True
+    return origin is list and typing.get_args(kind) != (str,)
+
+
+def _given(type_: Any) -> Any:
+    """A field's type without the None and UNSET it may also be."""
+    args = [a for a in typing.get_args(type_) if a not in (type(None), UnsetType)]
+    if typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 1:
+        return args[0]
+    return type_
+
+
 # What each table's rows are made of: the columns copied from a dict of the event,
 # with the Arrow type each is read as (None: as Arrow infers it; integers always, see
 # ``_arrow_array``), and the columns its handler gives, in the order it gives them.
-# Together they are the table's columns in schema.sql.
+# Together they are the table's columns in schema.sql. The copied columns are the
+# event's fields (or those of what it lists), all but those its handler reads itself.
 TABLES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
     "events": (
         {"seq": None, "ts": "string", "type": "string"},
         ("event_id", "journal", "byte_offset", "session_id", "line_hash", "redactions"),
     ),
     "sessions": (
-        {
-            "pid": None,
-            "hostname": "string",
-            "notebook_path": "string",
-            "working_dir": "string",
-            "lineage_version": "string",
-            "ipython_version": "string",
-            "author": "string",
-            "notebook_key": "string",
-        },
+        copied(SessionStart, but=("user",)),
         ("session_id", "event_id", "started_at", "user_name"),
     ),
     "executions": (
-        {
-            "execution_count": None,
-            "notebook_path": "string",
-            "cell_id": "string",
-            "source": "string",
-            "source_hash": "string",
-            "name": "string",
-            "model": "string",
-            "base_model": "string",
-            "note": "string",
-            "mode": "string",
-            "capture_values": "bool",
-            "experiment_id": "string",
-            "started_at": "string",
-        },
+        copied(CellStart, but=("execution_id", "tags")),
         ("execution_id", "event_id", "session_id", "tags", "redactions"),
     ),
     "execution_results": (
-        {
-            "execution_count": None,
-            "ended_at": "string",
-            "duration_ms": "double",
-            "status": "string",
-            "error_type": "string",
-            "error_message": "string",
-            "traceback": "string",
-            "environment_id": "string",
-        },
+        copied(
+            CellEnd,
+            but=("execution_id", "seeds", "values", "files", "commands", "capture_errors"),
+        ),
         ("execution_id", "event_id", "seeds", "capture_errors", "redactions"),
     ),
-    "value_records": (
-        {
-            "name": "string",
-            "role": "string",
-            "action": "string",
-            "fingerprint": "string",
-            "fingerprint_kind": "string",
-            "type_name": "string",
-            "shape": "string",
-            "length": None,
-            "summary": "string",
-            "note": "string",
-        },
-        ("execution_id", "event_id", "ordinal"),
-    ),
-    "file_records": (
-        {"path": "string", "access": "string", "size": None, "sha256": "string", "note": "string"},
-        ("execution_id", "event_id", "ordinal"),
-    ),
-    "command_records": (
-        {"kind": "string", "command": "string"},
-        ("execution_id", "event_id", "ordinal"),
-    ),
+    "value_records": (copied(Value), ("execution_id", "event_id", "ordinal")),
+    "file_records": (copied(FileAccess), ("execution_id", "event_id", "ordinal")),
+    "command_records": (copied(Command), ("execution_id", "event_id", "ordinal")),
     "environment_records": (
-        {
-            "captured_at": "string",
-            "python_version": "string",
-            "python_implementation": "string",
-            "python_executable": "string",
-            "platform": "string",
-            "os_name": "string",
-            "os_release": "string",
-            "machine": "string",
-            "hostname": "string",
-            "cpu_model": "string",
-            "cpu_count": None,
-            "ram_bytes": None,
-        },
+        copied(
+            EnvironmentSnapshot,
+            but=("environment_id", "gpus", "git", "container", "env_vars", "packages"),
+        ),
         (
             "environment_id",
             "event_id",
@@ -371,48 +374,36 @@ TABLES: dict[str, tuple[dict[str, str | None], tuple[str, ...]]] = {
     ),
     "package_records": ({}, ("environment_id", "name", "version")),
     "annotation_records": (
-        {
-            "revises": "string",
-            "kind": "string",
-            "text": "string",
-            "author": "string",
-            "experiment_id": "string",
-            "question": "string",
-            "template": "string",
-        },
+        copied(Annotation, but=("annotation_id", "thread_id", "targets", "created_at")),
         ("annotation_id", "event_id", "session_id", "thread_id", "created_at"),
     ),
     "annotation_targets": (
-        {"fingerprint": "string", "sha256": "string"},
+        copied(Target, but=("type", "ref", "name")),
         ("annotation_id", "event_id", "ordinal", "target_type", "target"),
     ),
     "experiment_records": (
-        {"name": "string", "hypothesis": "string", "notebook_path": "string"},
+        copied(ExperimentStart, but=("experiment_id", "success", "started_at")),
         ("experiment_id", "event_id", "session_id", "success_criterion", "started_at"),
     ),
     "experiment_ends": (
-        {
-            "outcome": "string",
-            "declared_outcome": "string",
-            "evaluated_outcome": "string",
-            "criterion_met": "bool",
-            "evaluation": "string",
-        },
+        copied(ExperimentEnd, but=("experiment_id", "name", "metrics", "ended_at")),
         ("experiment_id", "event_id", "ended_at", "final_metrics"),
     ),
     "metric_records": (
-        {"execution_id": "string", "experiment_id": "string", "step": None},
+        copied(Metric, but=("name", "value", "logged_at")),
         ("event_id", "session_id", "name", "value", "logged_at"),
     ),
     "param_records": (
-        {"execution_id": "string", "experiment_id": "string"},
+        copied(Param, but=("name", "value", "logged_at")),
         ("event_id", "session_id", "name", "value", "logged_at"),
     ),
     "forget_records": (
-        {"reason": "string"},
+        copied(Forget, but=("execution_id", "forgotten_at")),
         ("execution_id", "event_id", "session_id", "forgotten_at"),
     ),
 }
+
+
 # The lists of a cell_end event, each a table of rows numbered by their place in it.
 CELL_END_LISTS = (
     ("value_records", "values"),
@@ -535,159 +526,33 @@ def _escape_surrogates(value: Any) -> Any:
     return value
 
 
-# Events whose data maps one-to-one onto a table's columns: type → (table, columns, JSON columns).
-_COPIED: dict[str, tuple[str, tuple[str, ...], tuple[str, ...]]] = {
-    "file_hashed": (
-        "file_hash_records",
-        ("execution_id", "path", "size", "sha256", "note", "hashed_at"),
-        (),
-    ),
-    "dataset": (
-        "dataset_records",
-        (
-            "dataset_id",
-            "execution_id",
-            "experiment_id",
-            "name",
-            "context",
-            "digest",
-            "digest_kind",
-            "type_name",
-            "shape",
-            "row_count",
-            "column_count",
-            "schema",
-            "source",
-            "note",
-            "hashed_ms",
-            "logged_at",
-        ),
-        ("schema",),
-    ),
-    "model_registered": (
-        "model_records",
-        (
-            "model_id",
-            "name",
-            "group_name",
-            "description",
-            "owners",
-            "risk_tier",
-            "tags",
-            "documentation_url",
-            "repository_url",
-            "created_by",
-            "created_at",
-        ),
-        (),
-    ),
-    "model_updated": (
-        "model_updates",
-        (
-            "model_id",
-            "description",
-            "owners",
-            "risk_tier",
-            "tags",
-            "documentation_url",
-            "repository_url",
-            "retired",
-            "updated_by",
-            "justification",
-            "updated_at",
-        ),
-        (),
-    ),
-    "version_created": (
-        "version_records",
-        (
-            "version_id",
-            "model_id",
-            "version",
-            "commit_sha",
-            "execution_id",
-            "experiment_id",
-            "framework",
-            "framework_version",
-            "model_type",
-            "input_schema",
-            "output_schema",
-            "hyperparameters",
-            "datasets",
-            "base_model_version",
-            "intended_use",
-            "limitations",
-            "ethical_considerations",
-            "metrics",
-            "created_by",
-            "created_at",
-        ),
-        ("input_schema", "output_schema", "hyperparameters", "datasets", "metrics"),
-    ),
-    "version_transition": (
-        "transition_records",
-        (
-            "version_id",
-            "from_state",
-            "to_state",
-            "actor",
-            "role",
-            "justification",
-            "allow_multiple_production",
-            "occurred_at",
-        ),
-        (),
-    ),
-    "gate_defined": (
-        "gate_records",
-        ("gate_id", "scope_type", "scope", "metric", "op", "threshold", "created_by", "created_at"),
-        (),
-    ),
-    "gate_evaluated": (
-        "gate_evaluations",
-        (
-            "version_id",
-            "target_state",
-            "gate_id",
-            "metric",
-            "op",
-            "threshold",
-            "value",
-            "passed",
-            "waiver_id",
-            "outcome",
-            "actor",
-            "occurred_at",
-        ),
-        (),
-    ),
-    "waiver_recorded": (
-        "waiver_records",
-        ("waiver_id", "version_id", "metric", "actor", "reason", "expires_at", "created_at"),
-        (),
-    ),
-    "artifact_registered": (
-        "artifact_records",
-        (
-            "artifact_id",
-            "version_id",
-            "name",
-            "kind",
-            "uri",
-            "stored_path",
-            "sha256",
-            "size",
-            "created_by",
-            "created_at",
-        ),
-        (),
-    ),
+Handler = Callable[[Batch, str, str | None, dict[str, Any]], None]
+# The events whose rows their handler makes.
+_HANDLED: dict[type[Event], Handler] = {
+    SessionStart: _on_session,
+    CellStart: _on_cell_start,
+    CellEnd: _on_cell_end,
+    EnvironmentSnapshot: _on_environment,
+    Annotation: _on_annotation,
+    ExperimentStart: _on_experiment_start,
+    ExperimentEnd: _on_experiment_end,
+    Metric: _on_metric,
+    Param: _on_param,
+    Forget: _on_forget,
+}
+# Every other event of the catalogue that names one table is copied: its fields are that
+# table's columns, one row per event, and those holding objects or lists of them are kept
+# as JSON text. Adding such an event is its catalogue entry, its table and its view.
+COPIED: dict[str, type[Event]] = {
+    type_: cls for type_, cls in CATALOGUE.items() if cls not in _HANDLED and len(cls.tables) == 1
 }
 
 
-def _copier(
-    table: str, columns: tuple[str, ...], json_columns: tuple[str, ...]
-) -> Callable[[Batch, str, str | None, dict[str, Any]], None]:
+def _json_fields(cls: type[Event]) -> tuple[str, ...]:
+    return tuple(f.name for f in msgspec.structs.fields(cls) if _is_json(f.type))
+
+
+def _copier(table: str, json_columns: tuple[str, ...]) -> Handler:
     def handle(batch: Batch, event_id: str, session: str | None, d: dict[str, Any]) -> None:
         encoded = tuple(json.dumps(d[c]) if d.get(c) is not None else None for c in json_columns)
         batch.add_row(table, d, (event_id, *encoded))
@@ -695,30 +560,21 @@ def _copier(
     return handle
 
 
-# The copied tables' rows: their columns as they are (as Arrow infers them), the JSON
-# ones given, encoded.
+# The copied tables' rows: their columns typed as the catalogue says, the JSON ones given, encoded.
 TABLES.update(
     {
-        table: (
-            {c: None for c in columns if c not in json_columns},
-            ("event_id", *json_columns),
+        cls.tables[0]: (
+            {c: t for c, t in copied(cls).items() if c not in _json_fields(cls)},
+            ("event_id", *_json_fields(cls)),
         )
-        for table, columns, json_columns in _COPIED.values()
+        for cls in COPIED.values()
     }
 )
 
-HANDLERS: dict[str, Callable[[Batch, str, str | None, dict[str, Any]], None]] = {
-    **{type_: _copier(*spec) for type_, spec in _COPIED.items()},
-    "session_start": _on_session,
-    "cell_start": _on_cell_start,
-    "cell_end": _on_cell_end,
-    "environment": _on_environment,
-    "annotation": _on_annotation,
-    "experiment_start": _on_experiment_start,
-    "experiment_end": _on_experiment_end,
-    "metric": _on_metric,
-    "param": _on_param,
-    "forget": _on_forget,
+# What each event type gives, by its type in the catalogue.
+HANDLERS: dict[str, Handler] = {
+    **{event_type(cls): handler for cls, handler in _HANDLED.items()},
+    **{type_: _copier(cls.tables[0], _json_fields(cls)) for type_, cls in COPIED.items()},
 }
 
 
