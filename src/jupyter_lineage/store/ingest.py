@@ -9,15 +9,14 @@ both run :func:`complete_file_hashes` and :func:`apply_forgets`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import json
 import re
-import types
-import typing
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import msgspec
 from msgspec import Struct
 
 from ..events import (
@@ -36,7 +35,6 @@ from ..events import (
     Param,
     SessionStart,
     Target,
-    UnsetType,
     Value,
     event_type,
 )
@@ -90,7 +88,9 @@ class Batch:
     ``drop`` forgets the rows of events a store already holds. ``end``,
     ``last_hash`` and ``last_seq`` say where the run stops in its journal,
     ``problems`` which lines gave no rows, as (offset, message): read them after
-    ``parse()`` (which ``tables()``, ``rows`` and ``drop`` call).
+    ``parse()`` (which ``tables()``, ``rows`` and ``drop`` call). Given ``read_fast``
+    (the DuckDB store gives ``fastpath.read_fast``), the lines taken by ``add_raw``
+    are read by it where it can, and line by line where it cannot.
     """
 
     def __init__(
@@ -292,37 +292,54 @@ def _arrow_array(values: Sequence[Any]) -> pa.Array:
 def copied(source: type[Struct], *, but: tuple[str, ...] = ()) -> dict[str, str | None]:
     """The fields of a catalogue struct that a table copies under their own names (all but
     ``but``), each with the Arrow type it is read as (None: as Arrow infers it)."""
-    fields = {f.name: f.type for f in msgspec.structs.fields(source)}
+    fields = _fields(source)
     unknown = set(but) - set(fields)
     if unknown:
         raise TypeError(f"{source.__name__} has no field {', '.join(sorted(unknown))}")
     return {name: _arrow_alias(type_) for name, type_ in fields.items() if name not in but}
 
 
-def _arrow_alias(type_: Any) -> str | None:
+@functools.cache
+def _fields(source: type[Struct]) -> dict[str, str]:
+    """A catalogue struct's fields, in order, each with its type as ``events.py`` writes it,
+    without the None and UnsetType it may also be (``str``, ``list[str]``, ``dict[str, Any]``).
+
+    The text is read, not evaluated: evaluating every annotation of the catalogue would cost
+    each process that imports the store (a kernel does, on ``%load_ext``) milliseconds.
+    """
+    written: dict[str, Any] = {}
+    for cls in reversed(source.__mro__):
+        written.update(inspect.get_annotations(cls))
+    return {name: _given(written[name]) for name in source.__struct_fields__}
+
+
+def _given(annotation: Any) -> str:
+    """``str | None`` → ``str``: a type as written, without None and UnsetType."""
+    if not isinstance(annotation, str):  # a module without postponed annotations
+        annotation = annotation.__name__ if isinstance(annotation, type) else str(annotation)
+    parts, depth, start = [], 0, 0
+    for i, char in enumerate(annotation):
+        depth += (char == "[") - (char == "]")
+        if char == "|" and depth == 0:
+            parts.append(annotation[start:i].strip())
+            start = i + 1
+    parts.append(annotation[start:].strip())
+    return " | ".join(p for p in parts if p not in ("None", "UnsetType"))
+
+
+def _arrow_alias(type_: str) -> str | None:
     """Text, booleans and floats by their type; integers and the rest as Arrow infers them
     (a typed conversion would cut a float among integers down without a word)."""
-    kind = _given(type_)
-    if kind is str or typing.get_origin(kind) is typing.Literal:
+    if type_.startswith("Literal["):
         return "string"
-    return {bool: "bool", float: "double"}.get(kind)
+    return {"str": "string", "bool": "bool", "float": "double"}.get(type_)
 
 
-def _is_json(type_: Any) -> bool:
+def _is_json(type_: str) -> bool:
     """Whether a field is kept as JSON text: an object, any value, or a list of other than text."""
-    kind = _given(type_)
-    origin = typing.get_origin(kind)
-    if kind is Any or kind is dict or origin is dict:
+    if type_ in ("Any", "dict") or type_.startswith("dict["):
         return True
-    return origin is list and typing.get_args(kind) != (str,)
-
-
-def _given(type_: Any) -> Any:
-    """A field's type without the None and UNSET it may also be."""
-    args = [a for a in typing.get_args(type_) if a not in (type(None), UnsetType)]
-    if typing.get_origin(type_) in (typing.Union, types.UnionType) and len(args) == 1:
-        return args[0]
-    return type_
+    return type_.startswith("list[") and type_ != "list[str]"
 
 
 # What each table's rows are made of: the columns copied from a dict of the event,
@@ -549,7 +566,7 @@ COPIED: dict[str, type[Event]] = {
 
 
 def _json_fields(cls: type[Event]) -> tuple[str, ...]:
-    return tuple(f.name for f in msgspec.structs.fields(cls) if _is_json(f.type))
+    return tuple(name for name, type_ in _fields(cls).items() if _is_json(type_))
 
 
 def _copier(table: str, json_columns: tuple[str, ...]) -> Handler:
@@ -563,10 +580,7 @@ def _copier(table: str, json_columns: tuple[str, ...]) -> Handler:
 # The copied tables' rows: their columns typed as the catalogue says, the JSON ones given, encoded.
 TABLES.update(
     {
-        cls.tables[0]: (
-            {c: t for c, t in copied(cls).items() if c not in _json_fields(cls)},
-            ("event_id", *_json_fields(cls)),
-        )
+        cls.tables[0]: (copied(cls, but=_json_fields(cls)), ("event_id", *_json_fields(cls)))
         for cls in COPIED.values()
     }
 )
