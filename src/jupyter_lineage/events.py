@@ -595,8 +595,6 @@ def _as_the_json_module_would(obj: Any) -> Any:
     """
     if isinstance(obj, str):
         return str.__str__(obj)
-    if isinstance(obj, bool):
-        return bool(obj)
     if isinstance(obj, int):
         return int.__int__(obj)
     if isinstance(obj, float):
