@@ -86,10 +86,10 @@ class SessionStart(Event, tag="session_start", kw_only=True):
     user: str | None
     hostname: str | None
     notebook_path: str | None
-    notebook_key: str | None = None
+    notebook_key: str | None
     """The notebook's name on every machine: ``git:PATH`` in its repository, ``root:PATH``
     below the server's root, or None (``config.notebook_key``)."""
-    author: str | None = None
+    author: str | None
     """Who runs the session (``Session.author``)."""
     working_dir: str | None
     lineage_version: str
