@@ -6,6 +6,11 @@ CLI can print it as a single line.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class LineageError(Exception):
     """Base class for every error jupyter-lineage raises on purpose."""
@@ -41,3 +46,17 @@ class RegistryError(LineageError):
 
 class SearchSyntaxError(UsageError):
     """A registry search query could not be parsed; the message points at the position."""
+
+
+def or_none(fn: Callable[[], T]) -> T | None:
+    """``fn()``, or None when it raises: for facts that are nice to have (a host name, a user)."""
+    try:
+        return fn()
+    except Exception:
+        return None
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message`` of an exception, for a one-line report (the message cut at 200 chars)."""
+    text = or_none(lambda: str(exc)) or ""
+    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__

@@ -256,6 +256,11 @@ class EnvironmentSnapshot(Event, tag="environment", kw_only=True):
     env_vars: dict[str, str]  # the allow-listed variables
     packages: dict[str, str]  # distribution name -> version
 
+    def to_json(self) -> dict[str, Any]:
+        """Its fields as a plain dict (what ``environment_id`` is computed from, less the id
+        and time)."""
+        return msgspec.structs.asdict(self)
+
 
 # -- annotations and experiments -------------------------------------------------------
 

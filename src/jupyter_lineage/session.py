@@ -33,7 +33,7 @@ from .config import (
     resolve_store_dir,
     team_store_url,
 )
-from .errors import LineageError, UsageError
+from .errors import LineageError, UsageError, describe, or_none
 from .events import Event, Forget, SessionStart
 from .ids import is_execution_id
 from .journal import JournalWriter, utc_now
@@ -83,7 +83,7 @@ class Session:
         self.notebook_path = notebook_path_from_env()
         # The notebook's name on every machine (config.notebook_key), for the sidebar of a
         # team store to find teammates' runs of it.
-        self.notebook_key: str | None = _safe(notebook_key_from_env)
+        self.notebook_key: str | None = or_none(notebook_key_from_env)
         self.store_dir = resolve_store_dir(store_dir, self.notebook_path)
         # A kernel's session ships new events to the team store on a thread a moment after each
         # cell; the CLI and scripts ship when they read (every query syncs first) or with `sync`.
@@ -159,12 +159,12 @@ class Session:
             self._journal.append_event(
                 SessionStart(
                     pid=os.getpid(),
-                    user=_safe(getpass.getuser),
-                    hostname=_safe(socket.gethostname),
+                    user=or_none(getpass.getuser),
+                    hostname=or_none(socket.gethostname),
                     notebook_path=self.notebook_path,
                     notebook_key=self.notebook_key,
-                    author=_safe(lambda: self.author),
-                    working_dir=_safe(os.getcwd),
+                    author=or_none(lambda: self.author),
+                    working_dir=or_none(os.getcwd),
                     lineage_version=__version__,
                     ipython_version=_ipython_version(),
                 )
@@ -216,7 +216,7 @@ class Session:
             return
         self._journal_problem = problem
         self.say(
-            f"cannot write the journal {journal.path} ({_describe(error)}); events are held in "
+            f"cannot write the journal {journal.path} ({describe(error)}); events are held in "
             "memory and written when it can be, and cells run as usual"
         )
 
@@ -259,7 +259,7 @@ class Session:
                 os.environ.get("JUPYTER_LINEAGE_AUTHOR")
                 or _git_email()
                 or (
-                    f"{_safe(getpass.getuser) or 'unknown'}@{_safe(socket.gethostname) or 'localhost'}"
+                    f"{or_none(getpass.getuser) or 'unknown'}@{or_none(socket.gethostname) or 'localhost'}"
                 )
             )
         return self._author
@@ -403,18 +403,6 @@ def session_for_store(store_dir: str | os.PathLike[str]) -> Iterator[Session]:
 
 
 # -- small helpers -----------------------------------------------------------------------
-
-
-def _describe(exc: BaseException) -> str:
-    text = _safe(lambda: str(exc)) or ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
-def _safe(fn: Any) -> Any:
-    try:
-        return fn()
-    except Exception:
-        return None
 
 
 def _git_email() -> str | None:

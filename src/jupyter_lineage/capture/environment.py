@@ -5,7 +5,7 @@ every captured cell. The first call reads everything (machine, packages, git,
 GPUs); later calls compare a cheap change key (``sys.path``, the stat of every
 ``sys.path`` directory, the stat of the repository's ``HEAD``/ref/``index``/
 ``config`` files, the allow-listed environment variables) and return the same
-:class:`~jupyter_lineage.records.Environment` while the key is unchanged, with
+:class:`~jupyter_lineage.events.EnvironmentSnapshot` (the ``environment`` event) while the key is unchanged, with
 no subprocess and no directory listing.
 
 Packages are read from ``*.dist-info`` / ``*.egg-info`` directory names on
@@ -40,7 +40,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from jupyter_lineage.config import git_work_tree
-from jupyter_lineage.records import Environment
+from jupyter_lineage.events import EnvironmentSnapshot
 from jupyter_lineage.urls import strip_credentials
 
 DEFAULT_ENV_ALLOWLIST: tuple[str, ...] = (
@@ -128,7 +128,7 @@ class EnvironmentCapture:
             :data:`DEFAULT_ENV_ALLOWLIST` and ``JUPYTER_LINEAGE_ENV_ALLOW``;
             secret-looking names are refused.
 
-    The returned :class:`Environment` is shared between calls: treat it as read-only.
+    The returned :class:`EnvironmentSnapshot` is shared between calls: treat it as read-only.
     """
 
     def __init__(
@@ -144,7 +144,7 @@ class EnvironmentCapture:
         self.repo_dir = os.path.abspath(os.fspath(repo_dir))
         self._extra_allow = tuple(extra_allow)
         self._stale = True
-        self._env: Environment | None = None
+        self._env: EnvironmentSnapshot | None = None
         self._machine: dict[str, Any] | None = None
         self._container_files: dict[str, Any] | None = None
 
@@ -172,7 +172,7 @@ class EnvironmentCapture:
         """
         self._stale = True
 
-    def snapshot(self, force: bool = False) -> Environment:
+    def snapshot(self, force: bool = False) -> EnvironmentSnapshot:
         """The current environment: the cached one while its change key is unchanged.
 
         Never raises: a part that cannot be read is left ``None`` or empty.
@@ -185,7 +185,7 @@ class EnvironmentCapture:
                 return self._env
             return _bare_environment()
 
-    def _snapshot(self, force: bool) -> Environment:
+    def _snapshot(self, force: bool) -> EnvironmentSnapshot:
         if force:
             self._machine = None
             self._container_files = None
@@ -231,7 +231,7 @@ class EnvironmentCapture:
         environment_id = compute_environment_id(fields)
         if self._env is None or self._env.environment_id != environment_id:
             captured_at = datetime.now(timezone.utc).isoformat(timespec="microseconds")
-            self._env = Environment(
+            self._env = EnvironmentSnapshot(
                 environment_id=environment_id, captured_at=captured_at, **fields
             )
         return self._env
@@ -784,7 +784,7 @@ def _run_sha256(argv: list[str], timeout: float, env: dict[str, str] | None = No
     return digest.hexdigest() if returncode == 0 else None
 
 
-def _bare_environment() -> Environment:
+def _bare_environment() -> EnvironmentSnapshot:
     """The little that is known without reading anything, for when everything else failed."""
     fields: dict[str, Any] = {
         "python_version": platform.python_version(),
@@ -804,7 +804,7 @@ def _bare_environment() -> Environment:
         "env_vars": {},
         "packages": {},
     }
-    return Environment(
+    return EnvironmentSnapshot(
         environment_id=compute_environment_id(fields),
         captured_at=datetime.now(timezone.utc).isoformat(timespec="microseconds"),
         **fields,

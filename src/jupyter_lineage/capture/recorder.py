@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ..errors import describe, or_none
 from ..events import (
     Annotation,
     CellEnd,
@@ -40,7 +41,7 @@ from ..events import (
 )
 from ..hashing import sha256_file
 from ..journal import utc_now
-from ..records import Environment, Fingerprint, RecentExecution
+from ..records import Fingerprint, RecentExecution
 from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
@@ -103,7 +104,7 @@ class Recorder:
         self._hasher: DeferredHasher | None = None
         self._ignored_paths: tuple[str, ...] | None = None
         self._environment_checked = 0.0
-        self._current_environment: Environment | None = None
+        self._current_environment: EnvironmentSnapshot | None = None
         self.captured_count = 0
         self.recent: deque[RecentExecution] = deque(maxlen=RECENT_EXECUTIONS)
 
@@ -162,7 +163,7 @@ class Recorder:
         except Exception as exc:
             self.warn_once(
                 f"begin:{type(exc).__name__}",
-                f"could not start capturing this cell ({_describe(exc)}); it runs as usual",
+                f"could not start capturing this cell ({describe(exc)}); it runs as usual",
             )
         self._stack.append(capture)
 
@@ -197,7 +198,7 @@ class Recorder:
                 transformed = self.shell.transform_cell(code)
             except Exception as exc:
                 transformed = code
-                errors.append(f"transform: {_describe(exc)}")
+                errors.append(f"transform: {describe(exc)}")
         analysis = analyse(transformed)
         user_ns = self.shell.user_ns
         inputs: dict[str, tuple[Fingerprint | None, int]] = {}
@@ -272,7 +273,7 @@ class Recorder:
         except Exception as exc:
             self.warn_once(
                 f"end:{type(exc).__name__}",
-                f"could not record this cell ({_describe(exc)}); the cell itself ran as usual",
+                f"could not record this cell ({describe(exc)}); the cell itself ran as usual",
             )
 
     def _end(
@@ -344,7 +345,7 @@ class Recorder:
         sync_error = journal.take_sync_error()
         if sync_error is not None:
             self.warn_once(
-                "fsync", f"the journal could not be flushed to disk ({_describe(sync_error)})"
+                "fsync", f"the journal could not be flushed to disk ({describe(sync_error)})"
             )
         # Values that could only be identified, not hashed, are recorded in
         # ``capture_errors``; they are not failures worth interrupting the user for.
@@ -474,8 +475,8 @@ class Recorder:
             except FileNotFoundError:
                 entry.note = "gone after the cell (deleted or moved)"
             except OSError as exc:
-                entry.note = f"not hashed: {_describe(exc)}"
-                errors.append(f"file {path}: {_describe(exc)}")
+                entry.note = f"not hashed: {describe(exc)}"
+                errors.append(f"file {path}: {describe(exc)}")
             records.append(entry)
         return records
 
@@ -522,10 +523,10 @@ class Recorder:
                 self._environment_checked = now
             env = self._current_environment
         except Exception as exc:
-            errors.append(f"environment: {_describe(exc)}")
+            errors.append(f"environment: {describe(exc)}")
             return None
         if env.environment_id not in self._emitted_environments:
-            self.session.journal().append_event(EnvironmentSnapshot(**env.to_json()))
+            self.session.journal().append_event(env)
             self._emitted_environments.add(env.environment_id)
         return env.environment_id
 
@@ -615,11 +616,11 @@ def _error_fields(
     module = type(error).__module__
     if module not in ("builtins", "__main__"):
         error_type = f"{module}.{error_type}"
-    message = _safe(lambda: str(error)) or ""
+    message = or_none(lambda: str(error)) or ""
     try:
         tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     except Exception as exc:
-        tb = f"(traceback not available: {_describe(exc)})"
+        tb = f"(traceback not available: {describe(exc)})"
     # Redacted before they are cut to size, so no secret is left half-visible at a cut.
     redactions: list[str] = []
     if may_contain_secret(message):
@@ -629,15 +630,3 @@ def _error_fields(
         tb, found = redact_text(tb)
         redactions += [f"traceback:{kind}" for kind in found]
     return status, error_type, message[:MAX_MESSAGE_CHARS], tb[-MAX_TRACEBACK_CHARS:], redactions
-
-
-def _describe(exc: BaseException) -> str:
-    text = _safe(lambda: str(exc)) or ""
-    return f"{type(exc).__name__}: {text[:200]}" if text else type(exc).__name__
-
-
-def _safe(fn: Any) -> Any:
-    try:
-        return fn()
-    except Exception:
-        return None
