@@ -3,9 +3,9 @@
 This is the one place the IPython extension is put together, so what a notebook
 gets is listed here: the kernel's :class:`~jupyter_lineage.session.Session` (its
 journal, author and store), the capture layer's cell hooks and ``%%lineage``
-magics, then each feature's magics, each given the session. A feature's magics
-module imports only IPython when it is imported; the feature itself loads when a
-magic is first used, so loading the extension stays fast.
+magics, then each feature's magics, each given the session. The feature magics live in ``magics/``,
+outside the features' packages, and import only IPython when imported; a feature
+loads when one of its magics first runs, so loading the extension stays fast.
 """
 
 from __future__ import annotations
@@ -18,11 +18,11 @@ from .session import SHELL_ATTR, Session
 
 
 def _feature_magics() -> list[type]:
-    from .annotations.magics import AnnotateMagics
-    from .cards.magics import CardMagics
-    from .graph.magics import GraphMagics
-    from .registry.magics import RegistryMagics
-    from .reproduce.magics import ReproduceMagics
+    from .magics.annotations import AnnotateMagics
+    from .magics.cards import CardMagics
+    from .magics.graph import GraphMagics
+    from .magics.registry import RegistryMagics
+    from .magics.reproduce import ReproduceMagics
 
     return [AnnotateMagics, RegistryMagics, CardMagics, GraphMagics, ReproduceMagics]
 

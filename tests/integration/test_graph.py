@@ -10,7 +10,7 @@ import pytest
 
 from jupyter_lineage import graph
 from jupyter_lineage.cli import main
-from jupyter_lineage.graph.figure import FAILED, TIMES
+from jupyter_lineage.graph.drawing import FAILED, TIMES
 from jupyter_lineage.store import DuckDBStore
 
 from .conftest import NotebookRun, execute_notebook

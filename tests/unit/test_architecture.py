@@ -142,3 +142,22 @@ def test_one_of_each_helper() -> None:
     assert set(hex_patterns) == {"ids.py"}
     for gone in ("_json", "sha256_of", "redact_url", "strip_url_credentials", "_records"):
         assert gone not in functions, (gone, functions.get(gone))
+
+
+def test_no_package_function_shares_its_name_with_a_submodule() -> None:
+    """Importing ``package.name`` binds the submodule to ``package.name``, so a function of
+    the same name in the package's ``__init__`` stops being callable once anything imports
+    that submodule (as ``cards.bom`` once did)."""
+    clashes = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        names = {
+            node.name
+            for node in tree.body
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
+        }
+        submodules = {p.stem for p in init.parent.glob("*.py")} | {
+            p.name for p in init.parent.iterdir() if (p / "__init__.py").is_file()
+        }
+        clashes += [f"{init.parent.relative_to(PACKAGE)}.{n}" for n in sorted(names & submodules)]
+    assert clashes == []

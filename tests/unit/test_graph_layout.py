@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from jupyter_lineage.graph.figure import (
+from jupyter_lineage.graph.drawing import (
     FAILED,
     TIMES,
     build_figure,

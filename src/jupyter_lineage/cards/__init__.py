@@ -72,7 +72,7 @@ def bom(spec: str) -> dict[str, Any]:
     """The CycloneDX 1.6 ML-BOM of a model version."""
     from ..session import current_store
     from ..store import cards as q
-    from .bom import build_bom
+    from .cyclonedx import build_bom
     from .data import resolve
 
     card = card_data(spec)

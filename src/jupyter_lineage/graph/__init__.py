@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import UsageError
 from ..store import Store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
-from .figure import DEFAULT_KINDS, KINDS, build_figure, graph_view
+from .drawing import DEFAULT_KINDS, KINDS, build_figure, graph_view
 from .layout import layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve

@@ -52,7 +52,7 @@ class ReproduceMagics(Magics):
             %lineage_reproduce experiment:depth-8 -o depth-8-again.ipynb
         """
         args = parse_magic(self.lineage_reproduce, line)
-        from . import reproduce
+        from ..reproduce import reproduce
 
         with usage_errors():
             result = reproduce(
@@ -78,8 +78,8 @@ class ReproduceMagics(Magics):
             %lineage_diff experiment:depth-4 experiment:depth-8
         """
         args = parse_magic(self.lineage_diff, line)
-        from . import diff_targets
-        from .diff import render_text
+        from ..reproduce import diff_targets
+        from ..reproduce.diff import render_text
 
         with usage_errors():
             result = diff_targets(

@@ -62,7 +62,7 @@ class GraphMagics(Magics):
             )
         if args.depth is not None and not args.target:
             raise IPythonUsageError("--depth needs a TARGET to count edges from")
-        from . import DEFAULT_KINDS, KINDS, figure
+        from ..graph import DEFAULT_KINDS, KINDS, figure
 
         direction = "upstream" if args.upstream else "downstream" if args.downstream else "both"
         notebook = None if args.target else self.session.notebook_path
@@ -85,7 +85,7 @@ class GraphMagics(Magics):
     def lineage_upstream(self, line: str) -> Any:
         """What TARGET was made from, nearest first: ``%lineage_upstream model:churn-logreg``."""
         args = parse_magic(self.lineage_upstream, line)
-        from . import upstream
+        from ..graph import upstream
 
         return self._call(upstream, args.target, args.depth)
 
@@ -96,7 +96,7 @@ class GraphMagics(Magics):
     def lineage_downstream(self, line: str) -> Any:
         """What was made from TARGET, nearest first: ``%lineage_downstream var:raw``."""
         args = parse_magic(self.lineage_downstream, line)
-        from . import downstream
+        from ..graph import downstream
 
         return self._call(downstream, args.target, args.depth)
 
@@ -106,7 +106,7 @@ class GraphMagics(Magics):
     def lineage_impact(self, line: str) -> Any:
         """Executions and models to re-run if TARGET changes: ``%lineage_impact file:data/customers.csv``."""
         args = parse_magic(self.lineage_impact, line)
-        from . import impact
+        from ..graph import impact
 
         return self._call(impact, args.target)
 
@@ -117,7 +117,7 @@ class GraphMagics(Magics):
     def lineage_path(self, line: str) -> Any:
         """The shortest chain of edges between two nodes: ``%lineage_path file:data/x.csv model:m``."""
         args = parse_magic(self.lineage_path, line)
-        from . import path
+        from ..graph import path
 
         return self._call(path, args.a, args.b)
 
@@ -127,7 +127,7 @@ class GraphMagics(Magics):
     def lineage_training_data(self, line: str) -> Any:
         """The file and data versions a model was trained from: ``%lineage_training_data churn-logreg``."""
         args = parse_magic(self.lineage_training_data, line)
-        from . import training_data
+        from ..graph import training_data
 
         return self._call(training_data, args.model)
 

@@ -31,11 +31,11 @@ class RegistryMagics(Magics):
         Free texts (--description, --intended-use, --limitations, --ethical-considerations,
         --justification, --reason, and search's query) run as typed to the end of the line.
         """
-        from .commands import browse_query, parse_magic_line, run
+        from ..registry.commands import browse_query, parse_magic_line, run
 
         query = browse_query(line)
         if query is not None:
-            from .widget import browse
+            from ..registry.widget import browse
 
             return browse(query)
         with usage_errors("%lineage_model"):

@@ -37,9 +37,9 @@ class CardMagics(Magics):
         spec, check, html_out = args.model, args.check, args.html
         from IPython.display import HTML, display
 
-        from . import card_data, missing_sections
-        from .figures import groups_figure, history_figure, lineage_figure, metrics_figure
-        from .render import render_html
+        from ..cards import card_data, missing_sections
+        from ..cards.figures import groups_figure, history_figure, lineage_figure, metrics_figure
+        from ..cards.render import render_html
 
         with usage_errors():
             card = card_data(spec[0])

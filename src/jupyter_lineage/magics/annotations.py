@@ -16,7 +16,7 @@ from ..magic_input import raw_cell_magic
 
 
 def _api() -> Any:
-    from . import api
+    from ..annotations import api
 
     return api
 
@@ -172,7 +172,7 @@ class AnnotateMagics(Magics):
                     f"{args.check}: every question of the {args.template or 'design'} template is answered"
                 )
             return None
-        from .widget import annotate
+        from ..annotations.widget import annotate
 
         with usage_errors():
             return annotate(template=args.template, on=args.on)
@@ -185,7 +185,7 @@ class AnnotateMagics(Magics):
         """Show a summary inline: ``%lineage_show experiment NAME``."""
         from IPython.display import HTML
 
-        from .show import experiment_html
+        from ..annotations.show import experiment_html
 
         args = parse_magic(AnnotateMagics.lineage_show, line)
         with usage_errors():
