@@ -3,9 +3,9 @@
 Every exported event is validated against the spec's ``OpenLineage.json`` (JSON Schema draft
 2020-12) with its date-time, URI and UUID formats checked, and every facet against its own
 schema: the spec's facet schemas for the standard facets, the schema shipped in the package for
-``jupyterLineage_execution``. The spec is read from a checkout of the OpenLineage repository
-beside this one (``../shared/openlineage-spec``, or ``OPENLINEAGE_SPEC_DIR``); without it the
-spec tests skip, except in CI, where they fail.
+``jupyterLineage_execution``. The spec is read from a copy of its ``spec/`` directory beside the
+repository, or from ``OPENLINEAGE_SPEC_DIR`` (``_spec_root``); without it the spec tests skip,
+except in CI, where they fail.
 """
 
 from __future__ import annotations

@@ -2,8 +2,9 @@
 
 DuckDB admits one read-write process per file, and even a read-only reader
 blocks a writer, so every connection here lives for one ingest or one query
-and lock conflicts are retried with backoff (DESIGN §2, §8). Nothing on the
-kernel's capture path imports this module. What journal lines become is the
+and lock conflicts are retried with backoff: a query waits for an ingest in
+another process rather than failing. Nothing on the kernel's capture path
+imports this module. What journal lines become is the
 parse step's (``ingest.py``, with ``fastpath.py``); the tables and their
 versions are ``schema.py``'s.
 """
