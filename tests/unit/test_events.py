@@ -881,6 +881,7 @@ BOOKKEEPING = {"schema_info", "journal_offsets", "ingest_problems", "failed_run_
 def test_every_column_of_the_schema_is_fed_by_an_event_field_or_a_handler(tmp_path: Path) -> None:
     from jupyter_lineage.store import DuckDBStore
     from jupyter_lineage.store.ingest import TABLES
+    from jupyter_lineage.store.schema import DERIVED_COLUMNS
 
     _journal_of(tmp_path, SAMPLES)
     store = DuckDBStore(tmp_path)
@@ -890,9 +891,7 @@ def test_every_column_of_the_schema_is_fed_by_an_event_field_or_a_handler(tmp_pa
     assert set(schema) - BOOKKEEPING == set(TABLES)
     for table, (copied, given) in TABLES.items():
         columns = set(schema[table])
-        # What ingest adds beside an event's rows: a run's result copied onto its start.
-        derived = {c for c in columns if table == "executions" and c.startswith("result_")}
-        derived |= {"copied"} if table == "execution_results" else set()
+        derived = DERIVED_COLUMNS.get(table, frozenset())
         assert set(copied) | set(given) == columns - derived, table
         # Every column holds a value from the samples, which fill every field.
         counts = ", ".join(f'count("{column}")' for column in sorted(columns))

@@ -23,10 +23,9 @@ if TYPE_CHECKING:
 
 RUN_STATUSES = ("ok", "failed", "interrupted", "incomplete")
 
-# Whether run {r} is one of the notebook's. The key is matched through ``sessions`` (a run's
-# key is its session's), so both halves are conditions on the executions row itself.
-_OF_NOTEBOOK = """(list_contains($paths::VARCHAR[], {r}notebook_path)
-    OR {r}session_id IN (SELECT session_id FROM sessions WHERE notebook_key = $key))"""
+# Whether run {r} is one of the notebook's: by its path on this machine, or by the
+# notebook's key (its session's, which `runs` reads from the run's own row).
+_OF_NOTEBOOK = """(list_contains($paths::VARCHAR[], {r}notebook_path) OR {r}notebook_key = $key)"""
 
 # One timeline entry: what a list of runs needs, without the source or traceback.
 _TIMELINE_SQL = f"""

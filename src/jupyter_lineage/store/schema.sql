@@ -85,7 +85,11 @@ CREATE TABLE IF NOT EXISTS executions (
     result_environment_id  VARCHAR,
     result_seeds           JSON,
     result_capture_errors  VARCHAR[],
-    result_redactions      VARCHAR[]
+    result_redactions      VARCHAR[],
+    -- Who ran the run's session and the notebook's key, copied from `sessions` with the
+    -- result, so that a notebook's runs are found and filtered on this one table.
+    author                 VARCHAR,
+    notebook_key           VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS execution_results (
@@ -319,9 +323,10 @@ SELECT
 FROM sessions
 GROUP BY session_id;
 
--- Runs whose result ingest copied onto the executions row read that one table; the
--- others (a result that came in a later ingest, or none yet) are joined. A run has
--- one result (one cell_end per execution_id): that is what makes the copy the join.
+-- Runs whose result ingest copied onto the executions row read that one table (with
+-- the session's author and notebook key, copied with it); the others (a result that
+-- came in a later ingest, or none yet) are joined. A run has one result (one cell_end
+-- per execution_id) and one session: that is what makes the copies the joins.
 CREATE OR REPLACE VIEW runs AS
 SELECT
     e.execution_id,
@@ -349,10 +354,9 @@ SELECT
     e.result_seeds AS seeds,
     e.result_capture_errors AS capture_errors,
     list_concat(coalesce(e.redactions, []), coalesce(e.result_redactions, [])) AS redactions,
-    s.author,
-    s.notebook_key
+    e.author,
+    e.notebook_key
 FROM executions e
-LEFT JOIN _session_facts s ON s.session_id = e.session_id
 WHERE e.result_event_id IS NOT NULL
 UNION ALL
 SELECT
