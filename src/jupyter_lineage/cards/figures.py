@@ -79,7 +79,7 @@ def _domain(rows: Sequence[BarRow]) -> tuple[float, float]:
 def bars_svg(rows: Sequence[BarRow], title: str, css_class: str = "chart") -> str:
     """Horizontal bars with CI whiskers and gate markers; values in a column of their own,
     so a value's label never meets a gate marker."""
-    width, label_w, plot_x, plot_w, text_x = 640.0, 140.0, 150.0, 270.0, 436.0
+    width, label_w, plot_x, plot_w, text_x = 640.0, 166.0, 172.0, 256.0, 444.0
     text_w = width - text_x - 4
     row_h, top = 40.0, 26.0
     low, high = _domain(rows)
