@@ -330,3 +330,26 @@ def test_openlineage_events_match_the_official_model(quickstart: Path, tmp_path:
     fail = next(e for e in events if e["eventType"] == "FAIL")
     assert "ValueError" in fail["run"]["facets"]["errorMessage"]["message"]
     assert any(d["name"].endswith("customers.csv") for e in events for d in e["inputs"])
+
+
+def test_the_magic_shows_the_card_json_and_inline_html(quickstart: Path, tmp_path: Path) -> None:
+    from jupyter_lineage.magics.cards import CARD_MIME
+    from tests.integration.conftest import execute_notebook
+
+    run = execute_notebook(
+        ["%load_ext jupyter_lineage", "%lineage_card churn-logreg@1.0.0"],
+        tmp_path,
+        store_dir=quickstart / ".lineage",
+        allow_errors=False,
+    )
+    (output,) = run.outputs(1)
+    assert output.output_type == "display_data"
+    assert set(output.data) == {CARD_MIME, "text/html"}
+    exported = tmp_path / "card.json"
+    cli("--store", str(quickstart / ".lineage"), "card", "churn-logreg@1.0.0", "-o", str(exported))
+    shown = dict(output.data[CARD_MIME])
+    expected = json.loads(exported.read_text())
+    assert shown["model_details"] == expected["model_details"]
+    assert shown["metrics"] == expected["metrics"] and list(shown) == list(expected)
+    html = output.data["text/html"]
+    assert "<style" not in html and "<script" not in html and "Model card: churn-logreg" in html

@@ -386,7 +386,7 @@ class _Page:
         return "\n".join(parts)
 
     def details(self, d: dict[str, Any]) -> str:
-        name = f"{d.get('group') + '/' if d.get('group') else ''}{d['name']}"
+        name = f"{d['group']}/{d['name']}" if d.get("group") else d["name"]
         version = f"version {d['version']}" if d.get("version") else "this model"
         return self.rows(
             [
