@@ -18,7 +18,11 @@ EPILOG = """examples:
   jupyter-lineage info
   jupyter-lineage sql "SELECT execution_count, status, duration_ms FROM runs ORDER BY started_at"
   jupyter-lineage sql --format csv "SELECT * FROM failed_attempts" > failures.csv
-  jupyter-lineage --store path/to/.lineage verify
+  jupyter-lineage --store notebooks/.lineage verify
+
+The store is --store DIR, else $JUPYTER_LINEAGE_DIR, else the nearest .lineage here or in a
+parent directory (up to your home directory), else the only one below here. run puts it
+beside the notebook, as a kernel does, and ends with the commands to type next.
 """
 
 

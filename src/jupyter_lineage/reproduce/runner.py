@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -136,7 +137,9 @@ def run_notebook(
     try:
         client.execute(env=env)
     except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "a cell failed"
+        # The kernel colours its traceback for a terminal; the summary is plain text.
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+        error = text.splitlines()[-1] if text else "a cell failed"
     seconds = time.perf_counter() - started
     from .cells import link_executed_cells
 
