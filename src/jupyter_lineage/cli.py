@@ -356,8 +356,7 @@ def _next_commands(store_dir: Path, models: list[str]) -> str:
         lines.append(f"  {prefix} card {shlex.quote(model)} -o {shlex.quote(page + '-card.html')}")
         lines.append(f"  {prefix} graph upstream {shlex.quote('model:' + model)}")
     if not models:
-        runs = "SELECT execution_count, name, status, duration_ms FROM runs ORDER BY started_at"
-        lines.append(f"  {prefix} sql {shlex.quote(runs)}")
+        lines.append(f"  {prefix} verify")
         lines.append(f"  {prefix} graph html -o lineage.html")
     return "\n".join(lines)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -159,10 +160,12 @@ def test_expected_and_unexpected_errors(tmp_path: Path) -> None:
         assert "[2/3] error (expected: raises-exception) %%lineage --name boom" in ok.stderr
     assert ok.stdout.split("\nnext:\n", 1)[1].splitlines() == [
         "  jupyter-lineage --store work/.lineage info",
-        "  jupyter-lineage --store work/.lineage sql 'SELECT execution_count, name, status, "
-        "duration_ms FROM runs ORDER BY started_at'",
+        "  jupyter-lineage --store work/.lineage verify",
         "  jupyter-lineage --store work/.lineage graph html -o lineage.html",
     ]
+    for line in ok.stdout.split("\nnext:\n", 1)[1].splitlines():
+        cli(*shlex.split(line)[1:], cwd=tmp_path)  # each works as printed
+    assert (tmp_path / "lineage.html").is_file()
 
     nb.cells[1].metadata = {}
     nbformat.write(nb, path)
