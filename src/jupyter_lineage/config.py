@@ -151,6 +151,8 @@ STORE_SEARCH_DEPTH = 3
 STORE_SEARCH_MAX_DIRS = 5000
 # Directories that hold no one's notebooks: looking inside them costs time and finds nothing.
 _NOT_SEARCHED = frozenset({"node_modules", "__pycache__", "site-packages", "dist-packages"})
+# What a virtual environment (pyvenv.cfg) or a conda one has at its top.
+_ENVIRONMENT_MARKS = frozenset({"pyvenv.cfg", "conda-meta"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,29 +230,22 @@ def stores_below(
                 return found
             read += 1
             try:
-                with os.scandir(directory) as entries:
-                    children = sorted(
-                        (e for e in entries if e.is_dir(follow_symlinks=False)),
-                        key=lambda e: e.name,
-                    )
+                with os.scandir(directory) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
             except OSError:
                 continue  # unreadable: not ours to search
-            for entry in children:
-                path = Path(entry.path)
+            if directory != root and any(e.name in _ENVIRONMENT_MARKS for e in entries):
+                continue  # a virtual or conda environment: packages, not notebooks
+            for entry in entries:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
                 if entry.name == STORE_DIR_NAME:
-                    if directory != root and is_store_dir(path):
-                        found.append(path)
-                elif _searchable(entry.name, path):
-                    below.append(path)
+                    if directory != root and is_store_dir(entry.path):
+                        found.append(Path(entry.path))
+                elif not entry.name.startswith(".") and entry.name not in _NOT_SEARCHED:
+                    below.append(Path(entry.path))
         level = below
     return found
-
-
-def _searchable(name: str, path: Path) -> bool:
-    """Whether to look below ``path`` for stores: not hidden, not an environment or a cache."""
-    if name.startswith(".") or name in _NOT_SEARCHED:
-        return False
-    return not (path / "pyvenv.cfg").exists() and not (path / "conda-meta").is_dir()
 
 
 def _home() -> Path | None:
