@@ -394,36 +394,72 @@ def add_annotation(
     return jsonable({"annotation": written})
 
 
+def check_flag(name: str, value: str | None) -> bool:
+    """A yes/no query argument: ``1``/``true`` or ``0``/``false`` (absent is no)."""
+    if value is None or value == "":
+        return False
+    if value.lower() in ("1", "true"):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise UsageError(f"{name} must be 1 or 0 (true or false), not {value[:40]!r}")
+
+
 def lineage_graph(
-    location: NotebookLocation, node: str, *, direction: str = "both", depth: int | None = None
+    location: NotebookLocation,
+    node: str,
+    *,
+    direction: str = "both",
+    depth: int | None = None,
+    transient: bool = False,
 ) -> dict[str, Any]:
-    """``GET graph``: the plotly figure of the lineage around ``node``, and its nodes and edges."""
+    """``GET graph``: the lineage around ``node`` as the figure draws it: its nodes (identical
+    re-runs merged, transient values left out unless ``transient``) placed in layers, its
+    edges with their bend points, and the plotly figure of the same."""
     from .. import graph
 
     store = _existing_store(location, f"lineage node {node!r}")
     try:
-        figure = graph.figure(node, direction=direction, depth=depth, store=store)
-        start, sub = graph.subgraph(node, direction=direction, depth=depth, store=store)
+        drawn = graph.drawing(
+            node, direction=direction, depth=depth, transient=transient, store=store
+        )
     except graph.UnknownTargetError as error:
         raise NotFoundError(str(error)) from None
-    shown = set(graph.DEFAULT_KINDS)
-    nodes = [
-        {key: row.get(key) for key in GRAPH_NODE_FIELDS}
-        for row in sub.nodes.to_dict("records")
-        if row.get("kind") in shown or row.get("node_id") in start
-    ]
-    kept = {row["node_id"] for row in nodes}
+    view, positions = drawn.view, drawn.layout.positions
+    nodes = []
+    for shown in view.nodes:
+        row = drawn.rows[shown.members[-1]]  # the latest run of a merged node, as labelled
+        x, y = positions[shown.node_id]
+        nodes.append(
+            {
+                **{key: row.get(key) for key in GRAPH_NODE_FIELDS},
+                "node_id": shown.node_id,
+                "label": shown.label,
+                "count": shown.count,
+                "target": shown.target,
+                "transient": shown.transient,
+                "layer": x,
+                "row": -y,
+            }
+        )
     edges = [
-        {"src": s, "dst": d, "kind": k}
-        for s, d, k in zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True)
-        if s in kept and d in kept
+        {
+            "src": s,
+            "dst": d,
+            "kind": k,
+            "route": [[x, -y] for x, y in drawn.layout.routes.get((s, d), ())],
+        }
+        for s, d, k in view.edges
     ]
+    figure = graph.build_figure(view, drawn.layout)
     return jsonable(
         {
             "node": node,
-            "start": start,
+            "start": drawn.start,
             "direction": direction,
             "depth": depth,
+            "transient": transient,
+            "hidden": view.hidden,
             "figure": json.loads(figure.to_json()),
             "nodes": nodes,
             "edges": edges,
