@@ -273,7 +273,8 @@ def list_executions(
     limit: int = 50,
     before: str | None = None,
 ) -> dict[str, Any]:
-    """``GET executions``: a page of the notebook's executions, newest first, with counts."""
+    """``GET executions``: a page of the notebook's executions, newest first, with counts, and
+    the kernel sessions they ran in (with their own counts and environment changes)."""
     answer: dict[str, Any] = {
         "notebook_path": location.path,
         "recorded_paths": list(location.recorded_paths),
@@ -287,6 +288,7 @@ def list_executions(
         "last_started_at": None,
         "tags": [],
         "authors": [],
+        "sessions": [],
     }
     if not _recorded(location):
         if before is not None:
@@ -310,6 +312,12 @@ def list_executions(
         answer["next_before"] = rows[limit - 1]["execution_id"]
     answer.update(
         queries.notebook_counts(store, location.recorded_paths, notebook_key=location.key)
+    )
+    answer["sessions"] = queries.notebook_sessions(
+        store,
+        location.recorded_paths,
+        list(dict.fromkeys(row["session_id"] for row in answer["executions"])),
+        notebook_key=location.key,
     )
     return jsonable(answer)
 
