@@ -151,9 +151,7 @@ async def _get(jp_fetch: Any, *parts: str, **params: str) -> Any:
     return json.loads(response.body.decode("utf-8"))
 
 
-async def test_runs_endpoint_groups_by_session(
-    jp_fetch: Any, two_sessions: dict[str, Any]
-) -> None:
+async def test_runs_endpoint_groups_by_session(jp_fetch: Any, two_sessions: dict[str, Any]) -> None:
     page = await _get(jp_fetch, "executions", path=NOTEBOOK)
     first_id, second_id = two_sessions["sessions"]
     sessions = page["sessions"]
@@ -193,7 +191,9 @@ async def test_graph_endpoint_hides_transient_values_until_asked(
     assert [n["label"] for n in shown["nodes"] if n["transient"]] == ["high"]
     # every node is placed, every edge joins two drawn nodes
     ids = {n["node_id"] for n in shown["nodes"]}
-    assert all(isinstance(n["layer"], float) and isinstance(n["row"], float) for n in shown["nodes"])
+    assert all(
+        isinstance(n["layer"], float) and isinstance(n["row"], float) for n in shown["nodes"]
+    )
     assert all(e["src"] in ids and e["dst"] in ids for e in shown["edges"])
     (target,) = [n for n in shown["nodes"] if n["target"]]
     assert target["kind"] == "execution" and target["node_id"] == "exec:" + fit
