@@ -95,7 +95,7 @@ def test_the_graph_hides_transient_values_and_merges_the_other_session(
 ) -> None:
     store: DuckDBStore = two_sessions["store"]
     notebook = str(two_sessions["second"].path)
-    drawn = graph.drawing(notebook=notebook, store=store)
+    drawn = graph.drawing_of(notebook=notebook, store=store)
     labels = sorted(n.label for n in drawn.view.nodes)
     # each cell once, with the runs of both sessions counted; the failure too
     assert labels == sorted(
@@ -113,19 +113,19 @@ def test_the_graph_hides_transient_values_and_merges_the_other_session(
     assert drawn.view.hidden == len(TRANSIENT)
     assert not any(n.transient for n in drawn.view.nodes)
 
-    shown = graph.drawing(notebook=notebook, store=store, transient=True)
+    shown = graph.drawing_of(notebook=notebook, store=store, transient=True)
     assert shown.view.hidden == 0
     assert sorted(n.label for n in shown.view.nodes if n.transient) == sorted(TRANSIENT)
     assert len(shown.view.nodes) == len(drawn.view.nodes) + drawn.view.hidden
 
-    every = graph.drawing(notebook=notebook, store=store, all_runs=True, transient=True)
+    every = graph.drawing_of(notebook=notebook, store=store, all_runs=True, transient=True)
     makes = [n for n in every.view.nodes if n.label.startswith("[2] make")]
     assert len(makes) == 2 and all(n.count == 1 for n in makes)
 
 
 def test_a_target_is_drawn_even_when_transient(two_sessions: dict[str, Any]) -> None:
     store: DuckDBStore = two_sessions["store"]
-    drawn = graph.drawing("var:high", store=store)
+    drawn = graph.drawing_of("var:high", store=store)
     (target,) = [n for n in drawn.view.nodes if n.target]
     assert target.label == "high" and not target.transient
 

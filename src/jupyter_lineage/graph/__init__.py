@@ -36,7 +36,7 @@ __all__ = [
     "UnknownTargetError",
     "build_figure",
     "downstream",
-    "drawing",
+    "drawing_of",
     "figure",
     "impact",
     "path",
@@ -289,7 +289,7 @@ class Drawing:
     layout: Layout
 
 
-def drawing(
+def drawing_of(
     target: str | None = None,
     *,
     direction: str = "both",
@@ -343,7 +343,7 @@ def figure(
     ``transient``; the title says how many. Example: ``figure("model:churn-logreg",
     direction="upstream")``.
     """
-    d = drawing(
+    d = drawing_of(
         target,
         direction=direction,
         depth=depth,

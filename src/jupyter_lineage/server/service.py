@@ -428,7 +428,7 @@ def lineage_graph(
 
     store = _existing_store(location, f"lineage node {node!r}")
     try:
-        drawn = graph.drawing(
+        drawn = graph.drawing_of(
             node, direction=direction, depth=depth, transient=transient, store=store
         )
     except graph.UnknownTargetError as error:
