@@ -195,16 +195,25 @@ export async function postAnnotation(
  *
  * @param node An execution id, a node id, `var:NAME`, `file:PATH` or `model:NAME`.
  * @param depth Edges away from the node; `null` for no limit.
+ * @param transient Draw values no other run read too.
  */
 export function fetchGraph(
   notebookPath: string,
   node: string,
   direction: GraphDirection,
   depth: number | null,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  transient = false
 ): Promise<ILineageGraph> {
   return requestAPI<ILineageGraph>(
-    'graph' + query({ path: notebookPath, node, direction, depth }),
+    'graph' +
+      query({
+        path: notebookPath,
+        node,
+        direction,
+        depth,
+        transient: transient ? 1 : null
+      }),
     { method: 'GET' },
     settings
   );

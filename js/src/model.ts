@@ -276,14 +276,15 @@ export class LineageModel {
     direction: GraphDirection = this._graphRequest?.direction ?? 'both',
     depth: number | null = this._graphRequest
       ? this._graphRequest.depth
-      : this._graphDepth
+      : this._graphDepth,
+    transient: boolean = this._graphRequest?.transient ?? false
   ): Promise<void> {
     const path = this._notebookPath;
     if (!path || !node) {
       return;
     }
     const request = ++this._graphRequestId;
-    this._graphRequest = { node, direction, depth };
+    this._graphRequest = { node, direction, depth, transient };
     this._graph = {
       kind: 'loading',
       previous: this._graph.kind === 'ready' ? this._graph.value : null
@@ -295,7 +296,8 @@ export class LineageModel {
         node,
         direction,
         depth,
-        this._serverSettings
+        this._serverSettings,
+        transient
       );
       if (this._stale(request, this._graphRequestId, path)) {
         return;

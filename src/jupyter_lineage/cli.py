@@ -743,6 +743,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             failed=args.failed,
             all_runs=args.all_runs,
             kinds=graph.KINDS if args.all_kinds else graph.DEFAULT_KINDS,
+            transient=args.transient,
             store=store,
         )
         out = Path(args.output)
@@ -858,6 +859,11 @@ def _add_graph_commands(sub: Any) -> None:
     p.add_argument("--depth", type=_graph_depth, metavar="N", help="stop N edges away")
     p.add_argument("--failed", action="store_true", help="add the failed runs of the cells shown")
     p.add_argument("--all-runs", action="store_true", help="draw every re-run of a cell")
+    p.add_argument(
+        "--transient",
+        action="store_true",
+        help="also draw values no other run read (loop variables, temporaries)",
+    )
     p.add_argument(
         "--all-kinds", action="store_true", help="also draw environments and code versions"
     )

@@ -2,8 +2,9 @@
 
 ``graph_view`` turns rows of ``lineage_nodes`` (with run details for the
 executions) and edges into the nodes and edges to draw: hidden kinds left out,
-identical re-runs of a cell collapsed into one node with a count, labels and
-hover text made. ``build_figure`` draws that view where
+identical re-runs of a cell collapsed into one node with a count, transient
+values (bound and never read by another run: loop variables, temporaries)
+left out unless asked for, labels and hover text made. ``build_figure`` draws that view where
 ``layout.layered_layout`` puts it. plotly is imported only by
 ``build_figure``.
 """
@@ -68,14 +69,19 @@ class ViewNode:
     target: bool = False
     count: int = 1
     members: list[str] = field(default_factory=list)
+    transient: bool = False
 
 
 @dataclass(slots=True)
 class GraphView:
-    """What a figure draws: nodes in drawing order and ``(src, dst, kind)`` edges between them."""
+    """What a figure draws: nodes in drawing order and ``(src, dst, kind)`` edges between them.
+
+    ``hidden`` counts the transient values left out (after collapsing re-runs).
+    """
 
     nodes: list[ViewNode]
     edges: list[tuple[str, str, str]]
+    hidden: int = 0
 
 
 def graph_view(
@@ -85,6 +91,7 @@ def graph_view(
     targets: Sequence[str] = (),
     kinds: Sequence[str] = DEFAULT_KINDS,
     collapse: bool = True,
+    transient: bool = False,
 ) -> GraphView:
     """Choose, merge and describe the nodes to draw.
 
@@ -97,6 +104,10 @@ def graph_view(
         kinds: node kinds to draw.
         collapse: merge re-runs of a cell that read the same inputs and produced
             the same outputs (same fingerprints, same status) into one node.
+        transient: draw the values rows mark ``transient`` (bound, and read by
+            no other run: see ``LineageQueries.transient_values``) too; by
+            default they are left out, and counted in ``hidden``. A target is
+            always drawn.
     """
     wanted = set(kinds) | {"execution"}
     target_set = set(targets)
@@ -114,6 +125,7 @@ def graph_view(
     for n in order:
         members[canon[n]].append(n)
     view_nodes = []
+    hidden = 0
     for n in order:
         if canon[n] != n:
             continue
@@ -121,6 +133,12 @@ def graph_view(
         latest = rows[members[n][-1]]
         count = counts.get(n, 1)
         failed = row.get("kind") == "execution" and (row.get("status") or "ok") != "ok"
+        is_target = any(m in target_set for m in members[n])
+        # A collapsed node stands for all its members: transient only if each of them is.
+        is_transient = not is_target and all(_flag(rows[m].get("transient")) for m in members[n])
+        if is_transient and not transient:
+            hidden += 1
+            continue
         view_nodes.append(
             ViewNode(
                 node_id=n,
@@ -128,15 +146,25 @@ def graph_view(
                 label=node_label(latest, count),
                 hover=node_hover(latest, count),
                 failed=failed,
-                target=any(m in target_set for m in members[n]),
+                target=is_target,
                 count=count,
                 members=members[n],
+                transient=is_transient,
             )
         )
+    drawn = {v.node_id for v in view_nodes}
     view_edges = list(
-        dict.fromkeys((canon[s], canon[d], k) for s, d, k in edge_list if canon[s] != canon[d])
+        dict.fromkeys(
+            (canon[s], canon[d], k)
+            for s, d, k in edge_list
+            if canon[s] != canon[d] and canon[s] in drawn and canon[d] in drawn
+        )
     )
-    return GraphView(view_nodes, view_edges)
+    return GraphView(view_nodes, view_edges, hidden)
+
+
+def _flag(value: Any) -> bool:
+    return not _missing(value) and bool(value)
 
 
 def collapse_reruns(
@@ -196,6 +224,11 @@ def _output_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
         return ("model", row.get("name"))
     if kind == "file":
         return ("file", row.get("version") or row.get("node_id"))
+    if kind == "value" and row.get("fingerprint_kind") == "identity":
+        # An identity fingerprint (an object whose content could not be read, such as an
+        # open file) is a memory address: it differs between any two runs and says nothing
+        # about content, so it neither proves two runs different nor the same.
+        return ("value", row.get("name"), "identity")
     return (kind, row.get("name"), row.get("version"))
 
 

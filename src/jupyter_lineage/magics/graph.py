@@ -44,6 +44,11 @@ class GraphMagics(Magics):
     @argument("--depth", type=_depth, help="Stop N edges away from the target.")
     @argument("--failed", action="store_true", help="Add the failed runs of the cells shown.")
     @argument("--all-runs", action="store_true", help="Draw every re-run of a cell separately.")
+    @argument(
+        "--transient",
+        action="store_true",
+        help="Also draw values no other run read (loop variables, temporaries).",
+    )
     @argument("--all-kinds", action="store_true", help="Also draw environments and code versions.")
     @line_magic
     def lineage_graph(self, line: str) -> Any:
@@ -74,6 +79,7 @@ class GraphMagics(Magics):
                 failed=args.failed,
                 all_runs=args.all_runs,
                 kinds=KINDS if args.all_kinds else DEFAULT_KINDS,
+                transient=args.transient,
                 notebook=notebook,
                 store=self._store(),
             )

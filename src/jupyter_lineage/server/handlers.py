@@ -212,7 +212,8 @@ class AnnotationsHandler(LineageAPIHandler):
 
 
 class GraphHandler(LineageAPIHandler):
-    """``GET /lineage/api/graph?node=N[&path=NB][&direction=D][&depth=K]``: the lineage figure."""
+    """``GET /lineage/api/graph?node=N[&path=NB][&direction=D][&depth=K][&transient=1]``: the
+    lineage figure."""
 
     @web.authenticated
     @authorized
@@ -227,9 +228,15 @@ class GraphHandler(LineageAPIHandler):
                 default=None,
                 most=service.MAX_GRAPH_DEPTH,
             )
+            transient = service.check_flag("transient", self.raw_query_argument("transient"))
             self.write_json(
                 await on_store_thread(
-                    service.lineage_graph, location, node, direction=direction, depth=depth
+                    service.lineage_graph,
+                    location,
+                    node,
+                    direction=direction,
+                    depth=depth,
+                    transient=transient,
                 )
             )
 

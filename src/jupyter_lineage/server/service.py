@@ -273,7 +273,8 @@ def list_executions(
     limit: int = 50,
     before: str | None = None,
 ) -> dict[str, Any]:
-    """``GET executions``: a page of the notebook's executions, newest first, with counts."""
+    """``GET executions``: a page of the notebook's executions, newest first, with counts, and
+    the kernel sessions they ran in (with their own counts and environment changes)."""
     answer: dict[str, Any] = {
         "notebook_path": location.path,
         "recorded_paths": list(location.recorded_paths),
@@ -287,6 +288,7 @@ def list_executions(
         "last_started_at": None,
         "tags": [],
         "authors": [],
+        "sessions": [],
     }
     if not _recorded(location):
         if before is not None:
@@ -310,6 +312,12 @@ def list_executions(
         answer["next_before"] = rows[limit - 1]["execution_id"]
     answer.update(
         queries.notebook_counts(store, location.recorded_paths, notebook_key=location.key)
+    )
+    answer["sessions"] = queries.notebook_sessions(
+        store,
+        location.recorded_paths,
+        list(dict.fromkeys(row["session_id"] for row in answer["executions"])),
+        notebook_key=location.key,
     )
     return jsonable(answer)
 
@@ -394,36 +402,72 @@ def add_annotation(
     return jsonable({"annotation": written})
 
 
+def check_flag(name: str, value: str | None) -> bool:
+    """A yes/no query argument: ``1``/``true`` or ``0``/``false`` (absent is no)."""
+    if value is None or value == "":
+        return False
+    if value.lower() in ("1", "true"):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise UsageError(f"{name} must be 1 or 0 (true or false), not {value[:40]!r}")
+
+
 def lineage_graph(
-    location: NotebookLocation, node: str, *, direction: str = "both", depth: int | None = None
+    location: NotebookLocation,
+    node: str,
+    *,
+    direction: str = "both",
+    depth: int | None = None,
+    transient: bool = False,
 ) -> dict[str, Any]:
-    """``GET graph``: the plotly figure of the lineage around ``node``, and its nodes and edges."""
+    """``GET graph``: the lineage around ``node`` as the figure draws it: its nodes (identical
+    re-runs merged, transient values left out unless ``transient``) placed in layers, its
+    edges with their bend points, and the plotly figure of the same."""
     from .. import graph
 
     store = _existing_store(location, f"lineage node {node!r}")
     try:
-        figure = graph.figure(node, direction=direction, depth=depth, store=store)
-        start, sub = graph.subgraph(node, direction=direction, depth=depth, store=store)
+        drawn = graph.drawing_of(
+            node, direction=direction, depth=depth, transient=transient, store=store
+        )
     except graph.UnknownTargetError as error:
         raise NotFoundError(str(error)) from None
-    shown = set(graph.DEFAULT_KINDS)
-    nodes = [
-        {key: row.get(key) for key in GRAPH_NODE_FIELDS}
-        for row in sub.nodes.to_dict("records")
-        if row.get("kind") in shown or row.get("node_id") in start
-    ]
-    kept = {row["node_id"] for row in nodes}
+    view, positions = drawn.view, drawn.layout.positions
+    nodes = []
+    for shown in view.nodes:
+        row = drawn.rows[shown.members[-1]]  # the latest run of a merged node, as labelled
+        x, y = positions[shown.node_id]
+        nodes.append(
+            {
+                **{key: row.get(key) for key in GRAPH_NODE_FIELDS},
+                "node_id": shown.node_id,
+                "label": shown.label,
+                "count": shown.count,
+                "target": shown.target,
+                "transient": shown.transient,
+                "layer": x,
+                "row": -y,
+            }
+        )
     edges = [
-        {"src": s, "dst": d, "kind": k}
-        for s, d, k in zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True)
-        if s in kept and d in kept
+        {
+            "src": s,
+            "dst": d,
+            "kind": k,
+            "route": [[x, -y] for x, y in drawn.layout.routes.get((s, d), ())],
+        }
+        for s, d, k in view.edges
     ]
+    figure = graph.build_figure(view, drawn.layout)
     return jsonable(
         {
             "node": node,
-            "start": start,
+            "start": drawn.start,
             "direction": direction,
             "depth": depth,
+            "transient": transient,
+            "hidden": view.hidden,
             "figure": json.loads(figure.to_json()),
             "nodes": nodes,
             "edges": edges,
