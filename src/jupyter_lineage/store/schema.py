@@ -16,7 +16,7 @@ from ..errors import SchemaVersionError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 # The documented query surface (docs/reference/views.md, generated from the schema).
 VIEWS = (
     "runs",
@@ -97,6 +97,11 @@ MIGRATIONS: dict[int, list[str]] = {
         # Who ran a session and the notebook's name on every machine (`runs`).
         "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS author VARCHAR",
         "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS notebook_key VARCHAR",
+    ],
+    7: [
+        # The version of a file that was hashed, so a look at it later needs no reading.
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS mtime_ns BIGINT",
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS inode BIGINT",
     ],
 }
 # A failed run's row in failed_run_copies, of its start ({e}) and its end ({r}).

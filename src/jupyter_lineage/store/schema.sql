@@ -160,7 +160,11 @@ CREATE TABLE IF NOT EXISTS file_records (
     access       VARCHAR,
     size         BIGINT,
     sha256       VARCHAR,
-    note         VARCHAR
+    note         VARCHAR,
+    -- The version of the file that was hashed (NULL in records written before they were
+    -- kept): whether it is still on disk is seen from these without reading it.
+    mtime_ns     BIGINT,
+    inode        BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS environment_records (
