@@ -22,6 +22,7 @@ from .drawing import DEFAULT_KINDS, KINDS, build_figure, graph_view
 from .layout import layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve
+from .staleness import StaleReport, rerun_order, stale
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -31,11 +32,14 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
+    "StaleReport",
     "UnknownTargetError",
     "downstream",
     "figure",
     "impact",
     "path",
+    "rerun_order",
+    "stale",
     "subgraph",
     "to_networkx",
     "training_data",

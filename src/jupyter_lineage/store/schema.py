@@ -25,6 +25,7 @@ VIEWS = (
     "cell_inputs",
     "cell_outputs",
     "files",
+    "stale_executions",
     "shell_commands",
     "environments",
     "packages",

@@ -1,0 +1,143 @@
+"""What the out-of-date check of a notebook reads, in one SQL statement.
+
+A notebook's runs are those kernels recorded under one of its absolute paths. Each is
+given the notebook cell it ran (``cell``): the cell id it recorded (JupyterLab sends
+one), else the cell whose metadata links it (written after a headless run and on
+save), else the one cell whose code is exactly the run's. The latest run of each cell,
+and the run that trained each registered version of a model, are the *targets*; the
+statement returns, as rows of one shape told apart by ``kind``:
+
+- ``run``: each target;
+- ``input``: a value a target read, with the cell whose run bound it before, in the
+  same kernel session (``producer_cell``);
+- ``output``: a value a target bound or changed;
+- ``file``: a file a target opened, with the SHA-256 and the version (size, mtime,
+  inode) recorded after its cell;
+- ``package``: the packages of the targets' environments;
+- ``version``: a model version and its training run.
+
+Deciding what is out of date is ``graph/stale.py``'s, from these rows and the disk.
+The ``stale_executions`` view (``schema.sql``) is the part of that answer the record
+alone can give, for any notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import Store
+
+STALE_ROWS_SQL = """
+WITH
+links AS (
+    SELECT unnest($link_runs::VARCHAR[]) AS execution_id, unnest($link_cells::VARCHAR[]) AS cell
+),
+by_source AS (
+    SELECT unnest($source_hashes::VARCHAR[]) AS source_hash,
+           unnest($source_cells::VARCHAR[]) AS cell
+),
+nb AS MATERIALIZED (
+    SELECT r.execution_id, r.session_id, r.started_at, r.status, r.name, r.execution_count,
+           r.source, r.environment_id,
+           coalesce(r.cell_id, l.cell, s.cell) AS cell
+    FROM runs r
+    LEFT JOIN links l ON l.execution_id = r.execution_id
+    LEFT JOIN by_source s ON s.source_hash = r.source_hash AND r.cell_id IS NULL
+    WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+),
+latest AS (
+    SELECT * FROM nb WHERE cell IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY cell ORDER BY started_at DESC, execution_id DESC) = 1
+),
+trained AS (
+    SELECT v.model, v.version, v.execution_id FROM model_versions v
+    WHERE v.execution_id IN (SELECT execution_id FROM nb)
+),
+targets AS MATERIALIZED (
+    SELECT * FROM latest
+    UNION
+    SELECT * FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
+),
+inputs AS (
+    SELECT v.execution_id, v.name, v.fingerprint, v.fingerprint_kind, t.session_id, t.started_at
+    FROM value_records v JOIN targets t ON t.execution_id = v.execution_id
+    WHERE v.role = 'input'
+),
+bound AS (
+    SELECT o.name, n.execution_id, n.session_id, n.started_at, n.cell
+    FROM value_records o JOIN nb n ON n.execution_id = o.execution_id
+    WHERE o.role = 'output' AND o.action IN ('assigned', 'mutated')
+      AND o.name IN (SELECT name FROM inputs)
+),
+producers AS (
+    SELECT i.execution_id, i.name, i.fingerprint, i.fingerprint_kind, b.cell AS producer_cell
+    FROM inputs i
+    LEFT JOIN bound b
+        ON b.name = i.name AND b.session_id = i.session_id AND b.started_at < i.started_at
+    QUALIFY row_number() OVER (
+        PARTITION BY i.execution_id, i.name ORDER BY b.started_at DESC NULLS LAST) = 1
+)
+SELECT 'run' AS kind, execution_id, cell, name, execution_count, started_at, status, source,
+       session_id, environment_id,
+       NULL AS a, NULL AS b, NULL AS c, NULL AS d,
+       CAST(NULL AS BIGINT) AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3
+FROM targets
+UNION ALL
+SELECT 'input', execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       name, fingerprint, fingerprint_kind, producer_cell, NULL, NULL, NULL
+FROM producers
+UNION ALL
+SELECT 'output', v.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       v.name, v.fingerprint, v.action, NULL, NULL, NULL, NULL
+FROM value_records v JOIN targets t ON t.execution_id = v.execution_id
+WHERE v.role = 'output'
+UNION ALL
+SELECT 'file', f.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       f.path, f.sha256, f.access, f.note, f.size, f.mtime_ns, f.inode
+FROM file_records f JOIN targets t ON t.execution_id = f.execution_id
+UNION ALL
+SELECT 'package', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.environment_id,
+       p.name, p.version, NULL, NULL, NULL, NULL, NULL
+FROM package_records p
+WHERE p.environment_id IN (SELECT environment_id FROM targets)
+UNION ALL
+SELECT 'version', execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       model, version, NULL, NULL, NULL, NULL, NULL
+FROM trained
+"""
+
+
+def stale_rows(
+    store: Store,
+    notebook_paths: Sequence[str],
+    *,
+    links: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
+    ingest: bool = True,
+) -> list[dict[str, Any]]:
+    """The rows the out-of-date check of a notebook decides from (see the module's docstring).
+
+    Args:
+        notebook_paths: the notebook's absolute paths as its kernels record them.
+        links: execution id → notebook cell id, from the cells' metadata.
+        sources: SHA-256 of a cell's code as the record would hold it → cell id, for
+            runs that recorded no cell id and that no metadata links.
+        ingest: read new journal lines first.
+    """
+    links = links or {}
+    sources = sources or {}
+    params = {
+        "paths": list(notebook_paths),
+        "link_runs": list(links),
+        "link_cells": list(links.values()),
+        "source_hashes": list(sources),
+        "source_cells": list(sources.values()),
+    }
+    if ingest:
+        store.ingest()
+    with store.connect(read_only=True) as con:
+        cursor = con.execute(STALE_ROWS_SQL, params)
+        columns = [d[0] for d in cursor.description or ()]
+        return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
