@@ -141,3 +141,15 @@ def stale_rows(
         cursor = con.execute(STALE_ROWS_SQL, params)
         columns = [d[0] for d in cursor.description or ()]
         return [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+
+
+RECORDED_NOTEBOOKS_SQL = """
+SELECT DISTINCT notebook_path FROM executions WHERE notebook_path IS NOT NULL ORDER BY notebook_path
+"""
+
+
+def recorded_notebooks(store: Store) -> list[str]:
+    """The notebook paths the store's runs were recorded under."""
+    store.ingest()
+    with store.connect(read_only=True) as con:
+        return [str(r[0]) for r in con.execute(RECORDED_NOTEBOOKS_SQL).fetchall()]
