@@ -27,6 +27,7 @@ over them and the disk. pandas and nbformat are imported only when needed.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -273,10 +274,14 @@ def captured_ever(raw: str) -> bool:
 
 def read_notebook(path: str | os.PathLike[str]) -> list[NotebookCell]:
     """The code cells of a notebook file that a capture could have recorded."""
-    import nbformat
-
     try:
-        nb = nbformat.read(os.fspath(path), as_version=4)
+        with open(path, encoding="utf-8") as f:
+            nb = json.load(f)
+        if not isinstance(nb, dict) or nb.get("nbformat") != 4:
+            # Older formats (or not a notebook at all): nbformat converts or says what is wrong.
+            import nbformat
+
+            nb = nbformat.read(os.fspath(path), as_version=4)
     except FileNotFoundError:
         raise UsageError(f"no notebook at {path}: pass the path of an .ipynb file") from None
     except Exception as exc:
@@ -285,14 +290,16 @@ def read_notebook(path: str | os.PathLike[str]) -> list[NotebookCell]:
         ) from None
     cells = []
     index = 0
-    for position, cell in enumerate(nb.cells):
-        if cell.get("cell_type") != "code":
+    for position, cell in enumerate(nb.get("cells") or []):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         index += 1
         raw = cell.get("source") or ""
+        if isinstance(raw, list):  # the file format's lines, as nbformat joins them
+            raw = "".join(str(line) for line in raw)
         if not captured_ever(raw):
             continue
-        meta = cell.get("metadata", {}).get("jupyter_lineage")
+        meta = (cell.get("metadata") or {}).get("jupyter_lineage")
         links = meta.get("executions") if isinstance(meta, Mapping) else None
         cells.append(
             NotebookCell(
