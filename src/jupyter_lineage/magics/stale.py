@@ -84,6 +84,8 @@ class StaleMagics(Magics):
         from ..capture.magics import split_magic_line
         from ..graph.staleness import read_notebook
 
+        shell = self.shell
+        assert shell is not None  # a registered magic always has its shell
         code = {c.cell_id: c.raw for c in read_notebook(report.notebook)}
         for cell in plan:
             raw = code.get(cell.cell_id)
@@ -92,7 +94,7 @@ class StaleMagics(Magics):
                 return
             if split_magic_line(raw) is None:
                 raw = "%%lineage\n" + raw  # captured, whatever `%lineage on|off` says
-            result = self.shell.run_cell(raw, store_history=True, cell_id=cell.cell_id)
+            result = shell.run_cell(raw, store_history=True, cell_id=cell.cell_id)
             if not result.success:
                 print(f"{cell.label} failed; the cells after it were not run")
                 return
