@@ -36,6 +36,7 @@ MODULES = (
     "bench_store",
     "bench_startup",
     "bench_graph",
+    "bench_stale",
     "bench_corpus",
     "bench_team",
 )

@@ -361,6 +361,40 @@ def _next_commands(store_dir: Path, models: list[str]) -> str:
     return "\n".join(lines)
 
 
+def cmd_stale(args: argparse.Namespace) -> int:
+    """Which cells' results, and which model versions, are out of date, and why: a file they read
+    changed, their code in the notebook changed, something upstream did, or (the weaker
+    `environment` level) the packages the notebook imports moved. Exits 1 when something is stale."""
+    from .graph.staleness import stale
+    from .store.stale import recorded_notebooks
+
+    if args.notebook:
+        notebook = os.path.abspath(args.notebook)
+        if args.store or getattr(args, "team_store", None):
+            store = _store(args)
+        else:
+            from .config import resolve_store_dir
+            from .store import store_for
+
+            store = store_for(resolve_store_dir(None, notebook))  # where its kernels write
+        notebooks = [notebook]
+    else:
+        store = _store(args)
+        notebooks = [n for n in recorded_notebooks(store) if os.path.isfile(n)]
+        if not notebooks:
+            raise UsageError(
+                "no notebook of this store is on disk here; name one: jupyter-lineage stale NOTEBOOK"
+            )
+    reports = [stale(n, store=store) for n in notebooks]
+    if args.json:
+        body: Any = reports[0].to_dict() if args.notebook else [r.to_dict() for r in reports]
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        sys.stdout.write("\n".join(r.render_text() for r in reports))
+    stale_anything = any(r.stale_cells or any(v.stale for v in r.versions) for r in reports)
+    return 1 if stale_anything else 0
+
+
 def _emit_text(text: str, output: str | None) -> None:
     if output:
         Path(output).write_text(text, encoding="utf-8")
@@ -634,6 +668,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--quiet", action="store_true", help="no per-cell progress")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "stale",
+        help="which cells and model versions are out of date, and why",
+        description=" ".join((cmd_stale.__doc__ or "").split()),
+        epilog="examples:\n"
+        "  jupyter-lineage stale notebooks/quickstart.ipynb\n"
+        "  jupyter-lineage stale analysis.ipynb --json\n\n"
+        "Without NOTEBOOK, every notebook the store has runs of that is on disk here.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("notebook", nargs="?", metavar="NOTEBOOK", help="the .ipynb to check")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stale)
 
     p = sub.add_parser(
         "card",

@@ -23,6 +23,7 @@ from .drawing import DEFAULT_KINDS, KINDS, GraphView, build_figure, graph_view
 from .layout import Layout, layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve
+from .staleness import StaleReport, rerun_order, stale
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -33,6 +34,7 @@ __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
     "Drawing",
+    "StaleReport",
     "UnknownTargetError",
     "build_figure",
     "downstream",
@@ -40,6 +42,8 @@ __all__ = [
     "figure",
     "impact",
     "path",
+    "rerun_order",
+    "stale",
     "subgraph",
     "to_networkx",
     "training_data",

@@ -265,6 +265,18 @@ class ModelCardHandler(LineageAPIHandler):
             self.finish(html, set_content_type="text/html; charset=utf-8")
 
 
+class StaleHandler(LineageAPIHandler):
+    """``GET /lineage/api/stale?path=NB``: the notebook's cells and model versions that are out
+    of date, and why."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location(required=True)
+            self.write_json(await on_store_thread(service.notebook_staleness, location))
+
+
 _ID = r"([^/]+)"
 
 ROUTES: list[tuple[str, type[LineageAPIHandler]]] = [
@@ -273,6 +285,7 @@ ROUTES: list[tuple[str, type[LineageAPIHandler]]] = [
     (f"executions/{_ID}", ExecutionHandler),
     ("annotations", AnnotationsHandler),
     ("graph", GraphHandler),
+    ("stale", StaleHandler),
     ("models", ModelsHandler),
     (f"models/{_ID}/card", ModelCardHandler),
 ]

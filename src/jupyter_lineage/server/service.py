@@ -484,6 +484,18 @@ def list_models(location: NotebookLocation) -> dict[str, Any]:
     )
 
 
+def notebook_staleness(location: NotebookLocation) -> dict[str, Any]:
+    """``GET stale``: which of the notebook's cells and model versions are out of date, and why.
+
+    Files and the notebook are read on the server's disk; packages are compared with the
+    server's own environment.
+    """
+    from ..graph.staleness import stale
+
+    store = _existing_store(location, "runs")
+    return jsonable(stale(location.recorded_paths[0], store=store).to_dict())
+
+
 def cards_available() -> bool:
     """Whether this installation can render model cards."""
     try:

@@ -16,7 +16,7 @@ from ..errors import SchemaVersionError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 # The documented query surface (docs/reference/views.md, generated from the schema).
 VIEWS = (
     "runs",
@@ -25,6 +25,7 @@ VIEWS = (
     "cell_inputs",
     "cell_outputs",
     "files",
+    "stale_executions",
     "shell_commands",
     "environments",
     "packages",
@@ -110,6 +111,11 @@ MIGRATIONS: dict[int, list[str]] = {
         # The session's author and notebook key copied onto each run with its result (`runs`).
         "ALTER TABLE executions ADD COLUMN IF NOT EXISTS author VARCHAR",
         "ALTER TABLE executions ADD COLUMN IF NOT EXISTS notebook_key VARCHAR",
+    ],
+    8: [
+        # The version of a file that was hashed, so a look at it later needs no reading.
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS mtime_ns BIGINT",
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS inode BIGINT",
     ],
 }
 # A failed run's row in failed_run_copies, of its start ({e}) and its end ({r}).
