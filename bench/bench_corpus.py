@@ -41,21 +41,25 @@ CPU_CLOCK_START = """\
 def _clock():
     import sys, time, types
     clock = sys.modules["_lineage_bench_clock"] = types.ModuleType("_lineage_bench_clock")
-    clock.seconds, clock.started = [], None
+    clock.seconds, clock.started = [], []
     def pre(info):
-        clock.started = (time.process_time(), info.raw_cell)
+        clock.started.append((time.process_time(), info.raw_cell))
     def post(result):
-        if clock.started is not None:
-            began, code = clock.started
-            clock.seconds.append((code, time.process_time() - began))
-            clock.started = None
+        # A cell magic such as %%capture runs its body as a cell of its own, inside.
+        if clock.started:
+            began, code = clock.started.pop()
+            if not clock.started:
+                clock.seconds.append((code, time.process_time() - began))
     clock.post = post
     get_ipython().events.register("pre_run_cell", pre)
 _clock()
 del _clock"""
 CPU_CLOCK_END = """\
 import sys
-get_ipython().events.register("post_run_cell", sys.modules["_lineage_bench_clock"].post)"""
+clock = sys.modules["_lineage_bench_clock"]
+del clock.started[:-1]  # the cells before this one, which no post_run_cell hook ended
+get_ipython().events.register("post_run_cell", clock.post)
+del clock"""
 CPU_CLOCK_WRITE = """\
 import json, sys
 with open({path!r}, "w") as f:
