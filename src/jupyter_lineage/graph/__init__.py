@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import UsageError
 from ..store import Store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
-from .drawing import DEFAULT_KINDS, KINDS, build_figure, graph_view
+from .drawing import DEFAULT_KINDS, KINDS, build_figure, graph_data, graph_html, graph_view
 from .layout import layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve
@@ -26,7 +26,8 @@ from .resolve import UnknownTargetError, resolve
 if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
-    import plotly.graph_objects as go
+
+    from .lineage_figure import LineageFigure
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -279,7 +280,7 @@ def figure(
     kinds: Sequence[str] = DEFAULT_KINDS,
     notebook: str | None = None,
     store: Store | None = None,
-) -> go.Figure:
+) -> LineageFigure:
     """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
 
     Layered left to right (sources left, models right), node shape and colour by
@@ -299,7 +300,13 @@ def figure(
     edges = list(zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True))
     view = graph_view(rows, edges, targets=start, kinds=kinds, collapse=not all_runs)
     layout = layered_layout([n.node_id for n in view.nodes], [(s, d) for s, d, _ in view.edges])
-    return build_figure(view, layout, title=_title(target, direction, depth, notebook, view))
+    title = _title(target, direction, depth, notebook, view)
+    drawn = build_figure(view, layout, title=title)
+    from .lineage_figure import LineageFigure
+
+    # Displayed, the figure is also the graph JSON that JupyterLab's lineage renderer draws.
+    graph = graph_data(view, node=target, start=start, direction=direction, depth=depth)
+    return LineageFigure(drawn, graph=graph, html=graph_html(view, title))
 
 
 def _title(

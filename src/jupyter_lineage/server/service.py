@@ -40,23 +40,6 @@ MAX_AUTHOR_CHARS = 1_000
 MAX_GRAPH_DEPTH = 100
 GRAPH_DIRECTIONS = ("upstream", "downstream", "both")
 CARDS_UNAVAILABLE = "model cards are not available in this installation"
-# What the sidebar draws of each node when it has no plotly renderer: enough for a label,
-# a shape and a tooltip (the figure's hover text has the rest).
-GRAPH_NODE_FIELDS = (
-    "node_id",
-    "kind",
-    "name",
-    "version",
-    "status",
-    "type_name",
-    "shape",
-    "path",
-    "execution_id",
-    "execution_count",
-    "error_type",
-    "created_at",
-)
-
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
 
@@ -397,38 +380,18 @@ def add_annotation(
 def lineage_graph(
     location: NotebookLocation, node: str, *, direction: str = "both", depth: int | None = None
 ) -> dict[str, Any]:
-    """``GET graph``: the plotly figure of the lineage around ``node``, and its nodes and edges."""
+    """``GET graph``: the plotly figure of the lineage around ``node``, and the nodes and edges
+    it draws (identical re-runs of a cell merged, as in the figure)."""
     from .. import graph
 
     store = _existing_store(location, f"lineage node {node!r}")
     try:
         figure = graph.figure(node, direction=direction, depth=depth, store=store)
-        start, sub = graph.subgraph(node, direction=direction, depth=depth, store=store)
     except graph.UnknownTargetError as error:
         raise NotFoundError(str(error)) from None
-    shown = set(graph.DEFAULT_KINDS)
-    nodes = [
-        {key: row.get(key) for key in GRAPH_NODE_FIELDS}
-        for row in sub.nodes.to_dict("records")
-        if row.get("kind") in shown or row.get("node_id") in start
-    ]
-    kept = {row["node_id"] for row in nodes}
-    edges = [
-        {"src": s, "dst": d, "kind": k}
-        for s, d, k in zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True)
-        if s in kept and d in kept
-    ]
-    return jsonable(
-        {
-            "node": node,
-            "start": start,
-            "direction": direction,
-            "depth": depth,
-            "figure": json.loads(figure.to_json()),
-            "nodes": nodes,
-            "edges": edges,
-        }
-    )
+    # The nodes and edges the figure draws, as %lineage_graph displays them inline.
+    drawn = figure.lineage_graph or {}
+    return jsonable({**drawn, "node": node, "figure": json.loads(figure.to_json())})
 
 
 def list_models(location: NotebookLocation) -> dict[str, Any]:
