@@ -64,10 +64,7 @@ function InlineGraph(props: { graph: IInlineGraph }): JSX.Element {
         </span>
       </figcaption>
       <div className="jp-Lineage-graph jp-Lineage-svgGraph">
-        <GraphSvg
-          graph={{ figure: NO_FIGURE, ...graph }}
-          onSelectNode={null}
-        />
+        <GraphSvg graph={{ figure: NO_FIGURE, ...graph }} onSelectNode={null} />
       </div>
       <ul className="jp-Lineage-legend" aria-label="Legend">
         {['execution', 'value', 'file', 'model', 'review'].map(kind =>
@@ -127,7 +124,8 @@ const rendererFactory: IRenderMime.IRendererFactory = {
 
 const extension: IRenderMime.IExtension = {
   id: 'jupyter-lineage:mime',
-  description: 'Draws the lineage graphs and model cards that the magics display.',
+  description:
+    'Draws the lineage graphs and model cards that the magics display.',
   rendererFactory,
   rank: RANK,
   dataType: 'json'

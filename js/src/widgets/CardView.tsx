@@ -175,7 +175,11 @@ function ShortHash(props: { value: string | null | undefined }): JSX.Element {
 }
 
 function When(props: { iso: string | null | undefined }): JSX.Element {
-  return <time dateTime={props.iso ?? undefined}>{formatTime(props.iso ?? null)}</time>;
+  return (
+    <time dateTime={props.iso ?? undefined}>
+      {formatTime(props.iso ?? null)}
+    </time>
+  );
 }
 
 function Header(props: { card: ICardData }): JSX.Element {
@@ -270,14 +274,16 @@ function Details(props: { card: ICardData }): JSX.Element {
       {details.description ? (
         <p className="jp-Lineage-cardDescription">{details.description}</p>
       ) : null}
-      <dl className="jp-Lineage-cardFacts">
-        {facts.map(([label, value]) => (
-          <React.Fragment key={label}>
-            <dt>{label}</dt>
-            <dd>{value}</dd>
-          </React.Fragment>
-        ))}
-      </dl>
+      <table className="jp-Lineage-cardFacts">
+        <tbody>
+          {facts.map(([label, value]) => (
+            <tr key={label}>
+              <th scope="row">{label}</th>
+              <td>{value}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
     </>
   );
 }
@@ -295,7 +301,9 @@ function Metrics(props: { metrics: ICardMetric[] }): JSX.Element {
         </thead>
         <tbody>
           {props.metrics.map(metric => {
-            const met = metric.gate ? meetsGate(metric.value, metric.gate) : null;
+            const met = metric.gate
+              ? meetsGate(metric.value, metric.gate)
+              : null;
             const interval =
               metric.ci_low !== null &&
               metric.ci_low !== undefined &&
@@ -324,9 +332,7 @@ function Metrics(props: { metrics: ICardMetric[] }): JSX.Element {
                         {metric.gate.op} {metric.gate.threshold}
                       </code>{' '}
                       {met === null ? null : (
-                        <Badge
-                          className={met ? 'jp-mod-pass' : 'jp-mod-fail'}
-                        >
+                        <Badge className={met ? 'jp-mod-pass' : 'jp-mod-fail'}>
                           {met ? 'met' : 'not met'}
                         </Badge>
                       )}
@@ -485,8 +491,7 @@ export function CardView(props: { card: ICardData }): JSX.Element {
       <p className="jp-Lineage-muted jp-Lineage-cardFooter">
         The whole card, with the rationale, environment and audit trail:{' '}
         <code>
-          jupyter-lineage card{' '}
-          {card.generated_for ?? name}
+          jupyter-lineage card {card.generated_for ?? name}
           {' -o card.html'}
         </code>
       </p>

@@ -65,7 +65,7 @@ class LineageFigure(go.Figure):
             return bundle
         if _digest(spec) != self._lineage_digest:
             return bundle
-        extra = {GRAPH_MIME: self._lineage_graph}
+        extra: dict[str, Any] = {GRAPH_MIME: self._lineage_graph}
         if self._lineage_html is not None and "text/html" not in bundle:
             # A renderer the user chose that writes HTML (plotly's "notebook") keeps its own.
             extra["text/html"] = self._lineage_html
