@@ -19,7 +19,15 @@ from typing import TYPE_CHECKING, Any, cast
 from ..errors import UsageError
 from ..store import Store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
-from .drawing import DEFAULT_KINDS, KINDS, GraphView, build_figure, graph_view
+from .drawing import (
+    DEFAULT_KINDS,
+    KINDS,
+    GraphView,
+    build_figure,
+    graph_data,
+    graph_html,
+    graph_view,
+)
 from .layout import Layout, layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve
@@ -28,7 +36,8 @@ from .staleness import StaleReport, rerun_order, stale
 if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
-    import plotly.graph_objects as go
+
+    from .lineage_figure import LineageFigure
 
 __all__ = [
     "DEFAULT_KINDS",
@@ -292,6 +301,21 @@ class Drawing:
     view: GraphView
     layout: Layout
 
+    def json(
+        self, *, node: str | None, direction: str, depth: int | None, transient: bool
+    ) -> dict[str, Any]:
+        """The graph JSON JupyterLab's lineage renderers draw (``drawing.graph_data``)."""
+        return graph_data(
+            self.view,
+            self.layout,
+            rows=self.rows,
+            node=node,
+            start=self.start,
+            direction=direction,
+            depth=depth,
+            transient=transient,
+        )
+
 
 def drawing_of(
     target: str | None = None,
@@ -335,7 +359,7 @@ def figure(
     notebook: str | None = None,
     transient: bool = False,
     store: Store | None = None,
-) -> go.Figure:
+) -> LineageFigure:
     """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
 
     Layered left to right (sources left, models right), node shape and colour by
@@ -358,7 +382,15 @@ def figure(
         transient=transient,
         store=store,
     )
-    return build_figure(d.view, d.layout, title=_title(target, direction, depth, notebook, d.view))
+    title = _title(target, direction, depth, notebook, d.view)
+    from .lineage_figure import LineageFigure
+
+    # Displayed, the figure is also the graph JSON that JupyterLab's lineage renderer draws.
+    return LineageFigure(
+        build_figure(d.view, d.layout, title=title),
+        graph=d.json(node=target, direction=direction, depth=depth, transient=transient),
+        html=graph_html(d.view, title),
+    )
 
 
 def _title(

@@ -54,6 +54,9 @@ class GraphMagics(Magics):
     def lineage_graph(self, line: str) -> Any:
         """Draw the lineage graph around TARGET (default: this notebook) as an interactive figure.
 
+        Returns the plotly figure; shown, it is drawn by the JupyterLab extension whether or
+        not the notebook is trusted, and as plotly's figure or plain HTML elsewhere.
+
         TARGET is an execution id or prefix, var:NAME, file:PATH, model:NAME[@VERSION],
         or a cell name from ``%%lineage --name``. Examples::
 

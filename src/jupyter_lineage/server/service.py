@@ -40,23 +40,6 @@ MAX_AUTHOR_CHARS = 1_000
 MAX_GRAPH_DEPTH = 100
 GRAPH_DIRECTIONS = ("upstream", "downstream", "both")
 CARDS_UNAVAILABLE = "model cards are not available in this installation"
-# What the sidebar draws of each node when it has no plotly renderer: enough for a label,
-# a shape and a tooltip (the figure's hover text has the rest).
-GRAPH_NODE_FIELDS = (
-    "node_id",
-    "kind",
-    "name",
-    "version",
-    "status",
-    "type_name",
-    "shape",
-    "path",
-    "execution_id",
-    "execution_count",
-    "error_type",
-    "created_at",
-)
-
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
 
@@ -433,46 +416,10 @@ def lineage_graph(
         )
     except graph.UnknownTargetError as error:
         raise NotFoundError(str(error)) from None
-    view, positions = drawn.view, drawn.layout.positions
-    nodes = []
-    for shown in view.nodes:
-        row = drawn.rows[shown.members[-1]]  # the latest run of a merged node, as labelled
-        x, y = positions[shown.node_id]
-        nodes.append(
-            {
-                **{key: row.get(key) for key in GRAPH_NODE_FIELDS},
-                "node_id": shown.node_id,
-                "label": shown.label,
-                "count": shown.count,
-                "target": shown.target,
-                "transient": shown.transient,
-                "layer": x,
-                "row": -y,
-            }
-        )
-    edges = [
-        {
-            "src": s,
-            "dst": d,
-            "kind": k,
-            "route": [[x, -y] for x, y in drawn.layout.routes.get((s, d), ())],
-        }
-        for s, d, k in view.edges
-    ]
-    figure = graph.build_figure(view, drawn.layout)
-    return jsonable(
-        {
-            "node": node,
-            "start": drawn.start,
-            "direction": direction,
-            "depth": depth,
-            "transient": transient,
-            "hidden": view.hidden,
-            "figure": json.loads(figure.to_json()),
-            "nodes": nodes,
-            "edges": edges,
-        }
-    )
+    figure = graph.build_figure(drawn.view, drawn.layout)
+    # The nodes and edges the figure draws, as %lineage_graph displays them inline.
+    answer = drawn.json(node=node, direction=direction, depth=depth, transient=transient)
+    return jsonable({**answer, "figure": json.loads(figure.to_json())})
 
 
 def list_models(location: NotebookLocation) -> dict[str, Any]:
