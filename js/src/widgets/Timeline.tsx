@@ -6,9 +6,11 @@ import {
   RUN_STATUSES,
   type IExecutionSummary,
   type IExecutionsPage,
+  type IStaleCell,
   type RunStatus
 } from '../tokens';
 import { current, ErrorNote, StatusIcon, statusTitle, Tags } from './parts';
+import { StaleBadge, StaleFilter, StaleHeader, staleRuns } from './StaleBadge';
 
 /**
  * The notebook's captured executions, newest first, with filters and paging.
@@ -21,8 +23,15 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
     model.filters.status !== null ||
     model.filters.tag !== null ||
     model.filters.author !== null;
+  const staleness = model.staleness;
+  const runs = page
+    ? model.staleOnly
+      ? staleRuns(page.executions, staleness)
+      : page.executions
+    : [];
   return (
     <div className="jp-Lineage-timeline">
+      <StaleHeader staleness={staleness} />
       {page ? <Summary page={page} /> : null}
       {page && (page.total > 0 || filtered) ? (
         <Filters
@@ -41,16 +50,20 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
       {page === null && loadable.kind === 'loading' ? (
         <p className="jp-Lineage-muted">Loading the captured runs&hellip;</p>
       ) : null}
-      {page && page.executions.length > 0 ? (
+      {page && runs.length > 0 ? (
         <ol className="jp-Lineage-runs" aria-label="Captured executions">
-          {page.executions.map(run => (
+          {runs.map(run => (
             <RunItem
               key={run.execution_id}
               run={run}
+              stale={staleness?.checker.staleCellOf(run) ?? null}
               onSelect={() => model.select(run.execution_id)}
             />
           ))}
         </ol>
+      ) : null}
+      {page && model.staleOnly && runs.length === 0 ? (
+        <p className="jp-Lineage-muted">No loaded run is of a stale cell.</p>
       ) : null}
       {page && page.executions.length === 0 && page.total > 0 ? (
         <p className="jp-Lineage-muted">
@@ -119,6 +132,11 @@ function Filters(props: {
   const { status, tag, author } = model.filters;
   return (
     <div className="jp-Lineage-filters">
+      <StaleFilter
+        checked={model.staleOnly}
+        count={model.staleness?.checker.staleCells.length ?? 0}
+        onChange={checked => (model.staleOnly = checked)}
+      />
       <label>
         <span className="jp-Lineage-label">Status</span>
         <select
@@ -180,6 +198,7 @@ function Filters(props: {
 
 function RunItem(props: {
   run: IExecutionSummary;
+  stale?: IStaleCell | null;
   onSelect: () => void;
 }): JSX.Element {
   const { run, onSelect } = props;
@@ -216,6 +235,7 @@ function RunItem(props: {
             </span>
           ) : null}
           <span className="jp-Lineage-runMeta">
+            <StaleBadge cell={props.stale ?? null} />
             {run.author ? (
               <span className="jp-Lineage-runAuthor" title="Who ran it">
                 {run.author}
