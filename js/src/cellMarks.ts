@@ -110,10 +110,12 @@ export class NotebookStaleness {
   }
 
   /**
-   * Ask the server again now.
+   * Ask the server again now, if the kernel records.
    */
-  check(): Promise<void> {
-    return this.checker.check();
+  async check(): Promise<void> {
+    if (this._recording) {
+      await this.checker.check();
+    }
   }
 
   /**
@@ -138,18 +140,19 @@ export class NotebookStaleness {
     for (const index of indices) {
       notebook.select(notebook.widgets[index]);
     }
-    void notebook.scrollToCell(notebook.widgets[indices[0]], 'center');
+    // Not scrollToCell, which selects only the cell it scrolls to.
+    void notebook.scrollToItem(indices[0], 'center');
   }
 
   /**
    * Ask to confirm, listing the stale cells, then run `%lineage_stale --run`
-   * in the notebook's kernel and check again.
+   * in the notebook's kernel and check again. Resolves to whether it ran.
    */
-  async rerun(): Promise<void> {
+  async rerun(): Promise<boolean> {
     const cells = this.checker.staleCells;
     const kernel = this.panel.sessionContext.session?.kernel;
     if (cells.length === 0 || this._rerunning) {
-      return;
+      return false;
     }
     if (!kernel || !this._recording) {
       await showDialog({
@@ -157,7 +160,7 @@ export class NotebookStaleness {
         body: 'The notebook’s kernel must be running with the extension loaded: run %load_ext jupyter_lineage in it first.',
         buttons: [Dialog.okButton()]
       });
-      return;
+      return false;
     }
     const result = await showDialog({
       title: `Re-run ${cells.length} stale ${cells.length === 1 ? 'cell' : 'cells'}?`,
@@ -165,7 +168,7 @@ export class NotebookStaleness {
       buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Re-run' })]
     });
     if (!result.button.accept) {
-      return;
+      return false;
     }
     this._setRerunning(true);
     const printed: string[] = [];
@@ -203,6 +206,7 @@ export class NotebookStaleness {
         autoClose: 8000
       });
     }
+    return true;
   }
 
   get isDisposed(): boolean {

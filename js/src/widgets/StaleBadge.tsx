@@ -16,8 +16,12 @@ import type { IExecutionSummary, IStaleCell } from '../tokens';
  */
 export function StaleHeader(props: {
   staleness: NotebookStaleness | null;
+  /**
+   * Called once the re-run is over, to show its new runs.
+   */
+  onRerun: () => void;
 }): JSX.Element | null {
-  const { staleness } = props;
+  const { staleness, onRerun } = props;
   const cells = staleness ? staleness.checker.staleCells : [];
   if (!staleness || cells.length === 0) {
     return null;
@@ -38,7 +42,9 @@ export function StaleHeader(props: {
         className="jp-Lineage-button jp-Lineage-rerunStale"
         disabled={staleness.rerunning}
         title="Run %lineage_stale --run in the notebook’s kernel, after confirming"
-        onClick={() => void staleness.rerun()}
+        onClick={() =>
+          void staleness.rerun().then(ran => (ran ? onRerun() : undefined))
+        }
       >
         {staleness.rerunning ? 'Re-running…' : 'Re-run stale cells'}
       </button>
@@ -107,7 +113,8 @@ function shortReason(kind: string, subject: string): string {
     case 'source':
       return 'code changed';
     case 'upstream':
-      return 'upstream';
+      // `load (In [2], cell 1a2b3c4d)`: the name is enough here.
+      return `upstream ${subject.split(' (')[0]}`;
     default:
       return kind;
   }

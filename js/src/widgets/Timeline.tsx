@@ -31,7 +31,7 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
     : [];
   return (
     <div className="jp-Lineage-timeline">
-      <StaleHeader staleness={staleness} />
+      <StaleHeader staleness={staleness} onRerun={() => void model.refresh()} />
       {page ? <Summary page={page} /> : null}
       {page && (page.total > 0 || filtered) ? (
         <Filters
@@ -132,11 +132,6 @@ function Filters(props: {
   const { status, tag, author } = model.filters;
   return (
     <div className="jp-Lineage-filters">
-      <StaleFilter
-        checked={model.staleOnly}
-        count={model.staleness?.checker.staleCells.length ?? 0}
-        onChange={checked => (model.staleOnly = checked)}
-      />
       <label>
         <span className="jp-Lineage-label">Status</span>
         <select
@@ -192,6 +187,11 @@ function Filters(props: {
           ))}
         </select>
       </label>
+      <StaleFilter
+        checked={model.staleOnly}
+        count={model.staleness?.checker.staleCells.length ?? 0}
+        onChange={checked => (model.staleOnly = checked)}
+      />
     </div>
   );
 }
