@@ -61,14 +61,20 @@ targets AS MATERIALIZED (
     UNION
     SELECT * FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
 ),
+-- the values of the notebook's runs, read from the big table once
+vals AS MATERIALIZED (
+    SELECT v.execution_id, v.name, v.role, v.action, v.fingerprint, v.fingerprint_kind
+    FROM value_records v
+    WHERE v.execution_id IN (SELECT execution_id FROM nb)
+),
 inputs AS (
     SELECT v.execution_id, v.name, v.fingerprint, v.fingerprint_kind, t.session_id, t.started_at
-    FROM value_records v JOIN targets t ON t.execution_id = v.execution_id
+    FROM vals v JOIN targets t ON t.execution_id = v.execution_id
     WHERE v.role = 'input'
 ),
 bound AS (
     SELECT o.name, n.execution_id, n.session_id, n.started_at, n.cell
-    FROM value_records o JOIN nb n ON n.execution_id = o.execution_id
+    FROM vals o JOIN nb n ON n.execution_id = o.execution_id
     WHERE o.role = 'output' AND o.action IN ('assigned', 'mutated')
       AND o.name IN (SELECT name FROM inputs)
 ),
@@ -92,12 +98,13 @@ FROM producers
 UNION ALL
 SELECT 'output', v.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        v.name, v.fingerprint, v.action, NULL, NULL, NULL, NULL
-FROM value_records v JOIN targets t ON t.execution_id = v.execution_id
+FROM vals v JOIN targets t ON t.execution_id = v.execution_id
 WHERE v.role = 'output'
 UNION ALL
 SELECT 'file', f.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        f.path, f.sha256, f.access, f.note, f.size, f.mtime_ns, f.inode
-FROM file_records f JOIN targets t ON t.execution_id = f.execution_id
+FROM file_records f
+WHERE f.execution_id IN (SELECT execution_id FROM targets)
 UNION ALL
 SELECT 'package', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.environment_id,
        p.name, p.version, NULL, NULL, NULL, NULL, NULL
