@@ -15,7 +15,8 @@ import type {
   IModelsAnswer,
   INewAnnotation,
   IRunFilters,
-  IServerStatus
+  IServerStatus,
+  IStaleReport
 } from './tokens';
 
 /**
@@ -247,6 +248,20 @@ export function fetchModelCard(
   return requestAPI<string>(
     `models/${encodeURIComponent(model)}/card` +
       query({ path: notebookPath, version }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `GET lineage/api/stale`: which of the notebook's cells are out of date, and why.
+ */
+export function fetchStale(
+  notebookPath: string,
+  settings?: ServerConnection.ISettings
+): Promise<IStaleReport> {
+  return requestAPI<IStaleReport>(
+    'stale' + query({ path: notebookPath }),
     { method: 'GET' },
     settings
   );

@@ -17,6 +17,7 @@ import {
   LineageAPIError,
   postAnnotation
 } from './api';
+import type { NotebookStaleness } from './cellMarks';
 import type {
   AnnotationKind,
   GraphDirection,
@@ -166,6 +167,40 @@ export class LineageModel {
     return this._card;
   }
 
+  // -- what is out of date (cellMarks.ts keeps one per open notebook) --
+
+  /**
+   * The followed notebook's stale cells and the actions on them, or `null`.
+   */
+  get staleness(): NotebookStaleness | null {
+    return this._staleness;
+  }
+
+  set staleness(staleness: NotebookStaleness | null) {
+    this._staleness?.changed.disconnect(this._emit, this);
+    this._staleness = staleness;
+    this._staleness?.changed.connect(this._emit, this);
+    this._staleOnly = false;
+    this._emit();
+  }
+
+  /**
+   * Whether the timeline shows only the runs of stale cells.
+   */
+  get staleOnly(): boolean {
+    return this._staleOnly;
+  }
+
+  set staleOnly(staleOnly: boolean) {
+    this._staleOnly = staleOnly;
+    this._emit();
+  }
+
+  private _staleness: NotebookStaleness | null = null;
+  private _staleOnly = false;
+
+  // --
+
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -199,6 +234,7 @@ export class LineageModel {
         ? this._executions.value.executions.length
         : 0;
     await Promise.all([
+      this._staleness?.check(),
       this._loadExecutions(Math.max(this._pageSize, loaded)),
       this._selectedId ? this._loadDetail(this._selectedId) : null,
       this._view === 'models' ? this.loadModels() : null

@@ -527,3 +527,66 @@ export type Loadable<T> =
   | { kind: 'loading'; previous: T | null }
   | { kind: 'ready'; value: T }
   | { kind: 'error'; message: string; httpStatus: number };
+
+/**
+ * Where a cell's latest run stands (`GET lineage/api/stale`): `stale` when a
+ * file it read, its code or something upstream changed; `environment` when
+ * only package versions moved; `failed` or `unknown` (never captured).
+ */
+export type StaleState =
+  'fresh' | 'stale' | 'environment' | 'failed' | 'unknown';
+
+/**
+ * One reason a run is out of date: `kind` is `file`, `source`, `upstream`,
+ * `environment`, `status` or `record`; `subject` the file, cell or packages.
+ */
+export interface IStaleReason {
+  kind: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * A code cell of the notebook on disk and its latest recorded run.
+ */
+export interface IStaleCell {
+  cell_id: string | null;
+  index: number | null;
+  name: string | null;
+  execution_count: number | null;
+  execution_id: string | null;
+  started_at: string | null;
+  state: StaleState;
+  stale: boolean;
+  /**
+   * `load (In [3], cell 1a2b3c4d)`.
+   */
+  label: string;
+  reasons: IStaleReason[];
+  /**
+   * Ids of the cells this run depends on.
+   */
+  upstream: string[];
+}
+
+export interface IStaleVersion {
+  model: string;
+  version: string;
+  execution_id: string;
+  cell: string | null;
+  state: StaleState;
+  stale: boolean;
+  reasons: IStaleReason[];
+}
+
+/**
+ * Answer of `GET lineage/api/stale?path=...`.
+ */
+export interface IStaleReport {
+  notebook: string;
+  code_from: string;
+  counts: Record<StaleState, number>;
+  cells: IStaleCell[];
+  versions: IStaleVersion[];
+  notes: string[];
+}

@@ -7,9 +7,11 @@ import {
   type IExecutionSummary,
   type IExecutionsPage,
   type IKernelSession,
+  type IStaleCell,
   type RunStatus
 } from '../tokens';
 import { current, ErrorNote, StatusIcon, statusTitle, Tags } from './parts';
+import { StaleBadge, StaleFilter, StaleHeader, staleRuns } from './StaleBadge';
 
 /**
  * The notebook's captured executions, newest first, with filters and paging,
@@ -25,8 +27,15 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
     model.filters.status !== null ||
     model.filters.tag !== null ||
     model.filters.author !== null;
+  const staleness = model.staleness;
+  const runs = page
+    ? model.staleOnly
+      ? staleRuns(page.executions, staleness)
+      : page.executions
+    : [];
   return (
     <div className="jp-Lineage-timeline">
+      <StaleHeader staleness={staleness} onRerun={() => void model.refresh()} />
       {page ? <Summary page={page} /> : null}
       {page && (page.total > 0 || filtered) ? (
         <Filters
@@ -45,9 +54,9 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
       {page === null && loadable.kind === 'loading' ? (
         <p className="jp-Lineage-muted">Loading the captured runs&hellip;</p>
       ) : null}
-      {page && page.executions.length > 0 ? (
+      {page && runs.length > 0 ? (
         <ol className="jp-Lineage-sessions" aria-label="Captured executions">
-          {sessionGroups(page).map(group => (
+          {sessionGroups({ ...page, executions: runs }).map(group => (
             <li
               key={`${group.sessionId}@${group.runs[0].execution_id}`}
               className="jp-Lineage-sessionGroup"
@@ -59,6 +68,7 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
                   <RunItem
                     key={run.execution_id}
                     run={run}
+                    stale={staleness?.checker.staleCellOf(run) ?? null}
                     onSelect={() => model.select(run.execution_id)}
                   />
                 ))}
@@ -66,6 +76,9 @@ export function Timeline(props: { model: LineageModel }): JSX.Element {
             </li>
           ))}
         </ol>
+      ) : null}
+      {page && model.staleOnly && runs.length === 0 ? (
+        <p className="jp-Lineage-muted">No loaded run is of a stale cell.</p>
       ) : null}
       {page && page.executions.length === 0 && page.total > 0 ? (
         <p className="jp-Lineage-muted">
@@ -308,12 +321,18 @@ function Filters(props: {
           ))}
         </select>
       </label>
+      <StaleFilter
+        checked={model.staleOnly}
+        count={model.staleness?.checker.staleCells.length ?? 0}
+        onChange={checked => (model.staleOnly = checked)}
+      />
     </div>
   );
 }
 
 function RunItem(props: {
   run: IExecutionSummary;
+  stale?: IStaleCell | null;
   onSelect: () => void;
 }): JSX.Element {
   const { run, onSelect } = props;
@@ -350,6 +369,7 @@ function RunItem(props: {
             </span>
           ) : null}
           <span className="jp-Lineage-runMeta">
+            <StaleBadge cell={props.stale ?? null} />
             {run.author ? (
               <span className="jp-Lineage-runAuthor" title="Who ran it">
                 {run.author}
