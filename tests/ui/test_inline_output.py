@@ -35,21 +35,7 @@ MODEL = "churn-logreg"
 WIDTHS = (1280, 800)
 RUN_TIMEOUT_MS = 240_000
 
-# The card as the extension's renderer takes it. Until %lineage_card displays it itself,
-# the cell builds the bundle from the card JSON when the magic's output lacks it.
-CARD_CELL = f"""\
-import json
-from IPython.display import display
-from IPython.utils.capture import capture_output
-from jupyter_lineage.cards import render_json
-
-with capture_output() as shown:
-    get_ipython().run_line_magic("lineage_card", {MODEL!r})
-if any({CARD_MIME!r} in output.data for output in shown.outputs):
-    shown.show()
-else:
-    display({{{CARD_MIME!r}: json.loads(render_json({MODEL!r})), "text/plain": "model card"}}, raw=True)
-"""
+CARD_CELL = f"%lineage_card {MODEL}"
 GRAPH_CELL = f"%lineage_graph model:{MODEL} --upstream"
 
 # Measured in the page: what the renderer drew, which styles apply, what sticks out,
