@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import os
 import subprocess
 import sys
 import zipfile
@@ -316,3 +317,25 @@ def test_rerun_order_puts_each_cell_after_those_it_depends_on(
     order = [c.name for c in rerun_order(report)]
     assert order.index("load") < order.index("total") < order.index("report")
     assert set(order) == {"load", "total", "report", "train"}
+
+
+def test_a_kernel_not_told_its_notebook_says_so_and_the_cell_succeeds(tmp_path: Path) -> None:
+    from nbclient import NotebookClient
+
+    # As papermill or a plain nbclient run starts it: no JPY_SESSION_NAME.
+    env = {k: v for k, v in os.environ.items() if k != "JPY_SESSION_NAME"}
+    env["JUPYTER_LINEAGE_DIR"] = str(tmp_path / ".lineage")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell(c) for c in ("%load_ext jupyter_lineage", "%lineage_stale")
+    ]
+    client = NotebookClient(
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=False,  # the cell must succeed
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    client.execute(env=env)
+    said = "".join(o.get("text", "") for o in nb.cells[1].outputs)
+    assert "not told which notebook it runs" in said and "%lineage_stale analysis.ipynb" in said

@@ -44,6 +44,14 @@ class StaleMagics(Magics):
             %lineage_stale --run
         """
         args = parse_magic(self.lineage_stale, line)
+        if not args.notebook and not self.session.notebook_path:
+            # A headless runner (papermill, plain nbclient) may not tell the kernel its
+            # notebook: nothing to compare with, which is no error of the cell's.
+            print(
+                "this kernel was not told which notebook it runs (Jupyter tells it in "
+                "JPY_SESSION_NAME): name the notebook, e.g. %lineage_stale analysis.ipynb"
+            )
+            return None
         from ..graph.staleness import rerun_order, stale
 
         with usage_errors():
