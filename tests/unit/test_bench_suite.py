@@ -37,20 +37,34 @@ def test_graph_closure_gets_the_stated_target() -> None:
 
 def test_corpus_figures_from_best_cell_times() -> None:
     corpus = pytest.importorskip("bench.bench_corpus")
+
+    def cell(wall: tuple[list[float], list[float]], cpu: tuple[list[float], list[float]]) -> dict:
+        return {"wall": wall, "cpu": cpu}
+
     samples = {
-        "a": {"x": ([1.2, 1.0], [1.01, 1.3]), "y": ([0.010, 0.012], [0.040, 0.035])},
-        "b": {"z": ([0.5, 0.5], [0.5, 0.5])},
+        "a": {
+            "x": cell(([1.2, 1.0], [1.01, 1.3]), ([0.8, 0.9], [0.81, 0.85])),
+            "y": cell(([0.010, 0.012], [0.040, 0.035]), ([0.009, 0.010], [0.012, 0.011])),
+        },
+        "b": {"z": cell(([0.5, 0.5], [0.5, 0.5]), ([0.4, 0.4], [0.4, 0.4]))},
     }
-    total, worst, typical, *per_notebook = corpus.rows_from(samples)
+    rows = corpus.rows_from(samples)
+    total, worst, typical, cpu_total, cpu_worst, cpu_typical, *per_notebook = rows
     assert (total["value"], total["baseline"]) == (1.545, 1.51)
-    assert "best of 2" in total["figure"]
+    assert "best of 2" in total["figure"] and "kernel time" in total["figure"]
     assert total["pass"] is True  # 1.545 s is within 3% of 1.51 s
     assert "a, cell y" in worst["figure"] and worst["value"] == 25.0
     assert "spread over 2.0 ms" in worst["figure"]
     assert worst["pass"] is False  # 25 ms extra in one cell
     assert typical["value"] == 10.0
+    # The CPU figures from the CPU times alone: best of each, 1.221 s against 1.209 s.
+    assert "CPU time" in cpu_total["figure"]
+    assert (cpu_total["value"], cpu_total["baseline"]) == (1.221, 1.209)
+    assert "a, cell x" in cpu_worst["figure"] and cpu_worst["value"] == 10.0
+    assert cpu_worst["pass"] is True and cpu_typical["value"] == 2.0
     assert [r["ratio"] for r in per_notebook] == [round(1.045 / 1.01, 3), 1.0]
-    assert corpus.rows_from({"b": {"z": ([0.5], [0.51])}})[1]["pass"] is True
+    one = {"b": {"z": cell(([0.5], [0.51]), ([0.4], [0.41]))}}
+    assert corpus.rows_from(one)[1]["pass"] is True
 
 
 def test_tables_show_every_row_and_verdict() -> None:

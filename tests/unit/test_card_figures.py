@@ -152,6 +152,7 @@ def _random_view(seed: int, size: int) -> figures.LineageDrawing:
                 ["x", "[12] train-a-model-on-everything", "W" * 30, ATTACK, "customers.csv"]
             ),
             hover=f"<b>{n}</b><br>detail &amp; more",
+            row={},
             failed=rng.random() < 0.1,
             target=n == ids[-1],
         )
