@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import RegistryError
 from ..session import current_session, current_store
+from ..store import Store
 from ..store import cards as q
 from ..store import registry as rq
 from ..store.rows import json_column
@@ -93,6 +94,11 @@ def resolve(spec: str) -> dict[str, Any]:
 def card_data(spec: str) -> dict[str, Any]:
     """Every section of the card for ``spec``, as plain JSON-able data."""
     store = current_store()
+    with store.reading():
+        return _card_data(store, spec)
+
+
+def _card_data(store: Store, spec: str) -> dict[str, Any]:
     target = resolve(spec)
     name = target["name"]
     model, version = target["model"], target["version"]
