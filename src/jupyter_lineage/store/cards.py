@@ -146,22 +146,36 @@ def annotations_about(
 ) -> list[dict[str, Any]]:
     """Current annotations linked to the model, this version of it, its executions, their
     values, or its experiment."""
+    # The links are found in the records (a current annotation's links are its own targets
+    # and its experiment), so the annotations view, the costly part, is read once.
     return store.rows(
-        """
-            SELECT DISTINCT a.annotation_id, a.kind, a.text, a.author, a.created_at, a.question, a.template,
-                   a.revision
-            FROM annotations a JOIN annotation_links l USING (annotation_id)
-            WHERE (l.target_type = 'model' AND l.target = $model)
-               OR (l.target_type = 'model_version' AND $version IS NOT NULL AND l.target = $version)
-               OR (l.target_type = 'execution' AND l.target IN (SELECT unnest($ids)))
-               OR (l.target_type = 'experiment' AND $exp IS NOT NULL AND l.target = $exp)
-               OR (l.target_type = 'value' AND l.fingerprint IN (
-                      SELECT fingerprint FROM value_records WHERE execution_id IN (SELECT unnest($ids))))
-            ORDER BY a.created_at
-            """,
+        f"""
+        WITH linked AS ({_LINKED})
+        SELECT a.annotation_id, a.kind, a.text, a.author, a.created_at, a.question, a.template,
+               a.revision
+        FROM annotations a
+        WHERE a.annotation_id IN (SELECT annotation_id FROM linked)
+        ORDER BY a.created_at
+        """,
         {"model": model, "ids": execution_ids, "exp": experiment_id, "version": version_id},
         ingest=False,
     )
+
+
+# The annotation records (every revision) whose own targets or experiment are the model
+# ($model), its version ($version), the executions ($ids) or the values they read or wrote,
+# or the experiment ($exp).
+_LINKED = """
+    SELECT t.annotation_id FROM annotation_targets t
+    WHERE (t.target_type = 'model' AND t.target = $model)
+       OR (t.target_type = 'model_version' AND $version IS NOT NULL AND t.target = $version)
+       OR (t.target_type = 'execution' AND t.target IN (SELECT unnest($ids)))
+       OR (t.target_type = 'experiment' AND $exp IS NOT NULL AND t.target = $exp)
+       OR (t.target_type = 'value' AND t.fingerprint IN (
+              SELECT fingerprint FROM value_records WHERE execution_id IN (SELECT unnest($ids))))
+    UNION
+    SELECT annotation_id FROM annotation_records WHERE $exp IS NOT NULL AND experiment_id = $exp
+"""
 
 
 def failed_attempts_of(
@@ -175,47 +189,46 @@ def failed_attempts_of(
     every attempt whose ``failed_attempt`` note is linked to the model, any of its versions,
     one of ``execution_ids`` (its training and upstream runs) or the experiment, whether or
     not a failing cell was captured."""
-    # A row's annotation_ids are its notes' ids (32 hex digits), joined with commas.
+    # A row's annotation_ids are its notes' ids (32 hex digits), joined with commas: only
+    # current failed_attempt notes, so the links may be read from the records (every
+    # revision's own targets) without reading the annotations view a second time.
     return store.rows(
         """
-            WITH linked AS (
-                SELECT DISTINCT l.annotation_id
-                FROM annotation_links l
-                WHERE l.kind = 'failed_attempt' AND (
-                       (l.target_type = 'model' AND l.target = $model)
-                    OR (l.target_type = 'model_version' AND l.target IN (
-                           SELECT version_id FROM model_versions WHERE model_id = $model_id))
-                    OR (l.target_type = 'execution' AND l.target IN (SELECT unnest($ids)))
-                    OR (l.target_type = 'experiment' AND l.target = $exp))
-            )
-            SELECT origin, execution_id, execution_count, name, started_at, status, error_type, error_message,
-                   explanation
-            FROM failed_attempts f
-            WHERE f.execution_id IN (SELECT unnest($ids))
-               OR ($exp IS NOT NULL AND f.experiment_id = $exp)
-               OR EXISTS (SELECT 1 FROM linked WHERE contains(f.annotation_ids, linked.annotation_id))
-            ORDER BY started_at, execution_id, explanation
-            """,
+        WITH linked AS (
+            SELECT t.annotation_id FROM annotation_targets t
+            WHERE (t.target_type = 'model' AND t.target = $model)
+               OR (t.target_type = 'model_version' AND t.target IN (
+                      SELECT version_id FROM version_records WHERE model_id = $model_id))
+               OR (t.target_type = 'execution' AND t.target IN (SELECT unnest($ids)))
+               OR (t.target_type = 'experiment' AND t.target = $exp)
+            UNION
+            SELECT annotation_id FROM annotation_records WHERE experiment_id = $exp
+        )
+        SELECT origin, execution_id, execution_count, name, started_at, status, error_type,
+               error_message, explanation
+        FROM failed_attempts f
+        WHERE f.execution_id IN (SELECT unnest($ids))
+           OR ($exp IS NOT NULL AND f.experiment_id = $exp)
+           OR EXISTS (SELECT 1 FROM linked WHERE contains(f.annotation_ids, linked.annotation_id))
+        ORDER BY started_at, execution_id, explanation
+        """,
         {"model": model, "model_id": model_id, "ids": execution_ids, "exp": experiment_id},
         ingest=False,
     )
 
 
 def environment(store: Store, environment_id: str | None) -> dict[str, Any] | None:
+    """An environment's row, with its packages (name and version, by name)."""
     if not environment_id:
         return None
     rows = store.rows(
-        "SELECT * FROM environments WHERE environment_id = ?", [environment_id], ingest=False
-    )
-    if not rows:
-        return None
-    env = rows[0]
-    env["packages"] = store.rows(
-        "SELECT name, version FROM packages WHERE environment_id = ? ORDER BY name",
+        "SELECT e.*, (SELECT coalesce(list({'name': p.name, 'version': p.version} ORDER BY p.name), [])"
+        " FROM packages p WHERE p.environment_id = e.environment_id) AS packages"
+        " FROM environments e WHERE e.environment_id = ?",
         [environment_id],
         ingest=False,
     )
-    return env
+    return rows[0] if rows else None
 
 
 def experiment(store: Store, experiment_id: str | None) -> dict[str, Any] | None:
@@ -228,6 +241,8 @@ def experiment(store: Store, experiment_id: str | None) -> dict[str, Any] | None
 
 
 def lifecycle(store: Store, version_id: str) -> dict[str, list[dict[str, Any]]]:
+    """A version's transitions, gate results, waivers and artifacts, oldest first."""
+
     def rows(view: str, order: str) -> list[dict[str, Any]]:
         return store.rows(
             f"SELECT * FROM {view} WHERE version_id = ? ORDER BY {order}",
