@@ -230,7 +230,7 @@ def rows_from(
                 "baseline": round(base, 3),
                 "ratio": round(value / base, 3),
                 "unit": "s",
-                "target": None,
+                "target": "report only",
                 "pass": None,
             }
         )

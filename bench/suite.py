@@ -204,7 +204,13 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def format_markdown(results: dict[str, Any]) -> str:
     """A results file as a Markdown table, with the machine it ran on (for the docs' Performance page)."""
     m = results["machine"]
-    loads = [x for pair in results.get("load_average", {}).values() for x in pair]
+    again = {name for run in results.get("partial_runs", []) for name in run["modules"]}
+    loads = [
+        x
+        for name, pair in results.get("load_average", {}).items()
+        if name not in again
+        for x in pair
+    ]
     load = f", load average {min(loads):.1f} to {max(loads):.1f} during the run" if loads else ""
     lines = [
         f"Measured {results['generated_at'][:10]} with `python -m bench` ({results['mode']} run, "

@@ -132,6 +132,23 @@ def test_a_partial_run_replaces_its_modules_rows() -> None:
     )
     assert [r["figure"] for r in again["figures"]] == ["capture", "card", "team"]
     assert len(again["partial_runs"]) == 1
+    # The table says when the module was measured again, and under what load; the full
+    # run's load range stays its own.
+    machine = {
+        "usable_cpus": 2,
+        "cpu_model": "CPU",
+        "ram_gb": 24.0,
+        "python": "3.11.7",
+        "numpy_version": "2",
+        "pandas_version": "3",
+        "duckdb_version": "2",
+        "mlflow_version": "3",
+        "blas_note": "unset",
+    }
+    first = suite.format_markdown({**again, "machine": machine}).splitlines()[0]
+    assert "load average 1.0 to 2.0 during the run" in first
+    assert "Measured again 2026-02-01 with `python -m bench --only bench_card` (60 s" in first
+    assert "load average 2.0 to 3.5)" in first
 
 
 def test_card_rows_from_both_versions() -> None:
