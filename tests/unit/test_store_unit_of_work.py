@@ -146,3 +146,17 @@ def test_units_are_per_thread(store) -> None:
         thread.start()
         thread.join()
     assert seen == [0]
+
+
+def test_what_this_process_writes_itself_needs_no_ingest_after_it(store) -> None:
+    s, writer = store
+    with s.connect() as con:  # as the graph's index is refreshed
+        con.execute("CREATE TABLE IF NOT EXISTS _written_here AS SELECT 1 AS x")
+        con.execute("CHECKPOINT")
+    before = s.connections_opened
+    assert s.ingest().events == 0
+    assert s.connections_opened == before
+    # A line written since is still ingested.
+    _cell(writer, 3)
+    assert s.ingest().events == 2
+    assert s.connections_opened == before + 1

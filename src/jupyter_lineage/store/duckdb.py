@@ -115,11 +115,16 @@ class DuckDBStore(StoreQueries):
                     )
                 reader, unit.reader = unit.reader, None
                 reader.close()
+        # What this process writes itself (the graph's index, say) brings no journal line
+        # in: the next ingest need not open the file again to find that out.
+        in_step = not read_only and self._in_step()
         con = self._open(read_only=read_only)
         try:
             yield con
         finally:
             con.close()
+            if in_step:
+                self._ingested_stamp = self._db_stamp()
 
     def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         import duckdb
@@ -258,6 +263,10 @@ class DuckDBStore(StoreQueries):
             except duckdb.Error:
                 return False  # no schema yet, or an older one: the ingest sees to it
         return str(version) == str(SCHEMA_VERSION) and offsets == sizes
+
+    def _in_step(self) -> bool:
+        """Whether the file is as this process's last ingest left it."""
+        return bool(self._ingested_sizes) and self._db_stamp() == self._ingested_stamp
 
     def _db_stamp(self) -> tuple[int, int] | None:
         try:
