@@ -37,6 +37,7 @@ MODULES = (
     "bench_store",
     "bench_startup",
     "bench_graph",
+    "bench_stale",
     "bench_corpus",
     "bench_card",
     "bench_team",

@@ -458,21 +458,58 @@ def _anchor(path: list[str]) -> str:
 CLI_INTRO = """\
 # Command line
 
-`jupyter-lineage` (also `jupyter lineage`) works on the store named by `--store DIR`, else
-`$JUPYTER_LINEAGE_DIR`, else `./.lineage`. `--team-store URL` names a team store for one command
-(default: `$JUPYTER_LINEAGE_STORE`, or `store` in the store directory's `config.toml`); with one
-configured, `sql`, `info`, `graph`, `card`, `bom`, `openlineage` and `model` read from it (see
-[Team store](../team-store.md)).
+`jupyter-lineage` (also `jupyter lineage`) finds its store the way git finds its directory.
+`--team-store URL` names a team store for one command (default: `$JUPYTER_LINEAGE_STORE`, or
+`store` in the store directory's `config.toml`); with one configured, `sql`, `info`, `graph`,
+`card`, `bom`, `openlineage` and `model` read from it (see [Team store](../team-store.md)).
 
 Every command has `--help` with an example. Errors are one line on stderr with exit code 2; the
 commands that check something (`verify`, `doctor`, `card --check`, `reproduce`, `diff`,
 `model verify`, `run`) exit 1 when what they check fails.
+
+## Which store {#which-store}
+
+In order, the first that applies:
+
+1. `--store DIR`, before or after the command's name (`jupyter-lineage info --store DIR`);
+2. `$JUPYTER_LINEAGE_DIR`;
+3. `./.lineage`;
+4. the `.lineage` of each parent directory, nearest first. The walk stops at your home
+   directory when it starts inside it (a store above it belongs to no one in it), at another
+   file system (as git stops at a mount), and before the file system's root: a `/.lineage` is
+   used only from `/` itself or with `--store`;
+5. the one store in the directories up to three levels below this one, said on stderr
+   (`using notebooks/.lineage, the one store below here`). Hidden directories, virtual and
+   conda environments and `node_modules` are not searched.
+
+A `.lineage` counts when it holds journals, a database or a `config.toml`. With several stores
+below and none here or above, the command stops with a one-line error listing them and how to
+pick one (`--store PATH`, or `cd` into its directory); with none anywhere, it says how to make one.
+`migrate` makes `./.lineage` when there is none, and with a team store configured `./.lineage`
+holds the local journals.
+
+A kernel writes to the store beside its notebook (the same `$JUPYTER_LINEAGE_DIR` first), and
+so does `run`: `jupyter-lineage run notebooks/quickstart.ipynb` records into
+`notebooks/.lineage`, which `jupyter-lineage info` then finds from the repository's top
+directory (rule 5) or from `notebooks/` (rule 3). `run` ends with the commands to type next,
+naming that store and the models the run registered:
+
+```text
+next:
+  jupyter-lineage --store notebooks/.lineage info
+  jupyter-lineage --store notebooks/.lineage card churn-logreg -o churn-logreg-card.html
+  jupyter-lineage --store notebooks/.lineage graph upstream model:churn-logreg
+```
+
+A cell tagged `raises-exception` fails on purpose: nbclient carries on past it, `run` prints it
+as `[8/25] error (expected: raises-exception)`, and it counts neither as a failure in the summary
+nor in the exit code. The record keeps it as it happened: a failed run, in `failed_attempts`.
 """
 
 
 def render_cli(cli: dict[str, Any]) -> str:
     out = [CLI_INTRO, HEADER.format(source="jupyter_lineage.cli.build_parser()"), ""]
-    out += ["| command | what it does |", "|---|---|"]
+    out += ["## Commands", "", "| command | what it does |", "|---|---|"]
     for command in walk_commands(cli):
         if command["path"]:
             name = " ".join(["jupyter-lineage", *command["path"]])

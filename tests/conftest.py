@@ -29,3 +29,11 @@ async def jp_asyncio_loop() -> asyncio.AbstractEventLoop:
 def jp_server_config(jp_server_config: dict[str, Any]) -> dict[str, Any]:
     """Start the test servers with the lineage server extension enabled."""
     return {"ServerApp": {"jpserver_extensions": {"jupyter_lineage": True}}}
+
+
+@pytest.fixture(scope="session")
+def quickstart_store(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The quickstart run once through the CLI (see ``tests/quickstart.py``): its directory."""
+    from tests.quickstart import run_quickstart
+
+    return run_quickstart(tmp_path_factory.mktemp("quickstart"))

@@ -15,7 +15,8 @@ import type {
   IModelsAnswer,
   INewAnnotation,
   IRunFilters,
-  IServerStatus
+  IServerStatus,
+  IStaleReport
 } from './tokens';
 
 /**
@@ -195,16 +196,25 @@ export async function postAnnotation(
  *
  * @param node An execution id, a node id, `var:NAME`, `file:PATH` or `model:NAME`.
  * @param depth Edges away from the node; `null` for no limit.
+ * @param transient Draw values no other run read too.
  */
 export function fetchGraph(
   notebookPath: string,
   node: string,
   direction: GraphDirection,
   depth: number | null,
-  settings?: ServerConnection.ISettings
+  settings?: ServerConnection.ISettings,
+  transient = false
 ): Promise<ILineageGraph> {
   return requestAPI<ILineageGraph>(
-    'graph' + query({ path: notebookPath, node, direction, depth }),
+    'graph' +
+      query({
+        path: notebookPath,
+        node,
+        direction,
+        depth,
+        transient: transient ? 1 : null
+      }),
     { method: 'GET' },
     settings
   );
@@ -238,6 +248,20 @@ export function fetchModelCard(
   return requestAPI<string>(
     `models/${encodeURIComponent(model)}/card` +
       query({ path: notebookPath, version }),
+    { method: 'GET' },
+    settings
+  );
+}
+
+/**
+ * `GET lineage/api/stale`: which of the notebook's cells are out of date, and why.
+ */
+export function fetchStale(
+  notebookPath: string,
+  settings?: ServerConnection.ISettings
+): Promise<IStaleReport> {
+  return requestAPI<IStaleReport>(
+    'stale' + query({ path: notebookPath }),
     { method: 'GET' },
     settings
   );

@@ -20,6 +20,7 @@ import {
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
+import { trackStaleness } from './cellMarks';
 import { lineageIcon } from './icons';
 import { LineageModel } from './model';
 import { CommandIDs, ILineageSettings, PLUGIN_ID, SIDEBAR_ID } from './tokens';
@@ -65,6 +66,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     followActiveNotebook(tracker, model);
+    // Out-of-date cells: marked in each open notebook, listed in the sidebar.
+    trackStaleness(tracker, staleness => (model.staleness = staleness), {
+      serverSettings: app.serviceManager.serverSettings,
+      activate: notebook => app.shell.activateById(notebook.id)
+    });
     // Runs of the followed notebook show up without a reload.
     NotebookActions.executed.connect((_, { notebook }) => {
       if (tracker.currentWidget?.content === notebook) {

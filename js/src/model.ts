@@ -17,6 +17,7 @@ import {
   LineageAPIError,
   postAnnotation
 } from './api';
+import type { NotebookStaleness } from './cellMarks';
 import type {
   AnnotationKind,
   GraphDirection,
@@ -166,6 +167,40 @@ export class LineageModel {
     return this._card;
   }
 
+  // -- what is out of date (cellMarks.ts keeps one per open notebook) --
+
+  /**
+   * The followed notebook's stale cells and the actions on them, or `null`.
+   */
+  get staleness(): NotebookStaleness | null {
+    return this._staleness;
+  }
+
+  set staleness(staleness: NotebookStaleness | null) {
+    this._staleness?.changed.disconnect(this._emit, this);
+    this._staleness = staleness;
+    this._staleness?.changed.connect(this._emit, this);
+    this._staleOnly = false;
+    this._emit();
+  }
+
+  /**
+   * Whether the timeline shows only the runs of stale cells.
+   */
+  get staleOnly(): boolean {
+    return this._staleOnly;
+  }
+
+  set staleOnly(staleOnly: boolean) {
+    this._staleOnly = staleOnly;
+    this._emit();
+  }
+
+  private _staleness: NotebookStaleness | null = null;
+  private _staleOnly = false;
+
+  // --
+
   get isDisposed(): boolean {
     return this._isDisposed;
   }
@@ -199,6 +234,7 @@ export class LineageModel {
         ? this._executions.value.executions.length
         : 0;
     await Promise.all([
+      this._staleness?.check(),
       this._loadExecutions(Math.max(this._pageSize, loaded)),
       this._selectedId ? this._loadDetail(this._selectedId) : null,
       this._view === 'models' ? this.loadModels() : null
@@ -276,14 +312,15 @@ export class LineageModel {
     direction: GraphDirection = this._graphRequest?.direction ?? 'both',
     depth: number | null = this._graphRequest
       ? this._graphRequest.depth
-      : this._graphDepth
+      : this._graphDepth,
+    transient: boolean = this._graphRequest?.transient ?? false
   ): Promise<void> {
     const path = this._notebookPath;
     if (!path || !node) {
       return;
     }
     const request = ++this._graphRequestId;
-    this._graphRequest = { node, direction, depth };
+    this._graphRequest = { node, direction, depth, transient };
     this._graph = {
       kind: 'loading',
       previous: this._graph.kind === 'ready' ? this._graph.value : null
@@ -295,7 +332,8 @@ export class LineageModel {
         node,
         direction,
         depth,
-        this._serverSettings
+        this._serverSettings,
+        transient
       );
       if (this._stale(request, this._graphRequestId, path)) {
         return;

@@ -139,6 +139,10 @@ export interface IExecutionsPage {
    * Everyone who ran the notebook, for the filter.
    */
   authors: string[];
+  /**
+   * The kernel sessions the page's runs ran in, newest first (absent from older servers).
+   */
+  sessions?: IKernelSession[];
 }
 
 /**
@@ -319,6 +323,43 @@ export type GraphNodeKind =
   'execution' | 'value' | 'file' | 'model' | 'review' | 'environment' | 'code';
 
 /**
+ * A package whose version changed between two kernel sessions; `null` where it was not
+ * installed.
+ */
+export interface IPackageChange {
+  name: string;
+  before: string | null;
+  after: string | null;
+}
+
+/**
+ * A kernel session of the notebook, as the timeline heads its runs.
+ */
+export interface IKernelSession {
+  session_id: string;
+  /**
+   * 1 for the notebook's first session.
+   */
+  number: number;
+  started_at: string;
+  runs: number;
+  failed: number;
+  hostname: string | null;
+  python_version: string | null;
+  ipython_version: string | null;
+  previous_session: string | null;
+  /**
+   * Against the previous session; `null` for the first one, or when unknown.
+   */
+  environment_changed: boolean | null;
+  previous_python_version: string | null;
+  previous_git_commit: string | null;
+  git_commit: string | null;
+  package_change_count: number;
+  package_changes: IPackageChange[];
+}
+
+/**
  * A node of the lineage graph (`lineage_nodes`), as the sidebar draws it.
  */
 export interface IGraphNode {
@@ -334,6 +375,27 @@ export interface IGraphNode {
   execution_count: number | null;
   error_type: string | null;
   created_at: string | null;
+  /**
+   * The label the figure draws (a merged node's count included).
+   */
+  label?: string;
+  /**
+   * How many identical runs the node stands for.
+   */
+  count?: number;
+  /**
+   * Whether the request named this node.
+   */
+  target?: boolean;
+  /**
+   * A value no other run read (drawn only when asked for).
+   */
+  transient?: boolean;
+  /**
+   * Where the server's layered layout put it: layer (left to right) and row (top down).
+   */
+  layer?: number;
+  row?: number;
 }
 
 /**
@@ -343,6 +405,10 @@ export interface IGraphEdge {
   src: string;
   dst: string;
   kind: 'used' | 'generated' | 'derived_from' | 'ran_in' | 'reviewed';
+  /**
+   * Bend points (layer, row) of an edge spanning several layers.
+   */
+  route?: [number, number][];
 }
 
 /**
@@ -362,6 +428,14 @@ export interface ILineageGraph {
   figure: { data: any[]; layout: Record<string, any> };
   nodes: IGraphNode[];
   edges: IGraphEdge[];
+  /**
+   * Whether transient values were asked for.
+   */
+  transient?: boolean;
+  /**
+   * How many transient values were left out.
+   */
+  hidden?: number;
 }
 
 /**
@@ -371,6 +445,10 @@ export interface IGraphRequest {
   node: string;
   direction: GraphDirection;
   depth: number | null;
+  /**
+   * Draw transient values too (values no other run read).
+   */
+  transient?: boolean;
 }
 
 export interface IModelVersionSummary {
@@ -449,3 +527,66 @@ export type Loadable<T> =
   | { kind: 'loading'; previous: T | null }
   | { kind: 'ready'; value: T }
   | { kind: 'error'; message: string; httpStatus: number };
+
+/**
+ * Where a cell's latest run stands (`GET lineage/api/stale`): `stale` when a
+ * file it read, its code or something upstream changed; `environment` when
+ * only package versions moved; `failed` or `unknown` (never captured).
+ */
+export type StaleState =
+  'fresh' | 'stale' | 'environment' | 'failed' | 'unknown';
+
+/**
+ * One reason a run is out of date: `kind` is `file`, `source`, `upstream`,
+ * `environment`, `status` or `record`; `subject` the file, cell or packages.
+ */
+export interface IStaleReason {
+  kind: string;
+  subject: string;
+  text: string;
+}
+
+/**
+ * A code cell of the notebook on disk and its latest recorded run.
+ */
+export interface IStaleCell {
+  cell_id: string | null;
+  index: number | null;
+  name: string | null;
+  execution_count: number | null;
+  execution_id: string | null;
+  started_at: string | null;
+  state: StaleState;
+  stale: boolean;
+  /**
+   * `load (In [3], cell 1a2b3c4d)`.
+   */
+  label: string;
+  reasons: IStaleReason[];
+  /**
+   * Ids of the cells this run depends on.
+   */
+  upstream: string[];
+}
+
+export interface IStaleVersion {
+  model: string;
+  version: string;
+  execution_id: string;
+  cell: string | null;
+  state: StaleState;
+  stale: boolean;
+  reasons: IStaleReason[];
+}
+
+/**
+ * Answer of `GET lineage/api/stale?path=...`.
+ */
+export interface IStaleReport {
+  notebook: string;
+  code_from: string;
+  counts: Record<StaleState, number>;
+  cells: IStaleCell[];
+  versions: IStaleVersion[];
+  notes: string[];
+}

@@ -1,1 +1,3 @@
 import './base.css';
+import './inline.css';
+import './stale.css';

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,69 @@ EPILOG = """examples:
   jupyter-lineage info
   jupyter-lineage sql "SELECT execution_count, status, duration_ms FROM runs ORDER BY started_at"
   jupyter-lineage sql --format csv "SELECT * FROM failed_attempts" > failures.csv
-  jupyter-lineage --store path/to/.lineage verify
+  jupyter-lineage --store notebooks/.lineage verify
+
+The store is --store DIR, else $JUPYTER_LINEAGE_DIR, else the nearest .lineage here or in a
+parent directory (up to your home directory), else the only one below here. run puts it
+beside the notebook, as a kernel does, and ends with the commands to type next.
 """
+
+
+# Shown in the "stores below" error before "and N more".
+_STORES_LISTED = 3
+
+
+def _shown_path(path: Path, cwd: Path) -> str:
+    """``path`` as the user would type it here: relative when it is below ``cwd``."""
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def _locate_store(args: argparse.Namespace) -> None:
+    """Set ``args.store`` to the store this command works on, found as git finds its directory.
+
+    ``--store``, else ``$JUPYTER_LINEAGE_DIR``, else the nearest ``.lineage`` here or above
+    (``config.find_store_dir``), else the only store below here, said on stderr. Several
+    below, or none anywhere, is a one-line error saying how to pick one.
+    """
+    from .config import STORE_DIR_NAME, STORE_URL_ENV, find_store_dir, stores_below
+
+    found = find_store_dir(args.store)
+    if found is not None:
+        args.store = str(found.path)
+        return
+    cwd = Path.cwd().resolve()
+    below = stores_below(cwd)
+    if len(below) == 1:
+        shown = _shown_path(below[0], cwd)
+        print(
+            f"jupyter-lineage: using {shown}, the one store below here (--store DIR picks another)",
+            file=sys.stderr,
+        )
+        args.store = str(below[0])
+        return
+    team = getattr(args, "team_store", None) or os.environ.get(STORE_URL_ENV)
+    if args.command == "migrate" or team:
+        # A store is being made, or the team store is the one meant: here is as good as any.
+        args.store = str(cwd / STORE_DIR_NAME)
+        return
+    if below:
+        names = [_shown_path(p, cwd) for p in below]
+        listed = ", ".join(names[:_STORES_LISTED])
+        if len(names) > _STORES_LISTED:
+            listed += f" and {len(names) - _STORES_LISTED} more"
+        raise UsageError(
+            f"no store in {cwd} or its parents, and {len(names)} below it: {listed}; "
+            f"pick one with --store PATH (e.g. --store {shlex.quote(names[0])}) "
+            "or cd into its directory"
+        )
+    raise UsageError(
+        f"no store in {cwd}, its parents or the directories below it; run a notebook "
+        "with %load_ext jupyter_lineage (or jupyter-lineage run NOTEBOOK) first, "
+        "or pass --store DIR"
+    )
 
 
 def _store(args: argparse.Namespace) -> Any:
@@ -303,7 +365,59 @@ def cmd_run(args: argparse.Namespace) -> int:
         progress=not args.quiet,
     )
     print(result.summary())
+    print(_next_commands(result.store_dir, result.models))
     return 0 if result.ok else 1
+
+
+def _next_commands(store_dir: Path, models: list[str]) -> str:
+    """What to type next, verbatim from here: the run's store named, its models' cards."""
+    import re
+
+    store = shlex.quote(_shown_path(store_dir, Path.cwd().resolve()))
+    prefix = f"jupyter-lineage --store {store}"
+    lines = ["next:", f"  {prefix} info"]
+    for model in models:
+        page = re.sub(r"[^A-Za-z0-9._-]+", "-", model).strip("-") or "model"
+        lines.append(f"  {prefix} card {shlex.quote(model)} -o {shlex.quote(page + '-card.html')}")
+        lines.append(f"  {prefix} graph upstream {shlex.quote('model:' + model)}")
+    if not models:
+        lines.append(f"  {prefix} verify")
+        lines.append(f"  {prefix} graph html -o lineage.html")
+    return "\n".join(lines)
+
+
+def cmd_stale(args: argparse.Namespace) -> int:
+    """Which cells' results, and which model versions, are out of date, and why: a file they read
+    changed, their code in the notebook changed, something upstream did, or (the weaker
+    `environment` level) the packages the notebook imports moved. Exits 1 when something is stale."""
+    from .graph.staleness import stale
+    from .store.stale import recorded_notebooks
+
+    if args.notebook:
+        notebook = os.path.abspath(args.notebook)
+        if args.store or getattr(args, "team_store", None):
+            store = _store(args)
+        else:
+            from .config import resolve_store_dir
+            from .store import store_for
+
+            store = store_for(resolve_store_dir(None, notebook))  # where its kernels write
+        notebooks = [notebook]
+    else:
+        store = _store(args)
+        notebooks = [n for n in recorded_notebooks(store) if os.path.isfile(n)]
+        if not notebooks:
+            raise UsageError(
+                "no notebook of this store is on disk here; name one: jupyter-lineage stale NOTEBOOK"
+            )
+    reports = [stale(n, store=store) for n in notebooks]
+    if args.json:
+        body: Any = reports[0].to_dict() if args.notebook else [r.to_dict() for r in reports]
+        print(json.dumps(body, indent=2, default=str))
+    else:
+        sys.stdout.write("\n".join(r.render_text() for r in reports))
+    stale_anything = any(r.stale_cells or any(v.stale for v in r.versions) for r in reports)
+    return 1 if stale_anything else 0
 
 
 def _emit_text(text: str, output: str | None) -> None:
@@ -396,6 +510,12 @@ def _print_result(result: Any) -> None:
             print(f"{v['version']:<12} {v['state']:<18} created {v['created_at']}  next: {nexts}")
 
 
+STORE_HELP = (
+    "store directory (default: $JUPYTER_LINEAGE_DIR, else the nearest .lineage here or in a "
+    "parent directory, else the only one below here)"
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="jupyter-lineage",
@@ -404,11 +524,7 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"jupyter-lineage {__version__}")
-    parser.add_argument(
-        "--store",
-        metavar="DIR",
-        help="store directory (default: $JUPYTER_LINEAGE_DIR or ./.lineage)",
-    )
+    parser.add_argument("--store", metavar="DIR", help=STORE_HELP)
     parser.add_argument(
         "--team-store",
         metavar="URL",
@@ -575,6 +691,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser(
+        "stale",
+        help="which cells and model versions are out of date, and why",
+        description=" ".join((cmd_stale.__doc__ or "").split()),
+        epilog="examples:\n"
+        "  jupyter-lineage stale notebooks/quickstart.ipynb\n"
+        "  jupyter-lineage stale analysis.ipynb --json\n\n"
+        "Without NOTEBOOK, every notebook the store has runs of that is on disk here.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("notebook", nargs="?", metavar="NOTEBOOK", help="the .ipynb to check")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.set_defaults(func=cmd_stale)
+
+    p = sub.add_parser(
         "card",
         help="a model card as HTML, JSON or Markdown; --check for CI",
         description=cmd_card.__doc__,
@@ -624,7 +754,25 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_commands(sub)
     sub.choices["model"].set_defaults(func=cmd_model)
     _add_graph_commands(sub)
+    _accept_store_after_command(parser)
     return parser
+
+
+def _accept_store_after_command(parser: argparse.ArgumentParser) -> None:
+    """Let every command take ``--store`` after its name too (``jupyter-lineage info --store X``).
+
+    Its default is suppressed, so a command's parser leaves the global option's value alone
+    unless the option is given after the command's name.
+    """
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        for command in action.choices.values():
+            if not any("--store" in a.option_strings for a in command._actions):
+                command.add_argument(
+                    "--store", metavar="DIR", default=argparse.SUPPRESS, help=STORE_HELP
+                )
+            _accept_store_after_command(command)
 
 
 # -- the lineage graph -------------------------------------------------------------
@@ -664,6 +812,7 @@ def cmd_graph(args: argparse.Namespace) -> int:
             failed=args.failed,
             all_runs=args.all_runs,
             kinds=graph.KINDS if args.all_kinds else graph.DEFAULT_KINDS,
+            transient=args.transient,
             store=store,
         )
         out = Path(args.output)
@@ -780,6 +929,11 @@ def _add_graph_commands(sub: Any) -> None:
     p.add_argument("--failed", action="store_true", help="add the failed runs of the cells shown")
     p.add_argument("--all-runs", action="store_true", help="draw every re-run of a cell")
     p.add_argument(
+        "--transient",
+        action="store_true",
+        help="also draw values no other run read (loop variables, temporaries)",
+    )
+    p.add_argument(
         "--all-kinds", action="store_true", help="also draw environments and code versions"
     )
 
@@ -791,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command != "run":  # run puts the store beside its notebook, as a kernel does
+            _locate_store(args)
         with _unit_of_work(args):
             return int(args.func(args) or 0)
     except LineageError as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 STORE_DIR_ENV = "JUPYTER_LINEAGE_DIR"
@@ -141,6 +142,124 @@ def resolve_store_dir(
     if notebook_path and os.path.isabs(notebook_path):
         return Path(notebook_path).parent / STORE_DIR_NAME
     return Path(cwd or os.getcwd()).resolve() / STORE_DIR_NAME
+
+
+# How far below the current directory the CLI looks for stores when it finds none here or
+# above, and how many directories it reads at most doing so: enough for a project's
+# notebooks/ and their subfolders, quick even when started in a home directory.
+STORE_SEARCH_DEPTH = 3
+STORE_SEARCH_MAX_DIRS = 5000
+# Directories that hold no one's notebooks: looking inside them costs time and finds nothing.
+_NOT_SEARCHED = frozenset({"node_modules", "__pycache__", "site-packages", "dist-packages"})
+# What a virtual environment (pyvenv.cfg) or a conda one has at its top.
+_ENVIRONMENT_MARKS = frozenset({"pyvenv.cfg", "conda-meta"})
+
+
+@dataclass(frozen=True, slots=True)
+class StoreLocation:
+    """A store directory the CLI found, and by which rule (for the note it prints)."""
+
+    path: Path
+    found_by: str  # "--store", "$JUPYTER_LINEAGE_DIR", "here", "parent" or "below"
+
+
+def is_store_dir(path: str | os.PathLike[str]) -> bool:
+    """Whether ``path`` is a store: a directory holding journals, a database or a config."""
+    p = Path(path)
+    return p.is_dir() and any(
+        (p / name).exists() for name in (JOURNAL_DIR_NAME, DB_FILE_NAME, CONFIG_FILE_NAME)
+    )
+
+
+def find_store_dir(
+    explicit: str | os.PathLike[str] | None = None, cwd: str | os.PathLike[str] | None = None
+) -> StoreLocation | None:
+    """The store the CLI works on, found as git finds its directory, or None.
+
+    In order: ``explicit`` (``--store``), ``$JUPYTER_LINEAGE_DIR`` (both taken as given,
+    existing or not), ``./.lineage``, then each parent's ``.lineage``. The walk up stops at
+    the user's home directory when it starts inside it (a store above a home belongs to no
+    one in it), at a file system boundary (another mount is another disk, as git's own
+    discovery stops there), and before the file system's root, whose ``.lineage`` is used
+    only from ``/`` itself or with ``--store``. A ``.lineage`` counts when it holds
+    journals, a database or a ``config.toml``; an empty one is passed over.
+    """
+    if explicit:
+        return StoreLocation(Path(explicit).expanduser().resolve(), "--store")
+    env = os.environ.get(STORE_DIR_ENV)
+    if env:
+        return StoreLocation(Path(env).expanduser().resolve(), "$" + STORE_DIR_ENV)
+    current = Path(cwd or os.getcwd()).resolve()
+    if is_store_dir(current / STORE_DIR_NAME):
+        return StoreLocation(current / STORE_DIR_NAME, "here")
+    home = _home()
+    inside_home = home is not None and (current == home or home in current.parents)
+    while True:
+        parent = current.parent
+        if parent == current or parent == Path(parent.anchor):
+            return None  # at the root, or its .lineage is next: not silently
+        if inside_home and current == home:
+            return None
+        if not _same_device(current, parent):
+            return None
+        current = parent
+        if is_store_dir(current / STORE_DIR_NAME):
+            return StoreLocation(current / STORE_DIR_NAME, "parent")
+
+
+def stores_below(
+    cwd: str | os.PathLike[str] | None = None,
+    *,
+    depth: int = STORE_SEARCH_DEPTH,
+    max_dirs: int = STORE_SEARCH_MAX_DIRS,
+) -> list[Path]:
+    """The stores in the directories below ``cwd``, nearest first, ``depth`` levels down.
+
+    Not searched: hidden directories (``.git``, ``.venv``...; a ``.lineage`` is looked at,
+    not into), virtual environments and conda environments, ``node_modules`` and the like,
+    and symbolic links (a loop would never end). At most ``max_dirs`` directories are read.
+    """
+    root = Path(cwd or os.getcwd()).resolve()
+    found: list[Path] = []
+    level = [root]
+    read = 0
+    for _ in range(depth + 1):
+        below: list[Path] = []
+        for directory in level:
+            if read >= max_dirs:
+                return found
+            read += 1
+            try:
+                with os.scandir(directory) as scan:
+                    entries = sorted(scan, key=lambda e: e.name)
+            except OSError:
+                continue  # unreadable: not ours to search
+            if directory != root and any(e.name in _ENVIRONMENT_MARKS for e in entries):
+                continue  # a virtual or conda environment: packages, not notebooks
+            for entry in entries:
+                if not entry.is_dir(follow_symlinks=False):
+                    continue
+                if entry.name == STORE_DIR_NAME:
+                    if directory != root and is_store_dir(entry.path):
+                        found.append(Path(entry.path))
+                elif not entry.name.startswith(".") and entry.name not in _NOT_SEARCHED:
+                    below.append(Path(entry.path))
+        level = below
+    return found
+
+
+def _home() -> Path | None:
+    try:
+        return Path.home().resolve()
+    except (RuntimeError, KeyError, OSError):
+        return None  # no home directory known (a service account): no limit from it
+
+
+def _same_device(a: Path, b: Path) -> bool:
+    try:
+        return a.stat().st_dev == b.stat().st_dev
+    except OSError:
+        return False
 
 
 STORE_URL_ENV = "JUPYTER_LINEAGE_STORE"

@@ -165,14 +165,21 @@ class Value(Struct, omit_defaults=True, kw_only=True):
     note: str | None = None  # why a fingerprint is not a content hash
 
 
-class FileAccess(Struct, kw_only=True):
-    """A file a cell opened, with its SHA-256 after the cell (``note`` says why none)."""
+class FileAccess(Struct, kw_only=True, omit_defaults=True):
+    """A file a cell opened, with its SHA-256 after the cell (``note`` says why none).
+
+    ``mtime_ns`` and ``inode`` are the version of the file that was hashed: a later
+    look at the file (is it still what the cell saw?) compares them before reading
+    its bytes. Left out when unknown (records written before they were kept).
+    """
 
     path: str
     access: str  # "read" or "write"
     size: int | None
     sha256: str | None
     note: str | None
+    mtime_ns: int | None = None
+    inode: int | None = None
 
 
 class Command(Struct, kw_only=True):

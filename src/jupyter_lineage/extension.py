@@ -23,8 +23,9 @@ def _feature_magics() -> list[type]:
     from .magics.graph import GraphMagics
     from .magics.registry import RegistryMagics
     from .magics.reproduce import ReproduceMagics
+    from .magics.stale import StaleMagics
 
-    return [AnnotateMagics, RegistryMagics, CardMagics, GraphMagics, ReproduceMagics]
+    return [AnnotateMagics, RegistryMagics, CardMagics, GraphMagics, ReproduceMagics, StaleMagics]
 
 
 def load_ipython_extension(shell: Any) -> None:

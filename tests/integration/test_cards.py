@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -15,10 +14,10 @@ import pytest
 from jupyter_lineage import cards
 from jupyter_lineage.cards.openlineage import EXECUTION_FACET
 from jupyter_lineage.session import use_store
+from tests.quickstart import XSS
 
 REPO = Path(__file__).parents[2]
 ARTIFACTS = REPO / "test-artifacts" / "cards"
-XSS = ['<script>alert("card")</script>', '"><img src=x onerror=alert(2)>']
 
 
 def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -34,17 +33,8 @@ def cli(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
 
 
 @pytest.fixture(scope="module")
-def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    work = tmp_path_factory.mktemp("cards")
-    shutil.copy(REPO / "notebooks" / "quickstart.ipynb", work / "quickstart.ipynb")
-    cli("run", str(work / "quickstart.ipynb"), "--quiet")
-    use_store(str(work / ".lineage"))
-    # an annotation that tries to inject markup, and a human addition to a section
-    cards.add_text("churn-logreg", "license", "Apache-2.0")
-    from jupyter_lineage.annotations import note
-
-    note(f"Reviewer comment {XSS[0]} and {XSS[1]}", kind="review", on="model:churn-logreg")
-    return work
+def quickstart(quickstart_store: Path) -> Path:
+    return quickstart_store
 
 
 @pytest.fixture
@@ -183,10 +173,9 @@ def test_html_opens_offline_in_chromium_with_the_figures(card: dict, quickstart:
             page.on("request", lambda r: requests.append(r.url))
             page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
             page.goto(page_path.as_uri())
-            page.wait_for_selector("#figure-metrics .main-svg", timeout=30_000)
-            assert page.locator(".js-plotly-plot").count() >= 3
-            bars = page.locator("#figure-metrics .bars .point").count()
+            bars = page.locator('[data-figure="metrics"] svg rect.bar').count()
             assert bars == 3
+            assert page.locator('[data-figure="lineage"] svg g.node').count() >= 5
             assert "Apache-2.0" in page.locator("#model_details").inner_text()
             review = page.locator("#rationale").inner_text()
             assert '<script>alert("card")</script>' in review  # shown as text
@@ -431,3 +420,26 @@ def test_a_json_card_imports_no_heavy_library(quickstart: Path) -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+
+
+def test_the_magic_shows_the_card_json_and_inline_html(quickstart: Path, tmp_path: Path) -> None:
+    from jupyter_lineage.magics.cards import CARD_MIME
+    from tests.integration.conftest import execute_notebook
+
+    run = execute_notebook(
+        ["%load_ext jupyter_lineage", "%lineage_card churn-logreg@1.0.0"],
+        tmp_path,
+        store_dir=quickstart / ".lineage",
+        allow_errors=False,
+    )
+    (output,) = run.outputs(1)
+    assert output.output_type == "display_data"
+    assert set(output.data) == {CARD_MIME, "text/html"}
+    exported = tmp_path / "card.json"
+    cli("--store", str(quickstart / ".lineage"), "card", "churn-logreg@1.0.0", "-o", str(exported))
+    shown = dict(output.data[CARD_MIME])
+    expected = json.loads(exported.read_text())
+    assert shown["model_details"] == expected["model_details"]
+    assert shown["metrics"] == expected["metrics"] and list(shown) == list(expected)
+    html = output.data["text/html"]
+    assert "<style" not in html and "<script" not in html and "Model card: churn-logreg" in html

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 import subprocess
 import sys
@@ -42,9 +43,11 @@ def quickstart(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def test_run_prints_a_summary_and_writes_the_notebook(quickstart: Path) -> None:
     out = (quickstart / "run-output.txt").read_text()
-    assert "captured 9 cell run(s) (1 failed)" in out
+    # the one failure is the notebook's deliberate attempt, tagged raises-exception
+    assert "captured 9 cell run(s) (0 failed, 1 expected error(s))" in out
     assert "file(s) read" in out and "1 environment(s)" in out
-    assert "failed" in out and "train" in out
+    assert "train (expected: raises-exception)" in out
+    assert "error (expected: raises-exception) %%lineage --name train --tag attempt-1" in out
     import nbformat
 
     nb = nbformat.read(quickstart / "out.ipynb", as_version=4)
@@ -132,3 +135,42 @@ def test_all_cells_mode_loads_the_extension_from_config(tmp_path: Path) -> None:
 def test_help_has_examples() -> None:
     for command in ("sql", "info", "run", "verify", "ingest", "rebuild"):
         assert "example" in cli(command, "--help").stdout
+
+
+def test_expected_and_unexpected_errors(tmp_path: Path) -> None:
+    """A cell tagged raises-exception may fail without failing the run; any other may not.
+    A second run is summarised on its own, and a run with no model suggests queries."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("%load_ext jupyter_lineage"),
+        nbformat.v4.new_code_cell(
+            '%%lineage --name boom\nraise ValueError("on purpose")',
+            metadata={"tags": ["raises-exception"]},
+        ),
+        nbformat.v4.new_code_cell("%%lineage --name fine\nx = 1"),
+    ]
+    path = tmp_path / "work" / "errors.ipynb"
+    path.parent.mkdir()
+    nbformat.write(nb, path)
+    for _ in range(2):  # the second run's summary is that run's, not both
+        ok = cli("run", "work/errors.ipynb", cwd=tmp_path)
+        assert "captured 2 cell run(s) (0 failed, 1 expected error(s))" in ok.stdout
+        assert "[2/3] error (expected: raises-exception) %%lineage --name boom" in ok.stderr
+    assert ok.stdout.split("\nnext:\n", 1)[1].splitlines() == [
+        "  jupyter-lineage --store work/.lineage info",
+        "  jupyter-lineage --store work/.lineage verify",
+        "  jupyter-lineage --store work/.lineage graph html -o lineage.html",
+    ]
+    for line in ok.stdout.split("\nnext:\n", 1)[1].splitlines():
+        cli(*shlex.split(line)[1:], cwd=tmp_path)  # each works as printed
+    assert (tmp_path / "lineage.html").is_file()
+
+    nb.cells[1].metadata = {}
+    nbformat.write(nb, path)
+    bad = cli("run", str(path), "--quiet", check=False)
+    assert bad.returncode == 1
+    assert "FAILED" in bad.stdout and "error: ValueError: on purpose" in bad.stdout
+    assert "captured 1 cell run(s) (1 failed)" in bad.stdout  # nbclient stops at it
+    assert "raises-exception" not in bad.stdout and "expected error" not in bad.stdout

@@ -244,15 +244,18 @@ def test_identical_reruns_collapse(tmp_path: Path) -> None:
     run = execute_notebook(cells, tmp_path)
     fig = graph.figure(store=run.store)
     labels = sorted(label for t in fig.data if t.meta["role"] == "node" for label in t.text)
-    # three loads of the same bytes, and two identical fits on them: one node each
+    # three loads of the same bytes, and two identical fits on them: one node each; the
+    # value m is read by no other run, so it is transient and left out
     assert labels == [
         f"[5] load {TIMES}3",
         f"[6] stats {TIMES}2",
-        "m",
         "m@" + _latest(run, "stats")[:8],
         "raw",
         "raw.csv",
     ]
+    assert "1 transient values hidden" in fig.layout.title.text
+    shown = graph.figure(store=run.store, transient=True)
+    assert "m" in [label for t in shown.data if t.meta["role"] == "node" for label in t.text]
     every = graph.figure(store=run.store, all_runs=True)
     labels = sorted(
         label for t in every.data if t.meta.get("kind") == "execution" for label in t.text

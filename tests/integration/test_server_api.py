@@ -480,7 +480,7 @@ async def test_graph_of_an_execution(jp_fetch: Any, runs: dict[str, str]) -> Non
     assert f"exec:{runs['load']}" in ids  # upstream: it bound ``rows``
     assert f"model:churn@{runs['train']}" in ids  # downstream: the model version
     assert {n["kind"] for n in answer["nodes"]} <= {"execution", "value", "file", "model"}
-    assert {"src", "dst", "kind"} == set(answer["edges"][0])
+    assert {"src", "dst", "kind", "route"} == set(answer["edges"][0])
     assert all(e["src"] in ids and e["dst"] in ids for e in answer["edges"])
     figure = answer["figure"]
     assert figure["data"] and "layout" in figure

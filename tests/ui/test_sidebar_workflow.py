@@ -158,8 +158,9 @@ def test_runs_annotation_graph_and_card(tmp_path: Path) -> None:
         panel.locator(".jp-Lineage-back").click()
         timeline(panel).filter(has_text="train").locator(".jp-Lineage-runButton").click()
         panel.locator(".jp-Lineage-showGraph").click()
-        graph = panel.locator(".jp-Lineage-graph")
-        expect(graph.locator(".main-svg").first).to_be_visible()
+        # the sidebar draws SVG (its labels measured to fit); the tab draws plotly's figure
+        graph = panel.locator(".jp-Lineage-svgGraph")
+        expect(graph.locator("svg")).to_be_visible()
         expect(graph).to_contain_text("prepare")  # upstream: it bound rows
         expect(graph).to_contain_text("demo-model")  # downstream: the model
         shot(page, "workflow-4-graph")
@@ -214,7 +215,7 @@ def test_dark_theme_and_the_svg_graph_without_plotly(tmp_path: Path) -> None:
         expect(svg).to_be_visible()
         nodes = svg.locator(".jp-Lineage-node")
         expect(svg.locator(".jp-Lineage-node.jp-mod-start")).to_have_count(1)
-        expect(svg).to_contain_text("prepare [2]")
+        expect(svg).to_contain_text("[2] prepare")
         expect(svg.locator(".jp-Lineage-node.jp-mod-model")).to_have_count(1)
         assert nodes.count() >= 4
         shot(page, "workflow-dark-svg-graph-of-train")

@@ -201,9 +201,25 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
         ("gone", "output", "deleted", None),
     ]
     files = [
-        ("/data/in.csv", "read", 10, "a" * 64, None),
-        ("/data/big.bin", "write", 1 << 30, None, "SHA-256 computed after the cell (...)"),
-        ("/data/tmp.txt", "write", None, None, "gone after the cell (deleted or moved)"),
+        ("/data/in.csv", "read", 10, "a" * 64, None, 1_700_000_000_123_456_789, 42),
+        (
+            "/data/big.bin",
+            "write",
+            1 << 30,
+            None,
+            "SHA-256 computed after the cell (...)",
+            None,
+            None,
+        ),
+        (
+            "/data/tmp.txt",
+            "write",
+            None,
+            None,
+            "gone after the cell (deleted or moved)",
+            None,
+            None,
+        ),
     ]
     for name, execution_id, failed, commands in (
         ("cell_end", EXEC, True, [("shell", "ls -l"), ("bash", "echo hi")]),
@@ -228,8 +244,8 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
                 ],
                 values=[_new_value(*v) for v in values],
                 files=[
-                    ev.FileAccess(path=p, access=a, size=s, sha256=h, note=n)
-                    for p, a, s, h, n in files
+                    ev.FileAccess(path=p, access=a, size=s, sha256=h, note=n, mtime_ns=m, inode=i)
+                    for p, a, s, h, n, m, i in files
                 ],
                 commands=[ev.Command(kind=k, command=c) for k, c in commands] or None,
                 capture_errors=["thing: identity fingerprint (no content hash)"],
@@ -253,7 +269,8 @@ def samples() -> Iterator[tuple[str, Event, dict[str, Any], list[str] | None]]:
                     "values": [_old_value(*v) for v in values],
                     "files": [
                         {"path": p, "access": a, "size": s, "sha256": h, "note": n}
-                        for p, a, s, h, n in files
+                        | ({"mtime_ns": m, "inode": i} if m is not None else {})
+                        for p, a, s, h, n, m, i in files
                     ],
                     "commands": [{"kind": k, "command": c} for k, c in commands] or None,
                     "capture_errors": ["thing: identity fingerprint (no content hash)"],
@@ -881,6 +898,7 @@ BOOKKEEPING = {"schema_info", "journal_offsets", "ingest_problems", "failed_run_
 def test_every_column_of_the_schema_is_fed_by_an_event_field_or_a_handler(tmp_path: Path) -> None:
     from jupyter_lineage.store import DuckDBStore
     from jupyter_lineage.store.ingest import TABLES
+    from jupyter_lineage.store.schema import DERIVED_COLUMNS
 
     _journal_of(tmp_path, SAMPLES)
     store = DuckDBStore(tmp_path)
@@ -890,9 +908,7 @@ def test_every_column_of_the_schema_is_fed_by_an_event_field_or_a_handler(tmp_pa
     assert set(schema) - BOOKKEEPING == set(TABLES)
     for table, (copied, given) in TABLES.items():
         columns = set(schema[table])
-        # What ingest adds beside an event's rows: a run's result copied onto its start.
-        derived = {c for c in columns if table == "executions" and c.startswith("result_")}
-        derived |= {"copied"} if table == "execution_results" else set()
+        derived = DERIVED_COLUMNS.get(table, frozenset())
         assert set(copied) | set(given) == columns - derived, table
         # Every column holds a value from the samples, which fill every field.
         counts = ", ".join(f'count("{column}")' for column in sorted(columns))

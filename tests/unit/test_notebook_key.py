@@ -234,10 +234,11 @@ def test_a_store_from_before_keys_is_migrated_and_its_runs_still_found(tmp_path:
     old.close()
     store = DuckDBStore(root)
     store.ingest()
-    # Back to schema 5: sessions without the author and key columns.
+    # Back to schema 5: sessions and runs without the author and key columns.
     con = duckdb.connect(str(store.db_path))
     for column in ("author", "notebook_key"):
         con.execute(f"ALTER TABLE sessions DROP COLUMN {column}")
+        con.execute(f"ALTER TABLE executions DROP COLUMN {column}")
     con.execute("UPDATE schema_info SET value = '5' WHERE key = 'schema_version'")
     con.close()
 
@@ -267,6 +268,12 @@ def test_a_store_from_before_keys_is_migrated_and_its_runs_still_found(tmp_path:
     assert runs.values.tolist() == [
         ["a" * 32, "olduser", "-"],  # the OS user stands in for an author not recorded
         ["b" * 32, "bob@example.com", "git:a.ipynb"],
+    ]
+    # Both copied onto the runs' own rows, where the notebook's queries read them.
+    copies = store.query("SELECT author, notebook_key FROM executions ORDER BY execution_id")
+    assert copies.fillna("-").values.tolist() == [
+        ["olduser", "-"],
+        ["bob@example.com", "git:a.ipynb"],
     ]
     # The old run by its path, the new one by its key; the author filter on both.
     found = notebook_executions(store, ["/laptop/r/a.ipynb"], notebook_key="git:a.ipynb")

@@ -1,7 +1,15 @@
 /**
- * The lineage graph as SVG, for when JupyterLab cannot render plotly: nodes
- * in layers from sources (left) to results (right), shape and colour by kind,
- * failed runs in the error colour; drag to pan, wheel to zoom.
+ * The lineage graph as SVG: nodes in layers from sources (left) to results
+ * (right), shape and colour by kind, failed runs in the error colour; drag to
+ * pan, wheel to zoom, double-click to fit again.
+ *
+ * Readable in a narrow sidebar: every label is measured, cut with an ellipsis
+ * beyond `MAX_LABEL_PX` (the full name is in the node's tooltip), and layers
+ * are spaced by the widest labels on either side, so no two labels overlap at
+ * any zoom. The requested node is ringed behind its shape, its label below the
+ * ring. Layers and rows come from the server's layered layout (the one the
+ * notebook's figure uses, crossings reduced) when the answer has them, else
+ * from a longest-path layering made here.
  */
 
 import * as React from 'react';
@@ -9,13 +17,23 @@ import * as React from 'react';
 import { shortId } from '../format';
 import type { IGraphEdge, IGraphNode, ILineageGraph } from '../tokens';
 
-const LAYER_GAP = 130;
-const ROW_GAP = 56;
-const MARGIN = 40;
+const ROW_GAP = 60;
+const MARGIN = 24;
+// Horizontal room between the labels of neighbouring layers, and the least
+// distance between layers (so that edges stay visible).
+const LABEL_GAP = 14;
+const MIN_LAYER_GAP = 64;
+const NODE_HALF_WIDTH = 14;
+// Labels longer than this are cut with an ellipsis.
+export const MAX_LABEL_PX = 118;
+const LABEL_FONT_PX = 10;
+const LABEL_Y = 25;
+const TARGET_RING = 17;
+const TARGET_LABEL_Y = TARGET_RING + 13;
 // The first view shrinks a wide graph down to this scale (labels stay legible),
 // and enlarges a small one up to this.
-const MIN_FIT_SCALE = 0.75;
-const MAX_FIT_SCALE = 1.3;
+const MIN_FIT_SCALE = 0.7;
+const MAX_FIT_SCALE = 1.25;
 
 function clamp(value: number, low: number, high: number): number {
   return Math.min(Math.max(value, low), Math.max(low, high));
@@ -27,8 +45,75 @@ export interface INodePosition {
 }
 
 /**
+ * Where each node goes, in pixels, with its label as drawn.
+ */
+export interface IGraphLayout {
+  positions: Map<string, INodePosition>;
+  labels: Map<string, string>;
+  /**
+   * Bend points of edges spanning layers, by `src>dst>kind`.
+   */
+  routes: Map<string, INodePosition[]>;
+  width: number;
+  height: number;
+}
+
+/**
+ * A function giving the width in pixels of a label.
+ */
+export type MeasureText = (text: string) => number;
+
+/**
+ * Widths of labels as the sidebar draws them (a canvas measures them in the
+ * theme's UI font); an estimate where no canvas is available.
+ */
+export function labelMeasure(): MeasureText {
+  const canvas =
+    typeof document !== 'undefined' ? document.createElement('canvas') : null;
+  const context = canvas?.getContext('2d') ?? null;
+  if (!context) {
+    return text => text.length * LABEL_FONT_PX * 0.62;
+  }
+  const family =
+    getComputedStyle(document.body)
+      .getPropertyValue('--jp-ui-font-family')
+      .trim() || 'sans-serif';
+  context.font = `${LABEL_FONT_PX}px ${family}`;
+  // A pixel either side: text rendering rounds differently from the canvas.
+  return text => context.measureText(text).width + 2;
+}
+
+/**
+ * `text` cut with an ellipsis to fit `most` pixels.
+ */
+export function fitLabel(
+  text: string,
+  most: number,
+  measure: MeasureText
+): string {
+  if (measure(text) <= most) {
+    return text;
+  }
+  let low = 0;
+  let high = text.length;
+  while (low < high) {
+    const mid = Math.ceil((low + high) / 2);
+    if (measure(text.slice(0, mid) + '…') <= most) {
+      low = mid;
+    } else {
+      high = mid - 1;
+    }
+  }
+  return text.slice(0, low).trimEnd() + '…';
+}
+
+export function edgeKey(edge: IGraphEdge): string {
+  return `${edge.src}>${edge.dst}>${edge.kind}`;
+}
+
+/**
  * Layers by longest path from the sources (edges that close a cycle are
- * ignored), rows in time order within a layer. Pure.
+ * ignored), rows in time order within a layer. Pure; in layer and row units.
  */
 export function layeredPositions(
   nodes: IGraphNode[],
@@ -82,31 +167,115 @@ export function layeredPositions(
       (a.created_at ?? '').localeCompare(b.created_at ?? '')
     );
     members.forEach((node, row) => {
-      positions.set(node.node_id, {
-        x: MARGIN + l * LAYER_GAP,
-        y: MARGIN + row * ROW_GAP
-      });
+      positions.set(node.node_id, { x: l, y: row });
     });
   }
   return positions;
 }
 
 /**
- * A short label for a node: a cell's name, a variable's name, a file's name.
+ * Pixel positions of every node and bend point: rows `ROW_GAP` apart, layers
+ * as far apart as the widest labels either side need. Pure.
+ */
+export function graphLayout(
+  graph: Pick<ILineageGraph, 'nodes' | 'edges'>,
+  measure: MeasureText
+): IGraphLayout {
+  const { nodes, edges } = graph;
+  const placed = nodes.every(
+    n => typeof n.layer === 'number' && typeof n.row === 'number'
+  );
+  const grid = placed
+    ? new Map(nodes.map(n => [n.node_id, { x: n.layer!, y: n.row! }]))
+    : layeredPositions(nodes, edges);
+  const labels = new Map<string, string>();
+  const halfWidth = new Map<number, number>();
+  for (const node of nodes) {
+    const label = fitLabel(nodeLabel(node), MAX_LABEL_PX, measure);
+    labels.set(node.node_id, label);
+    const layer = Math.round(grid.get(node.node_id)!.x);
+    halfWidth.set(
+      layer,
+      Math.max(halfWidth.get(layer) ?? NODE_HALF_WIDTH, measure(label) / 2)
+    );
+  }
+  const routesInGrid = new Map<string, INodePosition[]>();
+  if (placed) {
+    for (const edge of edges) {
+      if (edge.route && edge.route.length > 0) {
+        routesInGrid.set(
+          edgeKey(edge),
+          edge.route.map(([x, y]) => ({ x, y }))
+        );
+      }
+    }
+  }
+  const layers = Math.max(
+    0,
+    ...[...grid.values()].map(p => Math.round(p.x) + 1)
+  );
+  // x of each layer: the widest half labels of two neighbours, and a gap.
+  const layerX: number[] = [];
+  let x = MARGIN + (halfWidth.get(0) ?? NODE_HALF_WIDTH);
+  for (let l = 0; l < layers; l++) {
+    if (l > 0) {
+      const before = halfWidth.get(l - 1) ?? NODE_HALF_WIDTH;
+      const here = halfWidth.get(l) ?? NODE_HALF_WIDTH;
+      x += Math.max(MIN_LAYER_GAP, before + here + LABEL_GAP);
+    }
+    layerX.push(x);
+  }
+  const toPixels = (p: INodePosition): INodePosition => ({
+    x: layerX[Math.round(p.x)] ?? MARGIN,
+    y: MARGIN + TARGET_RING + p.y * ROW_GAP
+  });
+  const positions = new Map(
+    [...grid.entries()].map(([id, p]) => [id, toPixels(p)])
+  );
+  const routes = new Map(
+    [...routesInGrid.entries()].map(([key, points]) => [
+      key,
+      points.map(toPixels)
+    ])
+  );
+  const lastLayer = layers - 1;
+  const width =
+    (layerX[lastLayer] ?? MARGIN) +
+    (halfWidth.get(lastLayer) ?? NODE_HALF_WIDTH) +
+    MARGIN;
+  const lowest = Math.max(0, ...[...positions.values()].map(p => p.y));
+  const height = lowest + TARGET_LABEL_Y + MARGIN;
+  return { positions, labels, routes, width, height };
+}
+
+/**
+ * A short label for a node: the server's (a cell's execution count and name,
+ * with a count when it stands for several runs), else a cell's name, a
+ * variable's name, a file's name.
  */
 export function nodeLabel(node: IGraphNode): string {
+  if (node.label) {
+    return node.label;
+  }
   const name = node.name ?? shortId(node.node_id.split(':').pop() ?? '');
-  const label =
-    node.kind === 'execution' && node.execution_count !== null
-      ? `${name} [${node.execution_count}]`
-      : node.kind === 'file'
-        ? (name.split(/[\\/]/).pop() ?? name)
-        : name;
-  return label.length > 22 ? label.slice(0, 21) + '…' : label;
+  return node.kind === 'execution' && node.execution_count !== null
+    ? `[${node.execution_count}] ${name}`
+    : node.kind === 'file'
+      ? (name.split(/[\\/]/).pop() ?? name)
+      : name;
 }
 
 function nodeTitle(node: IGraphNode): string {
-  const lines = [`${node.kind}: ${node.name ?? node.node_id}`];
+  const lines = [`${nodeLabel(node)} (${node.kind})`];
+  if (node.name && node.name !== nodeLabel(node)) {
+    lines.push(node.name);
+  }
+  if (node.count && node.count > 1) {
+    lines.push(`${node.count} identical runs (the latest shown)`);
+  }
+  if (node.transient) {
+    lines.push('transient: no other run read it');
+  }
   if (node.type_name) {
     lines.push(`type ${node.type_name}${node.shape ? ` ${node.shape}` : ''}`);
   }
@@ -140,22 +309,35 @@ function NodeShape(props: { node: IGraphNode; failed: boolean }): JSX.Element {
   }
 }
 
+function edgePath(points: INodePosition[]): string {
+  // Out of the source's right side, into the target's left side, through the bends.
+  const [first, ...rest] = points;
+  let d = `M${first.x + 12} ${first.y}`;
+  let previous = { x: first.x + 12, y: first.y };
+  rest.forEach((point, index) => {
+    const end =
+      index === rest.length - 1 ? { x: point.x - 14, y: point.y } : point;
+    const mid = (previous.x + end.x) / 2;
+    d += `C${mid} ${previous.y} ${mid} ${end.y} ${end.x} ${end.y}`;
+    previous = end;
+  });
+  return d;
+}
+
 export function GraphSvg(props: {
   graph: ILineageGraph;
   onSelectNode: ((nodeId: string) => void) | null;
 }): JSX.Element {
   const { graph, onSelectNode } = props;
-  const positions = React.useMemo(
-    () => layeredPositions(graph.nodes, graph.edges),
+  const layout = React.useMemo(
+    () => graphLayout(graph, labelMeasure()),
     [graph]
   );
-  const width =
-    Math.max(...[...positions.values()].map(p => p.x), 0) + MARGIN * 2;
-  const height =
-    Math.max(...[...positions.values()].map(p => p.y), 0) + MARGIN * 2;
+  const { positions, labels, routes, width, height } = layout;
   const start = new Set(graph.start);
+  const isTarget = (node: IGraphNode) => node.target ?? start.has(node.node_id);
   const element = React.useRef<SVGSVGElement>(null);
-  const [shownWidth, setShownWidth] = React.useState(360);
+  const [shownWidth, setShownWidth] = React.useState(0);
   React.useLayoutEffect(() => {
     const svg = element.current;
     if (!svg) {
@@ -167,20 +349,22 @@ export function GraphSvg(props: {
     observer.observe(svg);
     return () => observer.disconnect();
   }, []);
+  const available = shownWidth || 300;
 
   // At first: the whole graph if its labels stay readable, else the part
   // around the requested node.
   const fitted = React.useMemo(() => {
-    const scale = clamp(shownWidth / width, MIN_FIT_SCALE, MAX_FIT_SCALE);
-    const visible = shownWidth / scale;
-    const focus = positions.get(graph.start[0] ?? '');
+    const scale = clamp(available / width, MIN_FIT_SCALE, MAX_FIT_SCALE);
+    const visible = available / scale;
+    const focusNode = graph.nodes.find(isTarget);
+    const focus = focusNode ? positions.get(focusNode.node_id) : undefined;
     const x =
       visible >= width
         ? (width - visible) / 2
         : clamp((focus?.x ?? 0) - visible / 2, 0, width - visible);
     return { x, y: 0, scale };
-  }, [graph, positions, width, shownWidth]);
-  const shownHeight = clamp(height * fitted.scale, 200, 480);
+  }, [graph, layout, available]);
+  const shownHeight = clamp(height * fitted.scale, 160, 520);
   const [view, setView] = React.useState(fitted);
   React.useEffect(() => setView(fitted), [fitted]);
   const drag = React.useRef<{ x: number; y: number } | null>(null);
@@ -221,7 +405,7 @@ export function GraphSvg(props: {
     <svg
       ref={element}
       className="jp-Lineage-svg"
-      viewBox={`${view.x} ${view.y} ${shownWidth / view.scale} ${shownHeight / view.scale}`}
+      viewBox={`${view.x} ${view.y} ${available / view.scale} ${shownHeight / view.scale}`}
       style={{ height: shownHeight }}
       onWheel={onWheel}
       onPointerDown={onPointerDown}
@@ -252,12 +436,12 @@ export function GraphSvg(props: {
           if (!a || !b) {
             return null;
           }
-          const mid = (a.x + b.x) / 2;
+          const key = edgeKey(edge);
           return (
             <path
-              key={`${edge.src}>${edge.dst}>${edge.kind}`}
+              key={key}
               className={`jp-Lineage-edge jp-mod-${edge.kind}`}
-              d={`M${a.x + 12} ${a.y}C${mid} ${a.y} ${mid} ${b.y} ${b.x - 14} ${b.y}`}
+              d={edgePath([a, ...(routes.get(key) ?? []), b])}
               markerEnd="url(#jp-Lineage-arrow)"
             />
           );
@@ -266,21 +450,33 @@ export function GraphSvg(props: {
           const p = positions.get(node.node_id)!;
           const failed =
             node.kind === 'execution' && !!node.status && node.status !== 'ok';
+          const target = isTarget(node);
+          const classes = [
+            'jp-Lineage-node',
+            `jp-mod-${node.kind}`,
+            failed ? 'jp-mod-failed' : '',
+            target ? 'jp-mod-start' : '',
+            node.transient ? 'jp-mod-transient' : ''
+          ].filter(Boolean);
           return (
             <g
               key={node.node_id}
-              className={`jp-Lineage-node jp-mod-${node.kind}${failed ? ' jp-mod-failed' : ''}${start.has(node.node_id) ? ' jp-mod-start' : ''}`}
+              className={classes.join(' ')}
               transform={`translate(${p.x} ${p.y})`}
               data-node-id={node.node_id}
               onClick={() => onSelectNode?.(node.node_id)}
             >
               <title>{nodeTitle(node)}</title>
-              {start.has(node.node_id) ? (
-                <circle r={17} className="jp-Lineage-startRing" />
+              {target ? (
+                <circle r={TARGET_RING} className="jp-Lineage-startRing" />
               ) : null}
               <NodeShape node={node} failed={failed} />
-              <text y={26} textAnchor="middle">
-                {nodeLabel(node)}
+              <text
+                className="jp-Lineage-nodeLabel"
+                y={target ? TARGET_LABEL_Y : LABEL_Y}
+                textAnchor="middle"
+              >
+                {labels.get(node.node_id)}
               </text>
             </g>
           );

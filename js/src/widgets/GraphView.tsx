@@ -1,12 +1,15 @@
 /**
- * The lineage graph of a node: plotly's figure when JupyterLab can render
- * plotly (the `jupyterlab-plotly` MIME extension that ships with the plotly
- * Python package), else an SVG drawing of the same nodes and edges.
+ * The lineage graph of a node. In the sidebar it is drawn as SVG (`GraphSvg`):
+ * at a sidebar's width plotly's text labels run into each other, where the SVG
+ * measures its labels and spaces the layers by them. In a main-area tab it is
+ * plotly's figure when JupyterLab can render plotly (the `jupyterlab-plotly`
+ * MIME extension that ships with the plotly Python package): the figure
+ * `%lineage_graph` draws in the notebook, with hover text holding fingerprints
+ * and sources, at no cost to this extension's bundle; else the same SVG.
  *
- * Plotly first because it is the figure `%lineage_graph` draws in the notebook
- * (same layout, hover text with fingerprints and sources), at no cost to this
- * extension's bundle; the SVG keeps the view working when that extension is
- * disabled or missing, without shipping plotly.js (several MB) ourselves.
+ * Both draw the nodes the server chose: identical re-runs merged (across
+ * kernel sessions too) and transient values (bound, read by no other run)
+ * left out until the user asks for them.
  */
 
 import type { IRenderMimeRegistry } from '@jupyterlab/rendermime';
@@ -120,6 +123,19 @@ export function GraphPanel(props: {
         <p className="jp-Lineage-muted">Walking the lineage&hellip;</p>
       ) : null}
       {graph ? (
+        <TransientToggle
+          graph={graph}
+          onToggle={transient =>
+            void model.showGraph(
+              request.node,
+              request.direction,
+              request.depth,
+              transient
+            )
+          }
+        />
+      ) : null}
+      {graph ? (
         <GraphCanvas
           graph={graph}
           rendermime={rendermime}
@@ -137,9 +153,42 @@ export function GraphPanel(props: {
 }
 
 /**
+ * How many transient values the graph leaves out (or shows), and the switch.
+ */
+export function TransientToggle(props: {
+  graph: ILineageGraph;
+  onToggle: (transient: boolean) => void;
+}): JSX.Element | null {
+  const { graph, onToggle } = props;
+  const shown = graph.nodes.filter(n => n.transient).length;
+  const hidden = graph.hidden ?? 0;
+  if (hidden === 0 && shown === 0) {
+    return null;
+  }
+  const values = (n: number) => `${n} transient value${n === 1 ? '' : 's'}`;
+  return (
+    <p
+      className="jp-Lineage-muted jp-Lineage-transient"
+      data-hidden={hidden}
+      data-shown={shown}
+      title="Values bound by a run and read by no other run: loop variables, temporaries, open files"
+    >
+      {hidden > 0 ? `${values(hidden)} hidden` : `${values(shown)} shown`}
+      {' · '}
+      <button
+        className="jp-Lineage-link jp-Lineage-transientToggle"
+        onClick={() => onToggle(hidden > 0)}
+      >
+        {hidden > 0 ? `show ${hidden} hidden` : 'hide them'}
+      </button>
+    </p>
+  );
+}
+
+/**
  * The drawing itself.
  *
- * @param compact Sized for the sidebar: no title, legend below.
+ * @param compact Sized for the sidebar: always SVG.
  */
 export function GraphCanvas(props: {
   graph: ILineageGraph;
@@ -150,7 +199,7 @@ export function GraphCanvas(props: {
   const { graph, rendermime, compact, onSelectNode } = props;
   const renderer = React.useMemo(
     () =>
-      canRenderPlotly(rendermime)
+      !compact && canRenderPlotly(rendermime)
         ? plotlyRenderer(rendermime!, graph, compact, onSelectNode)
         : null,
     // A new renderer per graph: onSelectNode changes on every render.

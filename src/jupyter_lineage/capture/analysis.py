@@ -593,3 +593,18 @@ def _find_seed_calls(tree: ast.AST) -> list[SeedCall]:
             literal = None
         found.append(SeedCall(name, ast.unparse(arg_node)[:200], literal))
     return found
+
+
+def python_source(source: str) -> str:
+    """A cell's source as plain Python (IPython's magics and ``!`` lines turned into calls)."""
+    return _python_source(source)
+
+
+@lru_cache(maxsize=1024)
+def _python_source(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return str(TransformerManager().transform_cell(source))
+    except Exception:
+        return source

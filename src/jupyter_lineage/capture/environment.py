@@ -34,7 +34,7 @@ import socket
 import subprocess
 import sys
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -382,6 +382,37 @@ def _packages_on_path(cache: dict[str, tuple[_Signature, dict[str, str]]]) -> di
         if path not in used:
             del cache[path]
     return packages
+
+
+_process_dirs: dict[str, tuple[_Signature, dict[str, str]]] = {}
+
+
+def installed_packages() -> dict[str, str]:
+    """Name → version of the distributions this process would import now (the first on
+    ``sys.path`` wins), re-listing only the ``sys.path`` directories that changed since the last call."""
+    return _packages_on_path(_process_dirs)
+
+
+def packages_that_matter(sources: Iterable[str], packages: Mapping[str, str]) -> dict[str, str]:
+    """The recorded packages the sources import (by module name or the distribution providing it)."""
+    from importlib import metadata
+
+    from .analysis import analyse, python_source
+
+    modules: set[str] = set()
+    for source in sources:
+        modules.update(analyse(python_source(source)).imports)
+    try:
+        providers = metadata.packages_distributions()
+    except Exception:
+        providers = {}
+    found = {}
+    for module in modules:
+        for candidate in (module, *providers.get(module, ())):
+            name = normalize_package_name(candidate)
+            if name in packages:
+                found[name] = packages[name]
+    return dict(sorted(found.items()))
 
 
 def _distributions_in(directory: str) -> dict[str, str]:

@@ -462,15 +462,14 @@ class Recorder:
                 st = os.stat(path)
                 key = (path, st.st_size, st.st_mtime_ns, st.st_ino)
                 digest = self._file_hashes.get(key)
+                entry.size, entry.mtime_ns, entry.inode = st.st_size, st.st_mtime_ns, st.st_ino
                 if digest is None and execution_id and self._defer_hash(execution_id, key, access):
-                    entry.size = st.st_size
                     entry.note = NOTE_PENDING
                     records.append(entry)
                     continue
                 if digest is None:
                     digest, _ = sha256_file(path)
                     self._file_hashes[key] = digest
-                entry.size = st.st_size
                 entry.sha256 = digest
             except FileNotFoundError:
                 entry.note = "gone after the cell (deleted or moved)"

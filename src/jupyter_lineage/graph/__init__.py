@@ -13,29 +13,46 @@ needs them.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import UsageError
 from ..store import Store
 from ..store.lineage import Direction, LineageQueries, Subgraph, open_queries
-from .drawing import DEFAULT_KINDS, KINDS, build_figure, graph_view
-from .layout import layered_layout
+from .drawing import (
+    DEFAULT_KINDS,
+    KINDS,
+    GraphView,
+    build_figure,
+    graph_data,
+    graph_html,
+    graph_view,
+)
+from .layout import Layout, layered_layout
 from .paths import distances, shortest_path
 from .resolve import UnknownTargetError, resolve
+from .staleness import StaleReport, rerun_order, stale
 
 if TYPE_CHECKING:
     import networkx as nx
     import pandas as pd
-    import plotly.graph_objects as go
+
+    from .lineage_figure import LineageFigure
 
 __all__ = [
     "DEFAULT_KINDS",
     "KINDS",
+    "Drawing",
+    "StaleReport",
     "UnknownTargetError",
+    "build_figure",
     "downstream",
+    "drawing_of",
     "figure",
     "impact",
     "path",
+    "rerun_order",
+    "stale",
     "subgraph",
     "to_networkx",
     "training_data",
@@ -199,7 +216,9 @@ def subgraph(
 
     Without ``target``: the executions of ``notebook`` and their neighbours, or
     the whole graph. ``failed`` adds the runs that did not succeed of the cells
-    in view, with their inputs and outputs.
+    in view, with their inputs and outputs. The nodes have a ``transient``
+    column: true for values bound by a captured run that no other run or review
+    read, anywhere in the store (loop variables, temporaries, open files).
     """
     _check(direction, depth)
     with open_queries(store or default_store()) as q:
@@ -224,6 +243,8 @@ def subgraph(
             start_extra = []
         sub = q.subgraph(edges, [*start, *start_extra])
         details = q.run_details(_execution_ids(sub.nodes["node_id"]))
+        transient = set(q.transient_values(list(sub.nodes["node_id"])))
+    sub.nodes["transient"] = sub.nodes["node_id"].isin(transient)
     if not details.empty:
         details = details.assign(node_id="exec:" + details["execution_id"]).drop(
             columns=["execution_id"]
@@ -269,7 +290,34 @@ def _missing(value: Any) -> bool:
         return False
 
 
-def figure(
+@dataclass(slots=True)
+class Drawing:
+    """What a figure of the lineage draws, before any drawing library: the start node
+    ids, the ``lineage_nodes`` rows (with run details) by node id, the view (nodes merged
+    and chosen, transient values counted) and where each node goes."""
+
+    start: list[str]
+    rows: dict[str, dict[str, Any]]
+    view: GraphView
+    layout: Layout
+
+    def json(
+        self, *, node: str | None, direction: str, depth: int | None, transient: bool
+    ) -> dict[str, Any]:
+        """The graph JSON JupyterLab's lineage renderers draw (``drawing.graph_data``)."""
+        return graph_data(
+            self.view,
+            self.layout,
+            rows=self.rows,
+            node=node,
+            start=self.start,
+            direction=direction,
+            depth=depth,
+            transient=transient,
+        )
+
+
+def drawing_of(
     target: str | None = None,
     *,
     direction: str = "both",
@@ -278,16 +326,12 @@ def figure(
     all_runs: bool = False,
     kinds: Sequence[str] = DEFAULT_KINDS,
     notebook: str | None = None,
+    transient: bool = False,
     store: Store | None = None,
-) -> go.Figure:
-    """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
+) -> Drawing:
+    """The nodes and edges ``figure`` draws and their layered layout, for any renderer.
 
-    Layered left to right (sources left, models right), node shape and colour by
-    kind (reviews are teal pentagons), failed runs marked in red, hover with
-    fingerprint, time, status and source (a review's author and text). Re-runs of
-    a cell with the same inputs and outputs are drawn as one node with a count
-    unless ``all_runs``. Example: ``figure("model:churn-logreg",
-    direction="upstream")``.
+    Arguments as for ``figure``.
     """
     unknown = [k for k in kinds if k not in KINDS]
     if unknown:
@@ -297,9 +341,56 @@ def figure(
     )
     rows = sub.nodes.to_dict("records")
     edges = list(zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True))
-    view = graph_view(rows, edges, targets=start, kinds=kinds, collapse=not all_runs)
+    view = graph_view(
+        rows, edges, targets=start, kinds=kinds, collapse=not all_runs, transient=transient
+    )
     layout = layered_layout([n.node_id for n in view.nodes], [(s, d) for s, d, _ in view.edges])
-    return build_figure(view, layout, title=_title(target, direction, depth, notebook, view))
+    return Drawing(start, {str(r["node_id"]): r for r in rows}, view, layout)
+
+
+def figure(
+    target: str | None = None,
+    *,
+    direction: str = "both",
+    depth: int | None = None,
+    failed: bool = False,
+    all_runs: bool = False,
+    kinds: Sequence[str] = DEFAULT_KINDS,
+    notebook: str | None = None,
+    transient: bool = False,
+    store: Store | None = None,
+) -> LineageFigure:
+    """An interactive plotly figure of the lineage around ``target`` (or of a notebook, or all).
+
+    Layered left to right (sources left, models right), node shape and colour by
+    kind (reviews are teal pentagons), failed runs marked in red, hover with
+    fingerprint, time, status and source (a review's author and text). Re-runs of
+    a cell with the same inputs and outputs are drawn as one node with a count
+    unless ``all_runs``, across kernel sessions too. Transient values (bound and
+    read by no other run: loop variables, temporaries) are left out unless
+    ``transient``; the title says how many. Example: ``figure("model:churn-logreg",
+    direction="upstream")``.
+    """
+    d = drawing_of(
+        target,
+        direction=direction,
+        depth=depth,
+        failed=failed,
+        all_runs=all_runs,
+        kinds=kinds,
+        notebook=notebook,
+        transient=transient,
+        store=store,
+    )
+    title = _title(target, direction, depth, notebook, d.view)
+    from .lineage_figure import LineageFigure
+
+    # Displayed, the figure is also the graph JSON that JupyterLab's lineage renderer draws.
+    return LineageFigure(
+        build_figure(d.view, d.layout, title=title),
+        graph=d.json(node=target, direction=direction, depth=depth, transient=transient),
+        html=graph_html(d.view, title),
+    )
 
 
 def _title(
@@ -315,4 +406,5 @@ def _title(
         scope = "Lineage of the whole store"
     if depth is not None:
         scope += f", {depth} edge(s) deep"
-    return f"{scope}: {len(view.nodes)} nodes, {len(view.edges)} edges"
+    hidden = f" ({view.hidden} transient values hidden)" if view.hidden else ""
+    return f"{scope}: {len(view.nodes)} nodes, {len(view.edges)} edges{hidden}"

@@ -2,10 +2,13 @@
 
 ``graph_view`` turns rows of ``lineage_nodes`` (with run details for the
 executions) and edges into the nodes and edges to draw: hidden kinds left out,
-identical re-runs of a cell collapsed into one node with a count, labels and
-hover text made. ``build_figure`` draws that view where
+identical re-runs of a cell collapsed into one node with a count, transient
+values (bound and never read by another run: loop variables, temporaries)
+left out unless asked for, labels and hover text made. ``build_figure`` draws that view where
 ``layout.layered_layout`` puts it. plotly is imported only by
-``build_figure``.
+``build_figure``. ``graph_data`` is the same view as the JSON that JupyterLab's
+lineage renderers draw (the sidebar's graph and ``%lineage_graph`` inline), and
+``graph_html`` a plain rendering of it for front ends without them.
 """
 
 from __future__ import annotations
@@ -64,18 +67,52 @@ class ViewNode:
     kind: str
     label: str
     hover: str
+    row: Mapping[str, Any]
     failed: bool = False
     target: bool = False
     count: int = 1
     members: list[str] = field(default_factory=list)
+    transient: bool = False
+
+
+# The fields of a node in the graph JSON: what the front end's drawing and tooltips read.
+GRAPH_NODE_FIELDS = (
+    "node_id",
+    "kind",
+    "name",
+    "version",
+    "status",
+    "type_name",
+    "shape",
+    "path",
+    "execution_id",
+    "execution_count",
+    "error_type",
+    "created_at",
+)
+# How the plain HTML rendering marks each kind: a glyph and a colour of the figure's.
+_HTML_MARKS = {
+    "execution": ("\u25a0", NODE_STYLE["execution"][1]),
+    FAILED: ("\u2716", NODE_STYLE[FAILED][1]),
+    "value": ("\u25cf", NODE_STYLE["value"][1]),
+    "file": ("\u25c6", NODE_STYLE["file"][1]),
+    "model": ("\u2605", NODE_STYLE["model"][1]),
+    "review": ("\u2b1f", NODE_STYLE["review"][1]),
+    "environment": ("\u25b2", NODE_STYLE["environment"][1]),
+    "code": ("\u2b22", NODE_STYLE["code"][1]),
+}
 
 
 @dataclass(slots=True)
 class GraphView:
-    """What a figure draws: nodes in drawing order and ``(src, dst, kind)`` edges between them."""
+    """What a figure draws: nodes in drawing order and ``(src, dst, kind)`` edges between them.
+
+    ``hidden`` counts the transient values left out (after collapsing re-runs).
+    """
 
     nodes: list[ViewNode]
     edges: list[tuple[str, str, str]]
+    hidden: int = 0
 
 
 def graph_view(
@@ -85,6 +122,7 @@ def graph_view(
     targets: Sequence[str] = (),
     kinds: Sequence[str] = DEFAULT_KINDS,
     collapse: bool = True,
+    transient: bool = False,
 ) -> GraphView:
     """Choose, merge and describe the nodes to draw.
 
@@ -97,6 +135,10 @@ def graph_view(
         kinds: node kinds to draw.
         collapse: merge re-runs of a cell that read the same inputs and produced
             the same outputs (same fingerprints, same status) into one node.
+        transient: draw the values rows mark ``transient`` (bound, and read by
+            no other run: see ``LineageQueries.transient_values``) too; by
+            default they are left out, and counted in ``hidden``. A target is
+            always drawn.
     """
     wanted = set(kinds) | {"execution"}
     target_set = set(targets)
@@ -114,6 +156,7 @@ def graph_view(
     for n in order:
         members[canon[n]].append(n)
     view_nodes = []
+    hidden = 0
     for n in order:
         if canon[n] != n:
             continue
@@ -121,22 +164,39 @@ def graph_view(
         latest = rows[members[n][-1]]
         count = counts.get(n, 1)
         failed = row.get("kind") == "execution" and (row.get("status") or "ok") != "ok"
+        is_target = any(m in target_set for m in members[n])
+        # A collapsed node stands for all its members: transient only if each of them is.
+        is_transient = not is_target and all(_flag(rows[m].get("transient")) for m in members[n])
+        if is_transient and not transient:
+            hidden += 1
+            continue
         view_nodes.append(
             ViewNode(
                 node_id=n,
                 kind=str(row.get("kind")),
                 label=node_label(latest, count),
                 hover=node_hover(latest, count),
+                row=latest,
                 failed=failed,
-                target=any(m in target_set for m in members[n]),
+                target=is_target,
                 count=count,
                 members=members[n],
+                transient=is_transient,
             )
         )
+    drawn = {v.node_id for v in view_nodes}
     view_edges = list(
-        dict.fromkeys((canon[s], canon[d], k) for s, d, k in edge_list if canon[s] != canon[d])
+        dict.fromkeys(
+            (canon[s], canon[d], k)
+            for s, d, k in edge_list
+            if canon[s] != canon[d] and canon[s] in drawn and canon[d] in drawn
+        )
     )
-    return GraphView(view_nodes, view_edges)
+    return GraphView(view_nodes, view_edges, hidden)
+
+
+def _flag(value: Any) -> bool:
+    return not _missing(value) and bool(value)
 
 
 def collapse_reruns(
@@ -196,6 +256,11 @@ def _output_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
         return ("model", row.get("name"))
     if kind == "file":
         return ("file", row.get("version") or row.get("node_id"))
+    if kind == "value" and row.get("fingerprint_kind") == "identity":
+        # An identity fingerprint (an object whose content could not be read, such as an
+        # open file) is a memory address: it differs between any two runs and says nothing
+        # about content, so it neither proves two runs different nor the same.
+        return ("value", row.get("name"), "identity")
     return (kind, row.get("name"), row.get("version"))
 
 
@@ -456,3 +521,104 @@ def _row_count(positions: Mapping[str, tuple[float, float]]) -> int:
     if not positions:
         return 1
     return round(-min(y for _, y in positions.values())) + 1
+
+
+def _plain(value: Any) -> Any:
+    """A field as JSON has it: ISO 8601 times, ``None`` for NaN and NaT, Python numbers."""
+    if _missing(value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    return value
+
+
+def graph_data(
+    view: GraphView,
+    layout: Layout,
+    *,
+    rows: Mapping[str, Mapping[str, Any]],
+    node: str | None,
+    start: Sequence[str],
+    direction: str,
+    depth: int | None,
+    transient: bool,
+) -> dict[str, Any]:
+    """The graph JSON that JupyterLab's lineage renderers draw (the sidebar's graph and
+    ``%lineage_graph`` inline): ``node``, ``start`` (the drawn nodes standing for the ones
+    named), ``direction``, ``depth``, ``transient``, ``hidden`` (transient values left out),
+    ``nodes`` (``GRAPH_NODE_FIELDS`` of the latest run of a node standing for several
+    identical runs, with its ``label``, the ``count`` of runs, ``target``, ``transient``, and
+    the ``layer`` and ``row`` of the layered layout) and ``edges`` (``src``, ``dst``,
+    ``kind``, ``route``: bend points)."""
+    drawn = {member: n.node_id for n in view.nodes for member in n.members}
+    positions = layout.positions
+    nodes = []
+    for n in view.nodes:
+        row = rows.get(n.members[-1], n.row) if n.members else n.row
+        x, y = positions[n.node_id]
+        nodes.append(
+            {
+                **{key: _plain(row.get(key)) for key in GRAPH_NODE_FIELDS},
+                "node_id": n.node_id,  # the edges name the node drawn, not its latest member
+                "label": n.label,
+                "count": n.count,
+                "target": n.target,
+                "transient": n.transient,
+                "layer": x,
+                "row": -y,
+            }
+        )
+    return {
+        "node": node,
+        # A named node merged into an identical earlier run is drawn as that run.
+        "start": list(dict.fromkeys(drawn.get(s, s) for s in start)),
+        "direction": direction,
+        "depth": depth,
+        "transient": transient,
+        "hidden": view.hidden,
+        "nodes": nodes,
+        "edges": [
+            {
+                "src": s,
+                "dst": d,
+                "kind": k,
+                "route": [[x, -y] for x, y in layout.routes.get((s, d), ())],
+            }
+            for s, d, k in view.edges
+        ],
+    }
+
+
+def graph_html(view: GraphView, title: str) -> str:
+    """The graph as a plain HTML list for front ends without the lineage renderer or plotly:
+    each node with what it was made from. Styles are inline attributes only, since a
+    ``<style>`` block is dropped by some front ends and leaks into the page in others."""
+    e = html.escape
+    labels = {n.node_id: n.label for n in view.nodes}
+    sources: dict[str, list[str]] = defaultdict(list)
+    for s, d, _ in view.edges:
+        sources[d].append(labels[s])
+    cell = "padding:2px 10px 2px 0;text-align:left;vertical-align:top;border:none"
+    rows = []
+    for n in view.nodes:
+        glyph, colour = _HTML_MARKS.get(FAILED if n.failed else n.kind, ("\u25cf", "#888888"))
+        target = " <b>(target)</b>" if n.target else ""
+        made_from = ", ".join(e(label) for label in sources.get(n.node_id, []))
+        rows.append(
+            f'<tr><td style="{cell};white-space:nowrap">'
+            f'<span style="color:{colour}" title="{e(n.kind)}">{glyph}</span> '
+            f"{e(n.label)}{target}</td>"
+            f'<td style="{cell};color:#777777">{e(FAILED if n.failed else n.kind)}</td>'
+            f'<td style="{cell}">{made_from}</td></tr>'
+        )
+    head = "".join(
+        f'<th style="{cell};font-weight:600">{name}</th>' for name in ("node", "kind", "made from")
+    )
+    return (
+        f'<div style="font-family:sans-serif;font-size:13px">'
+        f'<p style="margin:0 0 4px 0;font-weight:600">{e(title)}</p>'
+        f'<table style="border-collapse:collapse;margin:0">'
+        f"<thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table></div>"
+    )

@@ -35,11 +35,10 @@ class CardMagics(Magics):
         if len(args.model) != 1:
             raise IPythonUsageError("usage: %lineage_card MODEL[@VERSION] [--check] [--html FILE]")
         spec, check, html_out = args.model, args.check, args.html
-        from IPython.display import HTML, display
+        from IPython.display import display
 
         from ..cards import card_data, missing_sections
-        from ..cards.figures import groups_figure, history_figure, lineage_figure, metrics_figure
-        from ..cards.render import render_html
+        from ..cards.render import inline_html, render_html
 
         with usage_errors():
             card = card_data(spec[0])
@@ -58,8 +57,15 @@ class CardMagics(Magics):
                 f.write(render_html(card))
             print(f"wrote {html_out}")
             return
-        display(HTML(render_html(card, embed_figures=False)))
-        for make in (metrics_figure, groups_figure, history_figure, lineage_figure):
-            fig = make(card)
-            if fig is not None:
-                display(fig)
+        display(card_bundle(card, inline_html(card)), raw=True)
+
+
+CARD_MIME = "application/vnd.jupyter-lineage.card+json"
+
+
+def card_bundle(card: dict[str, Any], html: str) -> dict[str, Any]:
+    """The card as a notebook shows it: its JSON (the card's JSON export, for a front end that
+    renders it) and the inline HTML (what any other front end shows)."""
+    import json
+
+    return {CARD_MIME: json.loads(json.dumps(card, default=str)), "text/html": html}

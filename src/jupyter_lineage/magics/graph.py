@@ -44,10 +44,18 @@ class GraphMagics(Magics):
     @argument("--depth", type=_depth, help="Stop N edges away from the target.")
     @argument("--failed", action="store_true", help="Add the failed runs of the cells shown.")
     @argument("--all-runs", action="store_true", help="Draw every re-run of a cell separately.")
+    @argument(
+        "--transient",
+        action="store_true",
+        help="Also draw values no other run read (loop variables, temporaries).",
+    )
     @argument("--all-kinds", action="store_true", help="Also draw environments and code versions.")
     @line_magic
     def lineage_graph(self, line: str) -> Any:
         """Draw the lineage graph around TARGET (default: this notebook) as an interactive figure.
+
+        Returns the plotly figure; shown, it is drawn by the JupyterLab extension whether or
+        not the notebook is trusted, and as plotly's figure or plain HTML elsewhere.
 
         TARGET is an execution id or prefix, var:NAME, file:PATH, model:NAME[@VERSION],
         or a cell name from ``%%lineage --name``. Examples::
@@ -74,6 +82,7 @@ class GraphMagics(Magics):
                 failed=args.failed,
                 all_runs=args.all_runs,
                 kinds=KINDS if args.all_kinds else DEFAULT_KINDS,
+                transient=args.transient,
                 notebook=notebook,
                 store=self._store(),
             )

@@ -23,10 +23,11 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..capture.analysis import python_source as python_source
+from ..capture.environment import packages_that_matter
 from ..config import DB_FILE_NAME
 from ..errors import LineageError, UsageError
 from ..ids import is_execution_prefix
@@ -150,21 +151,6 @@ def _registry_target(q: ReproduceQueries, text: str, spec: str) -> Target:
 
 
 # -- which executions -------------------------------------------------------------
-
-
-def python_source(source: str) -> str:
-    """A cell's source as plain Python (IPython's magics and ``!`` lines turned into calls)."""
-    return _python_source(source)
-
-
-@lru_cache(maxsize=1024)
-def _python_source(source: str) -> str:
-    try:
-        from IPython.core.inputtransformer2 import TransformerManager
-
-        return str(TransformerManager().transform_cell(source))
-    except Exception:
-        return source
 
 
 def complete_bindings(
@@ -355,29 +341,6 @@ def plan(q: ReproduceQueries, target: str | Target, store_dir: str | os.PathLike
     t = resolve_target(q, target) if isinstance(target, str) else target
     ids = collect_executions(q, t)
     return Plan(t, str(Path(store_dir).resolve()), load_runs(q, ids))
-
-
-def packages_that_matter(sources: Iterable[str], packages: Mapping[str, str]) -> dict[str, str]:
-    """The recorded packages the sources import (by module name or the distribution providing it)."""
-    from importlib import metadata
-
-    from ..capture.analysis import analyse
-    from ..capture.environment import normalize_package_name
-
-    modules: set[str] = set()
-    for source in sources:
-        modules.update(analyse(python_source(source)).imports)
-    try:
-        providers = metadata.packages_distributions()
-    except Exception:
-        providers = {}
-    found = {}
-    for module in modules:
-        for candidate in (module, *providers.get(module, ())):
-            name = normalize_package_name(candidate)
-            if name in packages:
-                found[name] = packages[name]
-    return dict(sorted(found.items()))
 
 
 def _md(text: Any) -> str:

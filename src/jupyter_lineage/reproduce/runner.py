@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
 from dataclasses import dataclass, field
@@ -11,6 +12,15 @@ from pathlib import Path
 from typing import Any
 
 from ..config import STORE_DIR_ENV, resolve_store_dir
+
+# The tag nbclient lets fail without stopping the run: a failure the notebook means to show.
+EXPECTED_ERROR_TAG = "raises-exception"
+EXPECTED_MARK = f" (expected: {EXPECTED_ERROR_TAG})"
+
+
+def expects_error(cell: Any) -> bool:
+    """Whether a cell says it raises on purpose (tagged ``raises-exception``, as nbclient reads it)."""
+    return EXPECTED_ERROR_TAG in (cell.get("metadata", {}).get("tags") or ())
 
 
 @dataclass(slots=True)
@@ -24,6 +34,13 @@ class RunResult:
     counts: dict[str, Any] = field(default_factory=dict)
     # code cell index -> the execution that ran it (also in the cell's metadata)
     cell_executions: dict[int, str] = field(default_factory=dict)
+    # executions of cells tagged raises-exception: their error is what the notebook shows
+    expected_failures: set[str] = field(default_factory=set)
+
+    @property
+    def models(self) -> list[str]:
+        """The models the run registered or versioned, as ``[GROUP/]NAME``."""
+        return list(self.counts.get("models", []))
 
     @property
     def ok(self) -> bool:
@@ -37,16 +54,28 @@ class RunResult:
             lines.append(f"error: {self.error}")
         c = self.counts
         if c:
+            recent = c.get("recent", [])
+            expected = sum(
+                1
+                for row in recent
+                if row["status"] == "failed" and row.get("execution_id") in self.expected_failures
+            )
+            failed = f"{c['failed'] - expected} failed"
+            if expected:
+                failed += f", {expected} expected error(s)"
             lines.append(
-                f"captured {c['runs']} cell run(s) ({c['failed']} failed), "
+                f"captured {c['runs']} cell run(s) ({failed}), "
                 f"{c['inputs']} input and {c['outputs']} output value(s), "
                 f"{c['files_read']} file(s) read and {c['files_written']} written, "
                 f"{c['environments']} environment(s)"
             )
-            for row in c.get("recent", []):
+            for row in recent:
+                mark = ""
+                if row["status"] == "failed" and row.get("execution_id") in self.expected_failures:
+                    mark = EXPECTED_MARK
                 lines.append(
                     f"  [{row['execution_count']}] {row['status']:<11} {row['duration_ms']:>9.1f} ms  "
-                    f"{row['label']}"
+                    f"{row['label']}{mark}"
                 )
         return "\n".join(lines)
 
@@ -89,6 +118,8 @@ def run_notebook(
             return
         done["n"] += 1
         status = execute_reply.get("content", {}).get("status", "?") if execute_reply else "?"
+        if status == "error" and expects_error(cell):
+            status += EXPECTED_MARK
         first = (cell.source.strip().splitlines() or [""])[0][:60]
         print(f"[{done['n']}/{total}] {status:<5} {first}", file=sys.stderr, flush=True)
 
@@ -106,14 +137,26 @@ def run_notebook(
     try:
         client.execute(env=env)
     except CellExecutionError as exc:
-        error = str(exc).strip().splitlines()[-1] if str(exc).strip() else "a cell failed"
+        # The kernel colours its traceback for a terminal; the summary is plain text.
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+        error = text.splitlines()[-1] if text else "a cell failed"
     seconds = time.perf_counter() - started
     from .cells import link_executed_cells
 
     cell_executions = link_executed_cells(nb, store, str(nb_path), since)
     if output:
         nbformat.write(nb, output)
-    result = RunResult(nb_path, store, seconds, error, cell_executions=cell_executions)
+    expected = {
+        execution for index, execution in cell_executions.items() if expects_error(nb.cells[index])
+    }
+    result = RunResult(
+        nb_path,
+        store,
+        seconds,
+        error,
+        cell_executions=cell_executions,
+        expected_failures=expected,
+    )
     result.counts = _counts(store, str(nb_path))
     return result
 

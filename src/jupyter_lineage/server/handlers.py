@@ -212,7 +212,8 @@ class AnnotationsHandler(LineageAPIHandler):
 
 
 class GraphHandler(LineageAPIHandler):
-    """``GET /lineage/api/graph?node=N[&path=NB][&direction=D][&depth=K]``: the lineage figure."""
+    """``GET /lineage/api/graph?node=N[&path=NB][&direction=D][&depth=K][&transient=1]``: the
+    lineage figure."""
 
     @web.authenticated
     @authorized
@@ -227,9 +228,15 @@ class GraphHandler(LineageAPIHandler):
                 default=None,
                 most=service.MAX_GRAPH_DEPTH,
             )
+            transient = service.check_flag("transient", self.raw_query_argument("transient"))
             self.write_json(
                 await on_store_thread(
-                    service.lineage_graph, location, node, direction=direction, depth=depth
+                    service.lineage_graph,
+                    location,
+                    node,
+                    direction=direction,
+                    depth=depth,
+                    transient=transient,
                 )
             )
 
@@ -258,6 +265,18 @@ class ModelCardHandler(LineageAPIHandler):
             self.finish(html, set_content_type="text/html; charset=utf-8")
 
 
+class StaleHandler(LineageAPIHandler):
+    """``GET /lineage/api/stale?path=NB``: the notebook's cells and model versions that are out
+    of date, and why."""
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        with self.json_errors():
+            location = self.notebook_location(required=True)
+            self.write_json(await on_store_thread(service.notebook_staleness, location))
+
+
 _ID = r"([^/]+)"
 
 ROUTES: list[tuple[str, type[LineageAPIHandler]]] = [
@@ -266,6 +285,7 @@ ROUTES: list[tuple[str, type[LineageAPIHandler]]] = [
     (f"executions/{_ID}", ExecutionHandler),
     ("annotations", AnnotationsHandler),
     ("graph", GraphHandler),
+    ("stale", StaleHandler),
     ("models", ModelsHandler),
     (f"models/{_ID}/card", ModelCardHandler),
 ]

@@ -40,23 +40,6 @@ MAX_AUTHOR_CHARS = 1_000
 MAX_GRAPH_DEPTH = 100
 GRAPH_DIRECTIONS = ("upstream", "downstream", "both")
 CARDS_UNAVAILABLE = "model cards are not available in this installation"
-# What the sidebar draws of each node when it has no plotly renderer: enough for a label,
-# a shape and a tooltip (the figure's hover text has the rest).
-GRAPH_NODE_FIELDS = (
-    "node_id",
-    "kind",
-    "name",
-    "version",
-    "status",
-    "type_name",
-    "shape",
-    "path",
-    "execution_id",
-    "execution_count",
-    "error_type",
-    "created_at",
-)
-
 _MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+\-]*$")
 
@@ -286,7 +269,8 @@ def list_executions(
     limit: int = 50,
     before: str | None = None,
 ) -> dict[str, Any]:
-    """``GET executions``: a page of the notebook's executions, newest first, with counts."""
+    """``GET executions``: a page of the notebook's executions, newest first, with counts, and
+    the kernel sessions they ran in (with their own counts and environment changes)."""
     answer: dict[str, Any] = {
         "notebook_path": location.path,
         "recorded_paths": list(location.recorded_paths),
@@ -300,6 +284,7 @@ def list_executions(
         "last_started_at": None,
         "tags": [],
         "authors": [],
+        "sessions": [],
     }
     if not _recorded(location):
         if before is not None:
@@ -323,6 +308,12 @@ def list_executions(
         answer["next_before"] = rows[limit - 1]["execution_id"]
     answer.update(
         queries.notebook_counts(store, location.recorded_paths, notebook_key=location.key)
+    )
+    answer["sessions"] = queries.notebook_sessions(
+        store,
+        location.recorded_paths,
+        list(dict.fromkeys(row["session_id"] for row in answer["executions"])),
+        notebook_key=location.key,
     )
     return jsonable(answer)
 
@@ -407,41 +398,41 @@ def add_annotation(
     return jsonable({"annotation": written})
 
 
+def check_flag(name: str, value: str | None) -> bool:
+    """A yes/no query argument: ``1``/``true`` or ``0``/``false`` (absent is no)."""
+    if value is None or value == "":
+        return False
+    if value.lower() in ("1", "true"):
+        return True
+    if value.lower() in ("0", "false"):
+        return False
+    raise UsageError(f"{name} must be 1 or 0 (true or false), not {value[:40]!r}")
+
+
 def lineage_graph(
-    location: NotebookLocation, node: str, *, direction: str = "both", depth: int | None = None
+    location: NotebookLocation,
+    node: str,
+    *,
+    direction: str = "both",
+    depth: int | None = None,
+    transient: bool = False,
 ) -> dict[str, Any]:
-    """``GET graph``: the plotly figure of the lineage around ``node``, and its nodes and edges."""
+    """``GET graph``: the lineage around ``node`` as the figure draws it: its nodes (identical
+    re-runs merged, transient values left out unless ``transient``) placed in layers, its
+    edges with their bend points, and the plotly figure of the same."""
     from .. import graph
 
     store = _existing_store(location, f"lineage node {node!r}")
     try:
-        figure = graph.figure(node, direction=direction, depth=depth, store=store)
-        start, sub = graph.subgraph(node, direction=direction, depth=depth, store=store)
+        drawn = graph.drawing_of(
+            node, direction=direction, depth=depth, transient=transient, store=store
+        )
     except graph.UnknownTargetError as error:
         raise NotFoundError(str(error)) from None
-    shown = set(graph.DEFAULT_KINDS)
-    nodes = [
-        {key: row.get(key) for key in GRAPH_NODE_FIELDS}
-        for row in sub.nodes.to_dict("records")
-        if row.get("kind") in shown or row.get("node_id") in start
-    ]
-    kept = {row["node_id"] for row in nodes}
-    edges = [
-        {"src": s, "dst": d, "kind": k}
-        for s, d, k in zip(sub.edges["src"], sub.edges["dst"], sub.edges["kind"], strict=True)
-        if s in kept and d in kept
-    ]
-    return jsonable(
-        {
-            "node": node,
-            "start": start,
-            "direction": direction,
-            "depth": depth,
-            "figure": json.loads(figure.to_json()),
-            "nodes": nodes,
-            "edges": edges,
-        }
-    )
+    figure = graph.build_figure(drawn.view, drawn.layout)
+    # The nodes and edges the figure draws, as %lineage_graph displays them inline.
+    answer = drawn.json(node=node, direction=direction, depth=depth, transient=transient)
+    return jsonable({**answer, "figure": json.loads(figure.to_json())})
 
 
 def list_models(location: NotebookLocation) -> dict[str, Any]:
@@ -451,6 +442,18 @@ def list_models(location: NotebookLocation) -> dict[str, Any]:
     return jsonable(
         {"models": queries.model_overview(_store(location)), "cards": cards_available()}
     )
+
+
+def notebook_staleness(location: NotebookLocation) -> dict[str, Any]:
+    """``GET stale``: which of the notebook's cells and model versions are out of date, and why.
+
+    Files and the notebook are read on the server's disk; packages are compared with the
+    server's own environment.
+    """
+    from ..graph.staleness import stale
+
+    store = _existing_store(location, "runs")
+    return jsonable(stale(location.recorded_paths[0], store=store).to_dict())
 
 
 def cards_available() -> bool:

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+# The group of a model registered without one; a card names such a model by its name alone.
+DEFAULT_GROUP = "default"
+
 # Enough to tell one match from several, and to show a few of them.
 EXECUTIONS_BY_PREFIX_SQL = """
 SELECT execution_id FROM executions WHERE starts_with(execution_id, $prefix)
@@ -96,34 +99,79 @@ class StoreQueries:
             unit.borrowed -= 1
 
     def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
-        """Counts of what was captured for one notebook, and its latest session's runs."""
+        """What the notebook's latest session captured: counts, its runs, the models it made.
+
+        One session, not every run of the notebook the store holds: after a second run the
+        summary is that run's. ``models`` are the ones the session registered or versioned,
+        as ``[GROUP/]NAME``, the group said unless it is the default one (else the names its cells were captured with ``--model``).
+        """
+        latest = self.query(
+            "SELECT arg_max(session_id, started_at) AS s FROM runs WHERE notebook_path = $nb",
+            {"nb": notebook_path},
+        )
+        session = latest.iloc[0, 0] if len(latest) else None
+        params = {"nb": notebook_path, "s": session}
         counts = self.query(
             """
+            WITH these AS (
+              SELECT execution_id, environment_id FROM runs
+              WHERE notebook_path = $nb AND session_id = $s
+            )
             SELECT
-              (SELECT count(*) FROM runs WHERE notebook_path = $nb) AS runs,
-              (SELECT count(*) FROM failed_attempts WHERE notebook_path = $nb) AS failed,
-              (SELECT count(*) FROM cell_inputs WHERE notebook_path = $nb) AS inputs,
-              (SELECT count(*) FROM cell_outputs WHERE notebook_path = $nb) AS outputs,
-              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'write') AS files_read,
-              (SELECT count(*) FROM files WHERE notebook_path = $nb AND access <> 'read') AS files_written,
-              (SELECT count(DISTINCT environment_id) FROM runs WHERE notebook_path = $nb) AS environments
+              (SELECT count(*) FROM these) AS runs,
+              (SELECT count(*) FROM failed_attempts WHERE notebook_path = $nb AND session_id = $s) AS failed,
+              (SELECT count(*) FROM cell_inputs WHERE execution_id IN (SELECT execution_id FROM these)) AS inputs,
+              (SELECT count(*) FROM cell_outputs WHERE execution_id IN (SELECT execution_id FROM these)) AS outputs,
+              (SELECT count(*) FROM files WHERE access <> 'write'
+                 AND execution_id IN (SELECT execution_id FROM these)) AS files_read,
+              (SELECT count(*) FROM files WHERE access <> 'read'
+                 AND execution_id IN (SELECT execution_id FROM these)) AS files_written,
+              (SELECT count(DISTINCT environment_id) FROM these) AS environments
             """,
-            {"nb": notebook_path},
+            params,
+            ingest=False,
         )
         recent = self.query(
             """
-            SELECT execution_count, status, coalesce(duration_ms, 0) AS duration_ms,
+            SELECT execution_id, execution_count, status, coalesce(duration_ms, 0) AS duration_ms,
                    coalesce(name, split_part(trim(source), chr(10), 1)) AS label
             FROM runs
-            WHERE notebook_path = $nb
-              AND session_id = (SELECT arg_max(session_id, started_at) FROM runs WHERE notebook_path = $nb)
+            WHERE notebook_path = $nb AND session_id = $s
             ORDER BY started_at
             """,
-            {"nb": notebook_path},
+            params,
+            ingest=False,
+        )
+        models = self.query(
+            """
+            WITH registry AS (
+              SELECT m.group_name, m.name, e.ts
+              FROM model_records m JOIN events e USING (event_id) WHERE e.session_id = $s
+              UNION ALL
+              SELECT m.group_name, m.name, e.ts
+              FROM version_records v JOIN model_records m USING (model_id)
+              JOIN events e ON e.event_id = v.event_id WHERE e.session_id = $s
+            ),
+            captured AS (
+              SELECT NULL AS group_name, model AS name, started_at AS ts FROM runs
+              WHERE notebook_path = $nb AND session_id = $s AND model IS NOT NULL
+            )
+            SELECT group_name, name FROM (
+              SELECT * FROM registry
+              UNION ALL
+              SELECT * FROM captured WHERE NOT EXISTS (SELECT 1 FROM registry)
+            )
+            GROUP BY group_name, name ORDER BY min(ts), name
+            """,
+            params,
             ingest=False,
         )
         summary: dict[str, Any] = {k: int(v) for k, v in counts.iloc[0].to_dict().items()}
         summary["recent"] = recent.to_dict("records")
+        summary["models"] = [
+            f"{group}/{name}" if isinstance(group, str) and group != DEFAULT_GROUP else str(name)
+            for group, name in zip(models["group_name"], models["name"], strict=True)
+        ]
         return summary
 
     def executions_by_prefix(self, prefix: str) -> list[str]:

@@ -290,10 +290,15 @@ class DuckDBStore(StoreQueries):
                 if stored:
                     tables = without_events(tables, [row[0] for row in stored])
             starts, ends = tables.get("executions", []), tables.get("execution_results", [])
+            # Sessions first: a run copies its session's author and notebook key.
+            for part in tables.get("sessions", ()):
+                _append(con, "sessions", part)
             if len(starts) == len(ends) == 1:
                 _append_runs(con, starts[0], ends[0])
             for table, parts in tables.items():
-                if len(starts) == len(ends) == 1 and table in ("executions", "execution_results"):
+                if table == "sessions" or (
+                    len(starts) == len(ends) == 1 and table in ("executions", "execution_results")
+                ):
                     continue
                 for part in parts:
                     _append(con, table, part)
@@ -577,10 +582,15 @@ def _append_runs(con: duckdb.DuckDBPyConnection, starts: pa.Table, ends: pa.Tabl
     try:
         copied = ", ".join(f"r.{column} AS result_{column}" for column in RESULT_COLUMNS)
         con.execute(
-            f"INSERT INTO executions BY NAME SELECT e.*, {copied} FROM staged_starts e "
+            f"INSERT INTO executions BY NAME SELECT e.*, {copied}, "
+            "s.author, s.notebook_key "
+            "FROM staged_starts e "
             "LEFT JOIN (SELECT * FROM staged_ends "
             "QUALIFY count(*) OVER (PARTITION BY execution_id) = 1) r "
-            "ON r.execution_id = e.execution_id"
+            "ON r.execution_id = e.execution_id "
+            "LEFT JOIN (SELECT * FROM _session_facts "
+            "WHERE session_id IN (SELECT session_id FROM staged_starts)) s "
+            "ON s.session_id = e.session_id"
         )
         con.execute(
             "INSERT INTO execution_results BY NAME SELECT r.*, "

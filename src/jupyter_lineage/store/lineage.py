@@ -292,6 +292,28 @@ SELECT DISTINCT src, dst, kind FROM lineage_edges
 WHERE execution_id IN (SELECT unnest($executions::VARCHAR[]))
 """
 
+# Transient values: value versions a captured execution bound that no other run and no
+# review read, i.e. with no edge out of them in ``lineage_edges`` (loop variables,
+# temporaries, open files). A value node id ends in ``/exec:<id>`` when a captured run
+# bound it. The rule is one over the whole store, not over the part of the graph a walk
+# reached, so a value read beyond a depth limit still counts as read. Answered from the
+# walks' index (an ART lookup per node), not by computing ``lineage_edges``.
+TRANSIENT_VALUES_SQL = """
+SELECT n.node_id
+FROM (SELECT unnest($ids::VARCHAR[]) AS node_id) n
+WHERE starts_with(n.node_id, 'value:') AND contains(n.node_id, '/exec:')
+  AND NOT EXISTS (
+      SELECT 1 FROM _lineage_node_index i JOIN _lineage_edge_index e ON e.src_i = i.node_i
+      WHERE i.node_id = n.node_id)
+"""
+
+TEAM_TRANSIENT_VALUES_SQL = """
+SELECT n.node_id
+FROM (SELECT unnest($ids::VARCHAR[]) AS node_id) n
+WHERE starts_with(n.node_id, 'value:') AND contains(n.node_id, '/exec:')
+  AND NOT EXISTS (SELECT 1 FROM lineage_walk_edges e WHERE e.src = n.node_id)
+"""
+
 # What a figure shows about executions beyond ``lineage_nodes``.
 RUN_DETAILS_SQL = """
 SELECT
@@ -613,6 +635,12 @@ class LineageQueries:
             )
             nodes = pd.concat([nodes, extra], ignore_index=True) if len(nodes) else extra
         return Subgraph(nodes, edges.reset_index(drop=True))
+
+    def transient_values(self, node_ids: Sequence[str]) -> list[str]:
+        """Those of ``node_ids`` that are transient values: bound by a captured run and read
+        by no other run or review anywhere in the store (``TRANSIENT_VALUES_SQL``)."""
+        sql = TRANSIENT_VALUES_SQL if self.indexed else TEAM_TRANSIENT_VALUES_SQL
+        return self._column(sql, {"ids": list(node_ids)})
 
     def run_details(self, execution_ids: Sequence[str]) -> pd.DataFrame:
         return self._df(RUN_DETAILS_SQL, {"executions": list(execution_ids)})

@@ -23,10 +23,9 @@ if TYPE_CHECKING:
 
 RUN_STATUSES = ("ok", "failed", "interrupted", "incomplete")
 
-# Whether run {r} is one of the notebook's. The key is matched through ``sessions`` (a run's
-# key is its session's), so both halves are conditions on the executions row itself.
-_OF_NOTEBOOK = """(list_contains($paths::VARCHAR[], {r}notebook_path)
-    OR {r}session_id IN (SELECT session_id FROM sessions WHERE notebook_key = $key))"""
+# Whether run {r} is one of the notebook's: by its path on this machine, or by the
+# notebook's key (its session's, which `runs` reads from the run's own row).
+_OF_NOTEBOOK = """(list_contains($paths::VARCHAR[], {r}notebook_path) OR {r}notebook_key = $key)"""
 
 # One timeline entry: what a list of runs needs, without the source or traceback.
 _TIMELINE_SQL = f"""
@@ -71,6 +70,97 @@ _NOTEBOOK_AUTHORS_SQL = f"""
 SELECT DISTINCT author FROM runs
 WHERE {_OF_NOTEBOOK.format(r="")} AND author IS NOT NULL
 ORDER BY author
+"""
+
+# The notebook's kernel sessions among ``$sessions``: when each started, where and on which
+# Python it ran, its runs and failures (all of them, whatever the timeline's filters), and
+# what changed in its environment since the notebook's previous session (its last
+# environment against this one's first): Python, git commit and packages, by name.
+# Environment ids are content hashes, so equal ids mean nothing changed.
+_NOTEBOOK_SESSIONS_SQL = f"""
+WITH per_session AS (
+    SELECT
+        session_id,
+        min(started_at) AS first_run_at,
+        max(started_at) AS last_run_at,
+        count(*) AS runs,
+        count(*) FILTER (WHERE status IN ('failed', 'interrupted')) AS failed,
+        arg_min(environment_id, started_at) FILTER (WHERE environment_id IS NOT NULL)
+            AS first_environment,
+        arg_max(environment_id, started_at) FILTER (WHERE environment_id IS NOT NULL)
+            AS last_environment
+    FROM runs
+    WHERE {_OF_NOTEBOOK.format(r="")}
+    GROUP BY session_id
+),
+ordered AS (
+    SELECT
+        p.*,
+        coalesce(s.started_at, p.first_run_at) AS started_at,
+        s.hostname,
+        s.ipython_version,
+        s.author,
+        row_number() OVER w AS number,
+        lag(p.session_id) OVER w AS previous_session,
+        lag(p.last_environment) OVER w AS previous_environment
+    FROM per_session p
+    LEFT JOIN sessions s USING (session_id)
+    WINDOW w AS (ORDER BY coalesce(s.started_at, p.first_run_at), p.session_id)
+),
+shown AS (
+    SELECT * FROM ordered WHERE list_contains($sessions::VARCHAR[], session_id)
+),
+compared AS (
+    SELECT session_id, previous_environment AS before_env, first_environment AS after_env
+    FROM shown
+    WHERE previous_environment IS NOT NULL AND first_environment IS NOT NULL
+      AND previous_environment <> first_environment
+),
+package_changes AS (
+    SELECT
+        coalesce(b.session_id, a.session_id) AS session_id,
+        coalesce(b.name, a.name) AS name,
+        b.version AS before,
+        a.version AS after
+    FROM (SELECT c.session_id, k.name, k.version
+          FROM compared c JOIN packages k ON k.environment_id = c.before_env) b
+    FULL JOIN (SELECT c.session_id, k.name, k.version
+               FROM compared c JOIN packages k ON k.environment_id = c.after_env) a
+        ON a.session_id = b.session_id AND a.name = b.name
+    WHERE b.version IS DISTINCT FROM a.version
+),
+package_lists AS (
+    SELECT
+        session_id,
+        count(*) AS package_change_count,
+        list({{'name': name, 'before': before, 'after': after}} ORDER BY name) AS packages
+    FROM package_changes
+    GROUP BY session_id
+)
+SELECT
+    o.session_id, o.number, o.started_at, o.first_run_at, o.last_run_at, o.runs, o.failed,
+    o.hostname, o.ipython_version, o.author, o.previous_session,
+    e.python_version,
+    o.first_environment AS environment_id,
+    CASE
+        WHEN o.previous_session IS NULL THEN NULL
+        WHEN o.previous_environment IS NULL OR o.first_environment IS NULL THEN NULL
+        ELSE o.previous_environment <> o.first_environment
+    END AS environment_changed,
+    CASE WHEN pe.python_version IS DISTINCT FROM e.python_version THEN pe.python_version END
+        AS previous_python_version,
+    CASE WHEN pe.git_commit IS DISTINCT FROM e.git_commit THEN pe.git_commit END
+        AS previous_git_commit,
+    CASE WHEN pe.environment_id IS NOT NULL AND pe.git_commit IS DISTINCT FROM e.git_commit
+         THEN e.git_commit END AS git_commit,
+    coalesce(l.package_change_count, 0) AS package_change_count,
+    coalesce(l.packages[1:$most_packages], []) AS package_changes
+FROM shown o
+LEFT JOIN environments e ON e.environment_id = o.first_environment
+LEFT JOIN environments pe
+    ON pe.environment_id = o.previous_environment AND o.previous_environment <> o.first_environment
+LEFT JOIN package_lists l USING (session_id)
+ORDER BY o.started_at DESC, o.session_id DESC
 """
 
 _ANNOTATION_COLUMNS = """
@@ -151,6 +241,36 @@ def notebook_counts(
     authors = store.query(_NOTEBOOK_AUTHORS_SQL, params, ingest=False)
     counts["authors"] = [str(a) for a in authors["author"]]
     return counts
+
+
+def notebook_sessions(
+    store: Store,
+    notebook_paths: Sequence[str],
+    session_ids: Sequence[str],
+    *,
+    notebook_key: str | None = None,
+    most_packages: int = 8,
+) -> list[dict[str, Any]]:
+    """The notebook's kernel sessions among ``session_ids``, newest first: ``number`` (1 for
+    the notebook's first session), when it started, its host, Python and IPython, ``runs``
+    and ``failed`` (all its runs of the notebook), and what changed since the notebook's
+    previous session: ``environment_changed`` (None for the first session, or when an
+    environment was not recorded), ``previous_python_version``, ``previous_git_commit`` and
+    ``git_commit`` when they changed, and up to ``most_packages`` of the
+    ``package_change_count`` packages whose version changed (``name``, ``before``,
+    ``after``; None where the package was not installed)."""
+    return records(
+        store.query(
+            _NOTEBOOK_SESSIONS_SQL,
+            {
+                "paths": list(notebook_paths),
+                "key": notebook_key,
+                "sessions": list(session_ids),
+                "most_packages": most_packages,
+            },
+            ingest=False,
+        )
+    )
 
 
 def execution_exists(store: Store, execution_id: str, *, ingest: bool = True) -> bool:

@@ -16,7 +16,7 @@ from ..errors import SchemaVersionError
 if TYPE_CHECKING:
     import duckdb
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
 # The documented query surface (docs/reference/views.md, generated from the schema).
 VIEWS = (
     "runs",
@@ -25,6 +25,7 @@ VIEWS = (
     "cell_inputs",
     "cell_outputs",
     "files",
+    "stale_executions",
     "shell_commands",
     "environments",
     "packages",
@@ -62,6 +63,14 @@ RESULT_COLUMNS = (
     "capture_errors",
     "redactions",
 )
+# The columns ingest fills beside an event's own: what it copies onto a table's rows
+# from another table (a run's result and its session's facts, onto its start).
+DERIVED_COLUMNS: dict[str, frozenset[str]] = {
+    "executions": frozenset(
+        [*(f"result_{column}" for column in RESULT_COLUMNS), "author", "notebook_key"]
+    ),
+    "execution_results": frozenset(["copied"]),
+}
 # Applied in this order; each file is idempotent (CREATE ... IF NOT EXISTS, CREATE OR REPLACE VIEW).
 SCHEMA_FILES = ("schema.sql", "lineage.sql", "registry.sql")
 # Statements that bring a store at version N-1 up to N, run before the schema files.
@@ -98,6 +107,16 @@ MIGRATIONS: dict[int, list[str]] = {
         "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS author VARCHAR",
         "ALTER TABLE sessions ADD COLUMN IF NOT EXISTS notebook_key VARCHAR",
     ],
+    7: [
+        # The session's author and notebook key copied onto each run with its result (`runs`).
+        "ALTER TABLE executions ADD COLUMN IF NOT EXISTS author VARCHAR",
+        "ALTER TABLE executions ADD COLUMN IF NOT EXISTS notebook_key VARCHAR",
+    ],
+    8: [
+        # The version of a file that was hashed, so a look at it later needs no reading.
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS mtime_ns BIGINT",
+        "ALTER TABLE file_records ADD COLUMN IF NOT EXISTS inode BIGINT",
+    ],
 }
 # A failed run's row in failed_run_copies, of its start ({e}) and its end ({r}).
 FAILED_RUN_COLUMNS = (
@@ -105,6 +124,12 @@ FAILED_RUN_COLUMNS = (
     "coalesce({r}.execution_count, {e}.execution_count) AS execution_count, {e}.name, {e}.tags, "
     "{e}.model, {e}.experiment_id, {e}.source, {e}.started_at, {r}.duration_ms, {r}.status, "
     "{r}.error_type, {r}.error_message, {r}.traceback"
+)
+# What a DuckDB store brought up to version 7 does with the runs it holds: the copies
+# its ingest now makes as it copies a result.
+COPY_SESSION_FACTS = (
+    "UPDATE executions SET author = s.author, notebook_key = s.notebook_key"
+    " FROM _session_facts s WHERE executions.session_id = s.session_id"
 )
 # What a DuckDB store brought up to version 4 then does with the runs it holds.
 COPY_STORED_RESULTS = (
@@ -153,6 +178,8 @@ def ensure_schema(con: duckdb.DuckDBPyConnection, db_path: Path) -> None:
         # it neither copies results on shipping nor blanks copies when forgetting.
         for statement in COPY_STORED_RESULTS:
             con.execute(statement)
+    if exists and version < 7:
+        con.execute(COPY_SESSION_FACTS)
     con.execute(
         "INSERT OR REPLACE INTO schema_info VALUES ('schema_version', ?), ('written_by', ?)",
         [str(SCHEMA_VERSION), __version__],

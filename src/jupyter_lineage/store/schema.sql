@@ -85,7 +85,11 @@ CREATE TABLE IF NOT EXISTS executions (
     result_environment_id  VARCHAR,
     result_seeds           JSON,
     result_capture_errors  VARCHAR[],
-    result_redactions      VARCHAR[]
+    result_redactions      VARCHAR[],
+    -- Who ran the run's session and the notebook's key, copied from `sessions` with the
+    -- result, so that a notebook's runs are found and filtered on this one table.
+    author                 VARCHAR,
+    notebook_key           VARCHAR
 );
 
 CREATE TABLE IF NOT EXISTS execution_results (
@@ -160,7 +164,11 @@ CREATE TABLE IF NOT EXISTS file_records (
     access       VARCHAR,
     size         BIGINT,
     sha256       VARCHAR,
-    note         VARCHAR
+    note         VARCHAR,
+    -- The version of the file that was hashed (NULL in records written before they were
+    -- kept): whether it is still on disk is seen from these without reading it.
+    mtime_ns     BIGINT,
+    inode        BIGINT
 );
 
 CREATE TABLE IF NOT EXISTS environment_records (
@@ -319,9 +327,10 @@ SELECT
 FROM sessions
 GROUP BY session_id;
 
--- Runs whose result ingest copied onto the executions row read that one table; the
--- others (a result that came in a later ingest, or none yet) are joined. A run has
--- one result (one cell_end per execution_id): that is what makes the copy the join.
+-- Runs whose result ingest copied onto the executions row read that one table (with
+-- the session's author and notebook key, copied with it); the others (a result that
+-- came in a later ingest, or none yet) are joined. A run has one result (one cell_end
+-- per execution_id) and one session: that is what makes the copies the joins.
 CREATE OR REPLACE VIEW runs AS
 SELECT
     e.execution_id,
@@ -349,10 +358,9 @@ SELECT
     e.result_seeds AS seeds,
     e.result_capture_errors AS capture_errors,
     list_concat(coalesce(e.redactions, []), coalesce(e.result_redactions, [])) AS redactions,
-    s.author,
-    s.notebook_key
+    e.author,
+    e.notebook_key
 FROM executions e
-LEFT JOIN _session_facts s ON s.session_id = e.session_id
 WHERE e.result_event_id IS NOT NULL
 UNION ALL
 SELECT
@@ -655,3 +663,66 @@ SELECT environment_id, name, version FROM package_records;
 
 CREATE OR REPLACE VIEW forgotten AS
 SELECT execution_id, reason, forgotten_at, session_id FROM forget_records;
+
+-- The latest run of each cell of each notebook (a cell is its cell id, or its code when the
+-- front end sent no id) whose input the record itself shows was made again with other content
+-- since, one row per reason: a value it read whose producing cell (the run of its kernel
+-- session that bound it last before) has run again and bound it to other content or not at all,
+-- or a file it read that a later run wrote with other bytes. What only a look at the disk can
+-- tell (a file changed outside any captured cell, the notebook's code edited, packages
+-- upgraded, and what is downstream of those) is `jupyter-lineage stale`'s.
+CREATE OR REPLACE VIEW stale_executions AS
+WITH keyed AS (
+    SELECT execution_id, session_id, notebook_path, cell_id, name, execution_count, started_at,
+           status, coalesce(cell_id, source_hash) AS cell_key
+    FROM runs
+),
+latest AS (
+    SELECT * FROM keyed
+    QUALIFY row_number() OVER (
+        PARTITION BY notebook_path, cell_key ORDER BY started_at DESC, execution_id DESC) = 1
+),
+read_values AS (
+    SELECT l.execution_id, l.session_id, l.notebook_path, l.cell_key, l.started_at,
+           i.name, i.fingerprint, p.execution_id AS producer, p.cell_key AS producer_key
+    FROM latest l
+    JOIN value_records i ON i.execution_id = l.execution_id
+    JOIN value_records o ON o.name = i.name
+    JOIN keyed p ON p.execution_id = o.execution_id
+    WHERE l.status = 'ok' AND i.role = 'input' AND i.fingerprint_kind = 'content'
+      AND o.role = 'output' AND o.action IN ('assigned', 'mutated')
+      AND p.session_id = l.session_id AND p.started_at < l.started_at
+    QUALIFY row_number() OVER (
+        PARTITION BY l.execution_id, i.name ORDER BY p.started_at DESC, p.execution_id DESC) = 1
+),
+value_reasons AS (
+    SELECT r.execution_id, 'value' AS reason, r.name AS subject,
+           CASE WHEN a.fingerprint IS NULL THEN 'its cell ran again and no longer binds it'
+                ELSE 'its cell ran again and bound it to other content' END AS detail,
+           lp.execution_id AS changed_by, lp.started_at AS changed_at
+    FROM read_values r
+    JOIN latest lp ON lp.notebook_path = r.notebook_path AND lp.cell_key = r.producer_key
+    LEFT JOIN (SELECT execution_id, name, fingerprint FROM value_records
+               WHERE role = 'output' AND action IN ('assigned', 'mutated')) a
+        ON a.execution_id = lp.execution_id AND a.name = r.name
+    WHERE lp.execution_id <> r.producer AND lp.status = 'ok' AND r.producer_key <> r.cell_key
+      AND a.fingerprint IS DISTINCT FROM r.fingerprint
+),
+file_reasons AS (
+    SELECT l.execution_id, 'file' AS reason, f.path AS subject,
+           'a later run wrote other bytes to it' AS detail,
+           w.execution_id AS changed_by, w.started_at AS changed_at
+    FROM latest l
+    JOIN file_records f ON f.execution_id = l.execution_id
+    JOIN file_records wf ON wf.path = f.path
+    JOIN runs w ON w.execution_id = wf.execution_id
+    WHERE l.status = 'ok' AND f.access IN ('read', 'readwrite') AND f.sha256 IS NOT NULL
+      AND wf.access IN ('write', 'readwrite') AND wf.sha256 IS NOT NULL
+      AND wf.sha256 <> f.sha256 AND w.started_at > l.started_at
+    QUALIFY row_number() OVER (
+        PARTITION BY l.execution_id, f.path ORDER BY w.started_at DESC, w.execution_id DESC) = 1
+)
+SELECT l.execution_id, l.notebook_path, l.cell_id, l.name, l.execution_count, l.started_at,
+       x.reason, x.subject, x.detail, x.changed_by, x.changed_at
+FROM latest l
+JOIN (SELECT * FROM value_reasons UNION ALL SELECT * FROM file_reasons) x USING (execution_id);

@@ -1,0 +1,289 @@
+"""What is out of date: the cost of asking, with nothing changed, with a big file changed, at scale.
+
+* **Nothing changed.** A notebook of 200 captured cells (each reading the value the
+  cell before bound, one in four also reading one of 50 files on disk), recorded
+  through real journals into a real DuckDB store, then ``graph.stale(notebook)``:
+  one incremental ingest (nothing new), one SQL statement, one ``stat`` per file, no
+  hashing. Target: 20 ms. The baseline is what the check would cost if it hashed
+  the 50 files instead of looking at their stat (measured on the same files).
+* **One big file changed.** One cell read a 1 GB file (64 MB with ``--quick``); its
+  bytes change (same size, so the stat says only "look"), and the check hashes it.
+  Target: at most 1.5x the time to hash that file, measured in the same run.
+* **At scale.** The statement the check runs, for the busiest notebook of a store of
+  1,000,000 captured executions (50,000 with ``--quick``) built as
+  ``bench_store.build_big_store`` builds it. Target: 0.2 s.
+
+Run as ``python bench/bench_stale.py [--quick]`` or ``python -m bench --only bench_stale``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+CELLS = 200
+FILES = 50
+MAX_CHECK_S = 0.020
+MAX_HASH_RATIO = 1.5
+MAX_QUERY_S = 0.2
+
+
+def _best(fn: Any, repeats: int) -> tuple[float, Any]:
+    best, result = float("inf"), None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - t0)
+    return best, result
+
+
+def _record(root: Path, files: list[Path], big: Path | None = None) -> Path:
+    """A notebook of CELLS cells on disk and their runs in a store under ``root``."""
+    import nbformat
+
+    from jupyter_lineage.journal import JournalWriter
+
+    notebook = root / "analysis.ipynb"
+    nb = nbformat.v4.new_notebook()
+    writer = JournalWriter(root / ".lineage" / "journal", "bench-session")
+    for i in range(CELLS):
+        source = f"v{i} = step(v{i - 1})" if i else "v0 = start()"
+        cell = nbformat.v4.new_code_cell(f"%%lineage --name c{i}\n{source}")
+        nb.cells.append(cell)
+        read: list[Path] = []
+        if i % 4 == 0:
+            read.append(files[(i // 4) % len(files)])
+        if big is not None and i == CELLS - 1:
+            read.append(big)
+        started = f"2026-01-01T00:{i // 60:02d}:{i % 60:02d}+00:00"
+        execution_id = f"{i:032x}"
+        writer.append(
+            "cell_start",
+            {
+                "execution_id": execution_id,
+                "execution_count": i + 1,
+                "notebook_path": str(notebook),
+                "cell_id": cell.id,
+                "source": source,
+                "source_hash": hashlib.sha256(source.encode()).hexdigest(),
+                "name": f"c{i}",
+                "tags": [],
+                "mode": "magic",
+                "started_at": started,
+            },
+        )
+        values = [
+            {
+                "name": f"v{i}",
+                "role": "output",
+                "action": "assigned",
+                "fingerprint": f"xxh3:{i}",
+                "fingerprint_kind": "content",
+            }
+        ]
+        if i:
+            values.append(
+                {
+                    "name": f"v{i - 1}",
+                    "role": "input",
+                    "action": "read",
+                    "fingerprint": f"xxh3:{i - 1}",
+                    "fingerprint_kind": "content",
+                }
+            )
+        entries = []
+        for path in read:
+            st = path.stat()
+            digest = _sha256(path)
+            entries.append(
+                {
+                    "path": str(path),
+                    "access": "read",
+                    "size": st.st_size,
+                    "sha256": digest,
+                    "note": None,
+                    "mtime_ns": st.st_mtime_ns,
+                    "inode": st.st_ino,
+                }
+            )
+        writer.append(
+            "cell_end",
+            {
+                "execution_id": execution_id,
+                "execution_count": i + 1,
+                "status": "ok",
+                "ended_at": started,
+                "duration_ms": 1.0,
+                "values": values,
+                "files": entries,
+                "capture_errors": [],
+            },
+        )
+    writer.close()
+    nbformat.write(nb, notebook)
+    return notebook
+
+
+def _sha256(path: Path) -> str:
+    from jupyter_lineage.hashing import sha256_file
+
+    return sha256_file(path)[0]
+
+
+def bench_unchanged(quick: bool) -> list[dict[str, Any]]:
+    from jupyter_lineage.capture.environment import installed_packages
+    from jupyter_lineage.graph import stale
+    from jupyter_lineage.store import DuckDBStore
+    from jupyter_lineage.store.stale import _answers as answers
+
+    with tempfile.TemporaryDirectory(prefix="lineage-bench-stale-") as tmp:
+        root = Path(tmp)
+        data = root / "data"
+        data.mkdir()
+        files = []
+        for i in range(FILES):
+            path = data / f"part-{i:02d}.csv"
+            path.write_bytes(os.urandom(256 << 10))  # 256 kB each, 12.5 MB in all
+            files.append(path)
+        notebook = _record(root, files)
+        store = DuckDBStore(root / ".lineage")
+        packages = installed_packages()
+        report = stale(notebook, store=store, packages=packages)  # the first ingest
+        assert len(report.cells) == CELLS and not report.stale_cells, report.counts()
+        repeats = 5 if quick else 20
+
+        def first() -> Any:
+            answers.clear()  # as the first question in a process: a connection, the statement
+            return stale(notebook, store=store, packages=packages)
+
+        first_s, report = _best(first, repeats)
+        assert report.hashed_files == 0
+        check_s, report = _best(lambda: stale(notebook, store=store, packages=packages), repeats)
+        assert report.hashed_files == 0
+        hash_s, _ = _best(lambda: [_sha256(p) for p in files], repeats)
+    what = f"{CELLS} captured cells, {FILES} files read"
+    return [
+        {
+            "figure": f"stale check, nothing changed, first in a process: {what} (a DuckDB "
+            "connection, one SQL statement, a stat per file; baseline: hashing the files instead)",
+            "value": round(first_s * 1000, 2),
+            "baseline": round(hash_s * 1000, 2),
+            "ratio": round(hash_s / first_s, 2),
+            "unit": "ms",
+            "target": f"<= {MAX_CHECK_S * 1000:.0f} ms",
+            "pass": first_s <= MAX_CHECK_S,
+        },
+        {
+            "figure": f"stale check, nothing changed, asked again: {what} (the store unchanged, "
+            "so no statement; a stat per file)",
+            "value": round(check_s * 1000, 2),
+            "baseline": round(hash_s * 1000, 2),
+            "ratio": round(hash_s / check_s, 2),
+            "unit": "ms",
+            "target": f"<= {MAX_CHECK_S * 1000:.0f} ms",
+            "pass": check_s <= MAX_CHECK_S,
+        },
+    ]
+
+
+def bench_big_file(quick: bool) -> list[dict[str, Any]]:
+    from jupyter_lineage.graph import stale
+    from jupyter_lineage.store import DuckDBStore
+
+    size = (64 << 20) if quick else (1 << 30)
+    with tempfile.TemporaryDirectory(prefix="lineage-bench-stale-big-") as tmp:
+        root = Path(tmp)
+        small = root / "small.csv"
+        small.write_text("a\n1\n")
+        big = root / "big.bin"
+        with open(big, "wb") as f:
+            chunk = os.urandom(1 << 20)
+            for _ in range(size >> 20):
+                f.write(chunk)
+        notebook = _record(root, [small], big)
+        store = DuckDBStore(root / ".lineage")
+        assert not stale(notebook, store=store, packages={}).stale_cells
+        with open(big, "r+b") as f:  # other bytes, the same size
+            f.seek(size // 2)
+            f.write(b"changed")
+        repeats = 2 if quick else 3
+        hash_s, _ = _best(lambda: _sha256(big), repeats)
+        check_s, report = _best(lambda: stale(notebook, store=store, packages={}), repeats)
+        assert report.hashed_files == 1 and [c.name for c in report.stale_cells] == [
+            f"c{CELLS - 1}"
+        ]
+    ratio = check_s / hash_s
+    return [
+        {
+            "figure": f"stale check, one {size >> 20} MB file changed (same size): "
+            "the check against hashing that file alone",
+            "value": round(check_s, 3),
+            "baseline": round(hash_s, 3),
+            "ratio": round(ratio, 3),
+            "unit": "s",
+            "target": f"<= {MAX_HASH_RATIO}x the hash",
+            "pass": ratio <= MAX_HASH_RATIO,
+        }
+    ]
+
+
+def bench_at_scale(quick: bool) -> list[dict[str, Any]]:
+    from bench.bench_store import build_big_store
+    from jupyter_lineage.store import DuckDBStore
+    from jupyter_lineage.store.stale import stale_rows
+
+    executions = 50_000 if quick else 1_000_000
+    with tempfile.TemporaryDirectory(prefix="lineage-bench-stale-scale-") as tmp:
+        root = Path(tmp) / "store"
+        built = build_big_store(root, executions)
+        store = DuckDBStore(root)
+        rows = stale_rows(store, [built["notebook"]], ingest=False)
+        assert any(r["kind"] == "run" for r in rows)
+        query_s, rows = _best(
+            lambda: stale_rows(store, [built["notebook"]], ingest=False), 3 if quick else 5
+        )
+    runs = sum(r["kind"] == "run" for r in rows)
+    return [
+        {
+            "figure": f"stale statement for one notebook ({runs} cells' latest runs), "
+            f"{executions:,} captured executions ({built['db_bytes'] / 1e6:.0f} MB store)",
+            "value": round(query_s, 4),
+            "baseline": None,
+            "ratio": None,
+            "unit": "s",
+            "target": f"<= {MAX_QUERY_S} s",
+            "pass": query_s <= MAX_QUERY_S,
+        }
+    ]
+
+
+def run(quick: bool) -> list[dict[str, Any]]:
+    """Measure every figure; one row per figure."""
+    return bench_unchanged(quick) + bench_big_file(quick) + bench_at_scale(quick)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a 64 MB file, 50k executions")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    args = parser.parse_args(argv)
+    from bench.suite import format_table
+
+    rows = run(args.quick)
+    print(format_table(rows))
+    return 1 if args.strict and not all(r["pass"] is not False for r in rows) else 0
+
+
+if __name__ == "__main__":
+    if __package__ in (None, ""):
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.exit(main())

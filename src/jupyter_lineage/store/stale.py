@@ -1,0 +1,190 @@
+"""What the out-of-date check of a notebook reads, in one SQL statement.
+
+A notebook's runs are those kernels recorded under one of its absolute paths. Each is
+given the notebook cell it ran (``cell``): the cell id it recorded (JupyterLab sends
+one), else the cell whose metadata links it (written after a headless run and on
+save), else the one cell whose code is exactly the run's. The latest run of each cell,
+and the run that trained each registered version of a model, are the *targets*; the
+statement returns, as rows of one shape told apart by ``kind``:
+
+- ``run``: each target;
+- ``input``: a value a target read, with the cell whose run bound it before, in the
+  same kernel session (``producer_cell``);
+- ``output``: a value a target bound or changed;
+- ``file``: a file a target opened, with the SHA-256 and the version (size, mtime,
+  inode) recorded after its cell;
+- ``package``: the packages of the targets' environments;
+- ``version``: a model version and its training run.
+
+Deciding what is out of date is ``graph/stale.py``'s, from these rows and the disk.
+The ``stale_executions`` view (``schema.sql``) is the part of that answer the record
+alone can give, for any notebook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from . import Store
+
+STALE_ROWS_SQL = """
+WITH
+links AS (
+    SELECT unnest($link_runs::VARCHAR[]) AS execution_id, unnest($link_cells::VARCHAR[]) AS cell
+),
+by_source AS (
+    SELECT unnest($source_hashes::VARCHAR[]) AS source_hash,
+           unnest($source_cells::VARCHAR[]) AS cell
+),
+nb AS MATERIALIZED (
+    SELECT r.execution_id, r.session_id, r.started_at, r.status, r.name, r.execution_count,
+           r.source, r.environment_id,
+           coalesce(r.cell_id, l.cell, s.cell) AS cell
+    FROM runs r
+    LEFT JOIN links l ON l.execution_id = r.execution_id
+    LEFT JOIN by_source s ON s.source_hash = r.source_hash AND r.cell_id IS NULL
+    WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+),
+latest AS (
+    SELECT * FROM nb WHERE cell IS NOT NULL
+    QUALIFY row_number() OVER (PARTITION BY cell ORDER BY started_at DESC, execution_id DESC) = 1
+),
+trained AS (
+    SELECT m.name AS model, v.version, v.execution_id
+    FROM version_records v JOIN model_records m ON m.model_id = v.model_id
+    WHERE v.execution_id IN (SELECT execution_id FROM nb)
+),
+targets AS MATERIALIZED (
+    SELECT * FROM latest
+    UNION
+    SELECT * FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
+),
+-- the values of the notebook's runs, read from the big table once
+vals AS MATERIALIZED (
+    SELECT v.execution_id, v.name, v.role, v.action, v.fingerprint, v.fingerprint_kind
+    FROM value_records v
+    WHERE v.execution_id IN (SELECT execution_id FROM nb)
+),
+inputs AS (
+    SELECT v.execution_id, v.name, v.fingerprint, v.fingerprint_kind, t.session_id, t.started_at
+    FROM vals v JOIN targets t ON t.execution_id = v.execution_id
+    WHERE v.role = 'input'
+),
+bound AS (
+    SELECT o.name, n.execution_id, n.session_id, n.started_at, n.cell
+    FROM vals o JOIN nb n ON n.execution_id = o.execution_id
+    WHERE o.role = 'output' AND o.action IN ('assigned', 'mutated')
+      AND o.name IN (SELECT name FROM inputs)
+),
+producers AS (
+    SELECT i.execution_id, i.name, i.fingerprint, i.fingerprint_kind, b.cell AS producer_cell
+    FROM inputs i
+    LEFT JOIN bound b
+        ON b.name = i.name AND b.session_id = i.session_id AND b.started_at < i.started_at
+    QUALIFY row_number() OVER (
+        PARTITION BY i.execution_id, i.name ORDER BY b.started_at DESC NULLS LAST) = 1
+)
+SELECT 'run' AS kind, execution_id, cell, name, execution_count, started_at, status, source,
+       session_id, environment_id,
+       NULL AS a, NULL AS b, NULL AS c, NULL AS d,
+       CAST(NULL AS BIGINT) AS n1, CAST(NULL AS BIGINT) AS n2, CAST(NULL AS BIGINT) AS n3
+FROM targets
+UNION ALL
+SELECT 'input', execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       name, fingerprint, fingerprint_kind, producer_cell, NULL, NULL, NULL
+FROM producers
+UNION ALL
+SELECT 'output', v.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       v.name, v.fingerprint, v.action, NULL, NULL, NULL, NULL
+FROM vals v JOIN targets t ON t.execution_id = v.execution_id
+WHERE v.role = 'output'
+UNION ALL
+SELECT 'file', f.execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       f.path, f.sha256, f.access, f.note, f.size, f.mtime_ns, f.inode
+FROM file_records f
+WHERE f.execution_id IN (SELECT execution_id FROM targets)
+UNION ALL
+SELECT 'package', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.environment_id,
+       p.name, p.version, NULL, NULL, NULL, NULL, NULL
+FROM package_records p
+WHERE p.environment_id IN (SELECT environment_id FROM targets)
+UNION ALL
+SELECT 'version', execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+       model, version, NULL, NULL, NULL, NULL, NULL
+FROM trained
+"""
+
+
+def stale_rows(
+    store: Store,
+    notebook_paths: Sequence[str],
+    *,
+    links: Mapping[str, str] | None = None,
+    sources: Mapping[str, str] | None = None,
+    ingest: bool = True,
+) -> list[dict[str, Any]]:
+    """The rows the out-of-date check of a notebook decides from (see the module's docstring).
+
+    Args:
+        notebook_paths: the notebook's absolute paths as its kernels record them.
+        links: execution id → notebook cell id, from the cells' metadata.
+        sources: SHA-256 of a cell's code as the record would hold it → cell id, for
+            runs that recorded no cell id and that no metadata links.
+        ingest: read new journal lines first.
+    """
+    links = links or {}
+    sources = sources or {}
+    params = {
+        "paths": list(notebook_paths),
+        "link_runs": list(links),
+        "link_cells": list(links.values()),
+        "source_hashes": list(sources),
+        "source_cells": list(sources.values()),
+    }
+    if ingest:
+        store.ingest()
+    # The rows are a function of the database and the parameters: while the journals and
+    # the database file are as this store object last ingested them, asking again (the
+    # sidebar after a cell, a user after a save) reads no database. The team store's
+    # database changes without this process knowing: it is always asked.
+    state = _ingested_state(store)
+    key = (state, repr(sorted(params.items()))) if state is not None else None
+    cached = _answers.get(id(store))
+    if key is not None and cached is not None and cached[0] == key and cached[2] is store:
+        return [dict(r) for r in cached[1]]
+    with store.connect(read_only=True) as con:
+        cursor = con.execute(STALE_ROWS_SQL, params)
+        columns = [d[0] for d in cursor.description or ()]
+        rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
+    if key is not None:
+        _answers[id(store)] = (key, rows, store)
+    return [dict(r) for r in rows]
+
+
+# The last answer per store object, with the object itself (kept alive, so that its id is
+# not reused while the entry is here).
+_answers: dict[int, tuple[Any, list[dict[str, Any]], Any]] = {}
+
+
+def _ingested_state(store: Any) -> Any:
+    """The journals' sizes and the database file's stamp as the store last ingested them, when
+    they are still so; None when unknown (the team store) or moved on."""
+    sizes = getattr(store, "_ingested_sizes", None)
+    stamp_of = getattr(store, "_db_stamp", None)
+    if not sizes or stamp_of is None or stamp_of() != getattr(store, "_ingested_stamp", None):
+        return None
+    return (tuple(sorted(sizes.items())), stamp_of())
+
+
+RECORDED_NOTEBOOKS_SQL = """
+SELECT DISTINCT notebook_path FROM executions WHERE notebook_path IS NOT NULL ORDER BY notebook_path
+"""
+
+
+def recorded_notebooks(store: Store) -> list[str]:
+    """The notebook paths the store's runs were recorded under."""
+    store.ingest()
+    with store.connect(read_only=True) as con:
+        return [str(r[0]) for r in con.execute(RECORDED_NOTEBOOKS_SQL).fetchall()]
