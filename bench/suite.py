@@ -7,7 +7,8 @@ own so that one cannot warm, pollute or hold memory for the next (an IPython
 singleton, a 1 GB array, a DuckDB buffer pool). A full run writes
 ``bench/results.json``: every row, the machine (cores, RAM, library versions, BLAS
 thread settings) and the load average around each module, since a busy machine
-slows figure and baseline alike but not always equally.
+slows figure and baseline alike but not always equally. A full-size run of some
+modules (``--only``) replaces their rows in it and says when they were measured.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ MODULES = (
     "bench_graph",
     "bench_stale",
     "bench_corpus",
+    "bench_card",
     "bench_team",
 )
 HEADERS = ("figure", "value", "baseline", "ratio", "unit", "target", "pass")
@@ -203,14 +205,30 @@ def format_table(rows: list[dict[str, Any]]) -> str:
 def format_markdown(results: dict[str, Any]) -> str:
     """A results file as a Markdown table, with the machine it ran on (for the docs' Performance page)."""
     m = results["machine"]
-    loads = [x for pair in results.get("load_average", {}).values() for x in pair]
+    again = {name for run in results.get("partial_runs", []) for name in run["modules"]}
+    loads = [
+        x
+        for name, pair in results.get("load_average", {}).items()
+        if name not in again
+        for x in pair
+    ]
     load = f", load average {min(loads):.1f} to {max(loads):.1f} during the run" if loads else ""
     lines = [
         f"Measured {results['generated_at'][:10]} with `python -m bench` ({results['mode']} run, "
         f"{results['duration_s']:.0f} s) on {m['usable_cpus']} cores ({m['cpu_model']}), "
         f"{m['ram_gb']:g} GB RAM{load}; Python {m['python']}, numpy {m['numpy_version']}, pandas "
         f"{m['pandas_version']}, DuckDB {m['duckdb_version']}, MLflow {m['mlflow_version']}. "
-        f"{m['blas_note']}.",
+        f"{m['blas_note']}."
+        + "".join(
+            f" Measured again {run['generated_at'][:10]} with `python -m bench --only "
+            f"{' '.join(run['modules'])}` ({run['duration_s']:.0f} s"
+            + (
+                f", load average {min(run['load']):.1f} to {max(run['load']):.1f})."
+                if run.get("load")
+                else ")."
+            )
+            for run in results.get("partial_runs", [])
+        ),
         "",
         "| figure | value | baseline | ratio | unit | target | pass |",
         "|---|---:|---:|---:|---|---|---|",
@@ -233,6 +251,38 @@ def format_markdown(results: dict[str, Any]) -> str:
             + " |"
         )
     return "\n".join(lines)
+
+
+def merge_results(full: dict[str, Any], partial: dict[str, Any]) -> dict[str, Any]:
+    """A full run's results with some modules measured again: their rows replaced, in the
+    suite's order, and the partial run noted (when, how long, the load) for the docs."""
+    again = set(partial["modules"])
+    order = {name: i for i, name in enumerate(MODULES)}
+    figures = [r for r in full["figures"] if r.get("module") not in again] + partial["figures"]
+    figures.sort(key=lambda r: order.get(str(r.get("module")), len(order)))
+    modules = sorted(set(full.get("modules", [])) | again, key=lambda n: order.get(n, len(order)))
+    loads = [x for name in partial["modules"] for x in partial["load_average"].get(name, [])]
+    runs = [r for r in full.get("partial_runs", []) if not set(r["modules"]) <= again] + [
+        {
+            "generated_at": partial["generated_at"],
+            "modules": partial["modules"],
+            "duration_s": partial["duration_s"],
+            "load": loads,
+        }
+    ]
+    met = [r for r in figures if r.get("pass") is True]
+    return {
+        **full,
+        "modules": modules,
+        "modules_missing": [n for n in full.get("modules_missing", []) if n not in again],
+        "load_average": {**full.get("load_average", {}), **partial["load_average"]},
+        "summary": {
+            "met": len(met),
+            "missed": [r["figure"] for r in figures if r.get("pass") is False],
+        },
+        "figures": figures,
+        "partial_runs": runs,
+    }
 
 
 def _cell(value: Any) -> str:
@@ -318,6 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     }
     output = args.output
     if output is None and not args.quick and not args.only and not errors:
+        output = RESULTS
+    if output is None and not args.quick and args.only and not errors and RESULTS.exists():
+        results = merge_results(json.loads(RESULTS.read_text()), results)
         output = RESULTS
     if output is not None:
         output.write_text(json.dumps(results, indent=2, default=str) + "\n")

@@ -84,11 +84,36 @@ def _locate_store(args: argparse.Namespace) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
+    """The command's store: one object for the whole command, so its reads share a connection."""
     from .store import open_store
 
-    if getattr(args, "team_store", None):
-        return _team_store(args)
-    return open_store(args.store)
+    store = getattr(args, "_store", None)
+    if store is None:
+        store = _team_store(args) if getattr(args, "team_store", None) else open_store(args.store)
+        args._store = store
+    return store
+
+
+def _session(args: argparse.Namespace) -> Any:
+    """The process's session, writing to and reading from ``--store`` (one per command)."""
+    from .session import use_store
+
+    session = getattr(args, "_session", None)
+    if session is None:
+        session = args._session = use_store(args.store)
+    return session
+
+
+def _unit_of_work(args: argparse.Namespace) -> Any:
+    """What the command reads through: one store connection for all its queries, closed when
+    it ends (a command that runs a kernel or writes the file itself holds none)."""
+    from contextlib import nullcontext
+
+    if args.func in (cmd_sql, cmd_info, cmd_verify, cmd_diff, cmd_graph, cmd_forget):
+        return _store(args).reading(ingest=False)
+    if args.func in (cmd_card, cmd_bom, cmd_openlineage, cmd_model):
+        return _session(args).store().reading(ingest=False)
+    return nullcontext()
 
 
 def _team_store(args: argparse.Namespace) -> Any:
@@ -407,9 +432,8 @@ def cmd_card(args: argparse.Namespace) -> int:
     """Generate a model card from the record: self-contained HTML (offline, printable), JSON or Markdown."""
     from .cards import card_data, missing_sections
     from .cards.render import render_html, render_markdown
-    from .session import use_store
 
-    use_store(args.store)
+    _session(args)
     card = card_data(args.model)
     if args.check:
         missing = missing_sections(card)
@@ -433,9 +457,8 @@ def cmd_card(args: argparse.Namespace) -> int:
 def cmd_bom(args: argparse.Namespace) -> int:
     """Write the CycloneDX 1.6 ML-BOM of a model version: the model with its modelCard, its datasets, its packages."""
     from .cards import bom
-    from .session import use_store
 
-    use_store(args.store)
+    _session(args)
     _emit_text(json.dumps(bom(args.model), indent=2), args.output)
     return 0
 
@@ -443,9 +466,8 @@ def cmd_bom(args: argparse.Namespace) -> int:
 def cmd_openlineage(args: argparse.Namespace) -> int:
     """Emit OpenLineage RunEvents (START, then COMPLETE/FAIL/ABORT) for captured executions, one per line."""
     from .cards import openlineage_events
-    from .session import use_store
 
-    use_store(args.store)
+    _session(args)
     events = openlineage_events(args.since)
     _emit_text("".join(json.dumps(ev, default=str) + "\n" for ev in events), args.output)
     return 0
@@ -454,9 +476,8 @@ def cmd_openlineage(args: argparse.Namespace) -> int:
 def cmd_model(args: argparse.Namespace) -> int:
     """The model registry (see ``jupyter-lineage model --help``)."""
     from .registry.commands import run
-    from .session import use_store
 
-    use_store(args.store)
+    _session(args)
     message, result = run(args)
     _print_result(result)
     print(message)
@@ -926,7 +947,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command != "run":  # run puts the store beside its notebook, as a kernel does
             _locate_store(args)
-        return int(args.func(args) or 0)
+        with _unit_of_work(args):
+            return int(args.func(args) or 0)
     except LineageError as exc:
         print(f"jupyter-lineage: {exc}", file=sys.stderr)
         return 2

@@ -327,12 +327,11 @@ def current_session() -> Session:
     store named by ``JUPYTER_LINEAGE_DIR`` (or ``./.lineage``).
     """
     global _process_session
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:
-        shell = None
+    # A running shell has imported IPython: a process that has not (the CLI, a script)
+    # is spared importing it just to learn that there is none.
+    ipython = sys.modules.get("IPython")
+    get_ipython = getattr(ipython, "get_ipython", None)
+    shell = get_ipython() if get_ipython is not None else None
     if shell is not None:
         session = getattr(shell, SHELL_ATTR, None)
         if session is None:

@@ -332,6 +332,96 @@ def test_openlineage_events_match_the_official_model(quickstart: Path, tmp_path:
     assert any(d["name"].endswith("customers.csv") for e in events for d in e["inputs"])
 
 
+def test_one_card_reads_through_one_connection(quickstart: Path) -> None:
+    from jupyter_lineage.session import current_store
+
+    use_store(str(quickstart / ".lineage"))
+    store = current_store()
+    exports = (
+        ("html", lambda: cards.render_html("churn-logreg")),
+        ("json", lambda: cards.render_json("churn-logreg")),
+        ("markdown", lambda: cards.render_markdown("churn-logreg@1.0.0")),
+        ("bom", lambda: cards.bom("churn-logreg@1.0.0")),
+        ("openlineage", lambda: cards.openlineage_events()),
+    )
+    # Once each first: the first ingests what the kernels wrote, the first HTML card brings
+    # the graph's index up to date (a read-write connection each), so the count is the card's.
+    for _, export in exports:
+        export()
+    counts = {}
+    for name, export in exports:
+        before = store.connections_opened
+        export()
+        counts[name] = store.connections_opened - before
+        assert store.unit.reader is None  # closed with the export: nothing left holding the file
+    assert counts == {"html": 1, "json": 1, "markdown": 1, "bom": 1, "openlineage": 1}
+
+
+def test_a_card_after_new_events_ingests_them_then_reads_with_one_connection(
+    quickstart: Path,
+) -> None:
+    from jupyter_lineage.annotations import note
+    from jupyter_lineage.session import current_store
+
+    use_store(str(quickstart / ".lineage"))
+    store = current_store()
+    store.ingest()
+    note("Counted connections", kind="rationale", on="model:churn-logreg")
+    before = store.connections_opened
+    card = cards.card_data("churn-logreg")
+    # One read-write connection for the ingest of the new note, one read-only for the card.
+    assert store.connections_opened - before == 2
+    assert "Counted connections" in [r["text"] for r in card["rationale"]]
+
+
+def test_the_cli_reads_a_card_in_a_fresh_process_with_one_connection(quickstart: Path) -> None:
+    # Every DuckDB connection the command opens, whoever opens it.
+    code = (
+        "import sys, duckdb\n"
+        "opened = []\n"
+        "real = duckdb.connect\n"
+        "def counted(*args, **kwargs):\n"
+        "    opened.append(args)\n"
+        "    return real(*args, **kwargs)\n"
+        "duckdb.connect = counted\n"
+        "from jupyter_lineage.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('connections', len(opened), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    store = str(quickstart / ".lineage")
+    cli("--store", store, "ingest")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--store", store, "card", "churn-logreg", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["model_details"]["name"] == "churn-logreg"
+    assert "connections 1" in proc.stderr
+
+
+def test_a_json_card_imports_no_heavy_library(quickstart: Path) -> None:
+    code = (
+        "import json, sys\n"
+        "from jupyter_lineage.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "heavy = ('pandas', 'plotly', 'networkx', 'IPython', 'nbformat')\n"
+        "print(json.dumps(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)\n"
+        "sys.exit(code)\n"
+    )
+    store = str(quickstart / ".lineage")
+    proc = subprocess.run(
+        [sys.executable, "-c", code, "--store", store, "card", "churn-logreg", "--format", "json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stderr.strip().splitlines()[-1]) == []
+
+
 def test_the_magic_shows_the_card_json_and_inline_html(quickstart: Path, tmp_path: Path) -> None:
     from jupyter_lineage.magics.cards import CARD_MIME
     from tests.integration.conftest import execute_notebook

@@ -686,3 +686,35 @@ async def test_token_authenticated_post_needs_no_xsrf_token(
     )
 
     assert response.code == 201
+
+
+# -- connections -------------------------------------------------------------------
+
+
+async def test_each_request_reads_through_one_connection(
+    jp_fetch: Any, captured: NotebookRun, runs: dict[str, str]
+) -> None:
+    from jupyter_lineage.session import session_in
+
+    store = session_in(captured.store.root).store()
+    assert isinstance(store, DuckDBStore)
+    requests: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
+        "executions": (("executions",), {"path": NOTEBOOK}),
+        "execution": (("executions", runs["train"]), {"path": NOTEBOOK}),
+        "annotations": (("annotations",), {"path": NOTEBOOK}),
+        "graph": (("graph",), {"path": NOTEBOOK, "node": runs["train"]}),
+        "models": (("models",), {"path": NOTEBOOK}),
+    }
+    if service.cards_available():
+        requests["card"] = (("models", "churn", "card"), {"path": NOTEBOOK})
+    # Once each first: the first requests ingest what the kernel wrote and build the graph's index.
+    for parts, params in requests.values():
+        await jp_fetch("lineage", "api", *parts, params=params)
+    counts = {}
+    for name, (parts, params) in requests.items():
+        before = store.connections_opened
+        response = await jp_fetch("lineage", "api", *parts, params=params)
+        assert response.code == 200
+        counts[name] = store.connections_opened - before
+        assert store.unit.reader is None  # closed before the answer went out
+    assert counts == dict.fromkeys(requests, 1)

@@ -64,3 +64,27 @@ def test_the_card_is_the_same_from_the_team_store(rerun: Path, team_url: str) ->
     assert sorted(explanations) == sorted(LINKED.values()) and UNRELATED not in explanations
     choice = [r["text"] for r in a["rationale"] if r.get("question") == "model_choice"]
     assert choice == ["second answer"]
+
+
+def test_a_card_from_the_team_store_reads_through_one_connection(
+    rerun: Path, team_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_lineage import cards
+    from jupyter_lineage.session import current_store, use_store
+
+    monkeypatch.setenv("JUPYTER_LINEAGE_STORE", team_url)
+    use_store(str(rerun))
+    store = current_store()
+    assert isinstance(store, PostgresStore)
+    store.migrate()
+    store.sync()  # what the notebooks wrote, so the count is the card's own
+    before = store.connections_opened
+    card = cards.card_data("scorer")
+    # The unit syncs once (nothing new, so no connection) and reads over one connection.
+    assert store.connections_opened - before == 1
+    assert store.unit.reader is None
+    assert [f["explanation"] for f in card["failed_attempts"]]
+    before = store.connections_opened
+    cards.render_json("scorer")
+    cards.render_json("scorer")
+    assert store.connections_opened - before == 2

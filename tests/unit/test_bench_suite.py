@@ -110,3 +110,88 @@ def test_tables_show_every_row_and_verdict() -> None:
     markdown = suite.format_markdown(results).splitlines()
     assert markdown[-2].startswith("| a / b | 1.5 | 3 | 2 | ms | >= 2x | yes |")
     assert markdown[-1].endswith("| **no** |")
+
+
+def test_a_partial_run_replaces_its_modules_rows() -> None:
+    full = {
+        "generated_at": "2026-01-01T00:00:00+00:00",
+        "mode": "full",
+        "duration_s": 600.0,
+        "modules": ["bench_capture", "bench_team"],
+        "load_average": {"bench_capture": [1.0, 1.0], "bench_team": [1.0, 2.0]},
+        "summary": {"met": 2, "missed": []},
+        "figures": [
+            {"figure": "capture", "pass": True, "module": "bench_capture"},
+            {"figure": "team", "pass": True, "module": "bench_team"},
+        ],
+    }
+    partial = {
+        "generated_at": "2026-02-01T00:00:00+00:00",
+        "duration_s": 60.0,
+        "modules": ["bench_card"],
+        "load_average": {"bench_card": [2.0, 3.5]},
+        "figures": [{"figure": "card size", "pass": False, "module": "bench_card"}],
+    }
+    merged = suite.merge_results(full, partial)
+    # In the suite's order: the card's rows before the team store's.
+    assert [r["figure"] for r in merged["figures"]] == ["capture", "card size", "team"]
+    assert merged["modules"] == ["bench_capture", "bench_card", "bench_team"]
+    assert merged["summary"] == {"met": 2, "missed": ["card size"]}
+    assert merged["generated_at"] == full["generated_at"]
+    (run,) = merged["partial_runs"]
+    assert run["modules"] == ["bench_card"] and run["load"] == [2.0, 3.5]
+    # Measured again: the rows and the note are replaced, not repeated.
+    again = suite.merge_results(
+        merged, {**partial, "figures": [{"figure": "card", "pass": True, "module": "bench_card"}]}
+    )
+    assert [r["figure"] for r in again["figures"]] == ["capture", "card", "team"]
+    assert len(again["partial_runs"]) == 1
+    # The table says when the module was measured again, and under what load; the full
+    # run's load range stays its own.
+    machine = {
+        "usable_cpus": 2,
+        "cpu_model": "CPU",
+        "ram_gb": 24.0,
+        "python": "3.11.7",
+        "numpy_version": "2",
+        "pandas_version": "3",
+        "duckdb_version": "2",
+        "mlflow_version": "3",
+        "blas_note": "unset",
+    }
+    first = suite.format_markdown({**again, "machine": machine}).splitlines()[0]
+    assert "load average 1.0 to 2.0 during the run" in first
+    assert "Measured again 2026-02-01 with `python -m bench --only bench_card` (60 s" in first
+    assert "load average 2.0 to 3.5)" in first
+
+
+def test_card_rows_from_both_versions() -> None:
+    card = pytest.importorskip("bench.bench_card")
+
+    def warm(seconds: float, connections: int, size: int) -> dict:
+        one = {"s": seconds, "connections": connections, "bytes": size}
+        return {"json": dict(one), "html": dict(one)}
+
+    rows = card.rows_from(
+        {
+            "current": [warm(0.25, 1, 200 * 1024), warm(0.2, 1, 200 * 1024)],
+            "baseline": [warm(1.0, 20, 4 * 2**20), warm(0.9, 20, 4 * 2**20)],
+        },
+        {
+            ("current", "html"): [1.0, 0.8],
+            ("baseline", "html"): [2.0],
+            ("current", "json"): [0.5],
+            ("baseline", "json"): [1.0],
+        },
+    )
+    size, warm_html, warm_json, conn_html, _, cold_html, _ = rows
+    assert (size["value"], size["baseline"], size["pass"]) == (200.0, 4096.0, True)
+    assert (warm_html["value"], warm_html["baseline"], warm_html["ratio"]) == (0.2, 0.9, 0.222)
+    assert warm_html["pass"] is True and warm_json["pass"] is True
+    assert (conn_html["value"], conn_html["baseline"], conn_html["pass"]) == (1, 20, True)
+    assert cold_html["value"] == 0.8 and cold_html["pass"] is None
+    slow = card.rows_from(
+        {"current": [warm(0.4, 2, 400 * 1024)], "baseline": [warm(1.0, 20, 4 * 2**20)]},
+        {k: [1.0] for k in [(v, f) for v in ("current", "baseline") for f in ("html", "json")]},
+    )
+    assert [r["pass"] for r in slow[:5]] == [False, False, False, False, False]

@@ -36,9 +36,12 @@ HUMAN_SECTIONS = (
 
 def render_html(spec: str) -> str:
     """The card of ``[GROUP/]NAME[@VERSION]`` as one self-contained HTML document."""
+    from ..session import current_store
     from .render import render_html as _render
 
-    return _render(card_data(spec))
+    # One unit of work: the card's figures read the store too.
+    with current_store().reading():
+        return _render(card_data(spec))
 
 
 def render_json(spec: str) -> str:
@@ -47,9 +50,11 @@ def render_json(spec: str) -> str:
 
 
 def render_markdown(spec: str) -> str:
+    from ..session import current_store
     from .render import render_markdown as _render
 
-    return _render(card_data(spec))
+    with current_store().reading():
+        return _render(card_data(spec))
 
 
 def add_text(model: str, section: str, text: str) -> str:
@@ -75,13 +80,15 @@ def bom(spec: str) -> dict[str, Any]:
     from .cyclonedx import build_bom
     from .data import resolve
 
-    card = card_data(spec)
-    target = resolve(spec)
-    artifacts = (
-        q.lifecycle(current_store(), target["version"]["version_id"])["artifacts"]
-        if target["registered"]
-        else []
-    )
+    store = current_store()
+    with store.reading():
+        card = card_data(spec)
+        target = resolve(spec)
+        artifacts = (
+            q.lifecycle(store, target["version"]["version_id"])["artifacts"]
+            if target["registered"]
+            else []
+        )
     return build_bom(card, artifacts)
 
 
@@ -94,7 +101,10 @@ def openlineage_events(since: str | None = None) -> list[dict[str, Any]]:
 
     events = []
     seen: dict[tuple[Any, Any], Any] = {}  # one look on disk per notebook and Python
-    for run in q.openlineage_runs(current_store(), since):
+    store = current_store()
+    with store.reading():
+        runs = q.openlineage_runs(store, since)
+    for run in runs:
         key = (run.get("notebook_path"), run.get("python_executable"))
         if key not in seen:
             seen[key] = card_locations([key[0]], [key[1]])

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..errors import RegistryError
 from ..session import current_session, current_store
+from ..store import Store
 from ..store import cards as q
 from ..store import registry as rq
 from ..store.rows import json_column
@@ -93,6 +94,11 @@ def resolve(spec: str) -> dict[str, Any]:
 def card_data(spec: str) -> dict[str, Any]:
     """Every section of the card for ``spec``, as plain JSON-able data."""
     store = current_store()
+    with store.reading():
+        return _card_data(store, spec)
+
+
+def _card_data(store: Store, spec: str) -> dict[str, Any]:
     target = resolve(spec)
     name = target["name"]
     model, version = target["model"], target["version"]
@@ -133,7 +139,17 @@ def card_data(spec: str) -> dict[str, Any]:
     }
     metrics, per_group = _metrics(metrics_rows, version_metrics, gates)
     eval_ids = sorted({m["execution_id"] for m in metrics_rows if m.get("execution_id")})
-    eval_data = [d for d in q.data_inputs(store, eval_ids) if d["execution_id"] != training_id]
+    # What the evaluation, training and preparation cells read, in one query.
+    inputs = _Inputs(
+        q.data_inputs(
+            store,
+            sorted(
+                {*eval_ids, *([training_id] if training_id else [])}
+                | {p["execution_id"] for p in upstream}
+            ),
+        )
+    )
+    eval_data = [d for d in inputs.of(eval_ids) if d["execution_id"] != training_id]
     for m in metrics:
         m["datasets"] = sorted(
             {d["name"] for d in eval_data if d["execution_id"] == m.get("execution_id")}
@@ -144,7 +160,7 @@ def card_data(spec: str) -> dict[str, Any]:
         "text": human.get("factors"),
     }
     card["quantitative_analyses"] = per_group
-    card["training_data"] = _training_data(store, version, training_id, upstream)
+    card["training_data"] = _training_data(inputs, version, training_id, upstream)
     card["ethical_considerations"] = {
         "text": (version or {}).get("ethical_considerations")
         or human.get("ethical_considerations"),
@@ -307,8 +323,20 @@ def _metrics(
     return metrics, sorted(per_group, key=lambda x: (x["metric"], x["group"]))
 
 
+class _Inputs:
+    """The datasets some executions read (``store.cards.data_inputs`` rows), by execution."""
+
+    def __init__(self, rows: list[dict[str, Any]]) -> None:
+        self.rows = rows
+
+    def of(self, execution_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """Those these executions read, in the query's order (as a query for them alone)."""
+        wanted = set(execution_ids)
+        return [d for d in self.rows if d["execution_id"] in wanted]
+
+
 def _training_data(
-    store: Any, version: dict | None, training_id: str | None, upstream: list[dict[str, Any]]
+    inputs: _Inputs, version: dict | None, training_id: str | None, upstream: list[dict[str, Any]]
 ) -> dict[str, Any]:
     recorded = (json_column((version or {}).get("datasets")) or {}) if version else {}
     datasets: list[dict[str, Any]] = []
@@ -316,7 +344,7 @@ def _training_data(
         for d in items:
             datasets.append({"role": role, **d})
     if not datasets and training_id:
-        for d in q.data_inputs(store, [training_id]):
+        for d in inputs.of([training_id]):
             item = {"role": "training", "kind": d["kind"], "name": d["name"]}
             item["sha256" if d["kind"] == "file" else "fingerprint"] = d["digest"]
             if d.get("shape"):
@@ -324,7 +352,7 @@ def _training_data(
             datasets.append(item)
     steps = [_clean(p) for p in upstream]
     seen = {d.get("sha256") or d.get("fingerprint") for d in datasets}
-    for d in q.data_inputs(store, [p["execution_id"] for p in steps]):
+    for d in inputs.of(p["execution_id"] for p in steps):
         if d["kind"] == "file" and d["digest"] not in seen:  # the raw files the preparation read
             seen.add(d["digest"])
             datasets.append(

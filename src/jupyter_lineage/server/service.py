@@ -53,7 +53,20 @@ class NotFoundError(UsageError):
 async def on_store_thread(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
     """Run ``function`` on the store's worker thread and wait for it without blocking the loop."""
     loop = asyncio.get_running_loop()
-    return await loop.run_in_executor(_worker, functools.partial(function, *args, **kwargs))
+    return await loop.run_in_executor(
+        _worker, functools.partial(in_unit_of_work, function, *args, **kwargs)
+    )
+
+
+def in_unit_of_work(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """Call an endpoint's function as one unit of work on its notebook's store: all its reads
+    share one connection, closed before the answer goes out, so a kernel's ingest of its
+    next cell never waits on the server for longer than a request."""
+    location = args[0] if args and isinstance(args[0], NotebookLocation) else None
+    if location is None or not _recorded(location):
+        return function(*args, **kwargs)
+    with _store(location).reading(ingest=False):
+        return function(*args, **kwargs)
 
 
 def _session(location: NotebookLocation) -> Session:

@@ -1,8 +1,12 @@
-"""What every store answers in Python terms, written once over its SQL ``query``."""
+"""What every store answers in Python terms, written once over its SQL ``query``; and the
+unit of work every store offers (``reading``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..errors import UsageError
@@ -26,13 +30,73 @@ class UnknownExecutionError(UsageError):
     """An execution id (or prefix) that names no captured execution."""
 
 
+class UnitOfWork(threading.local):
+    """One thread's unit of work on a store: how deeply it is entered, its read connection
+    (opened by the first read, closed when the unit ends) and how many reads hold it now.
+
+    Per thread, because a connection serves one thread at a time.
+    """
+
+    depth = 0
+    reader: Any = None
+    borrowed = 0
+
+
 class StoreQueries:
     """Summaries built from ``self.query`` (DuckDB-dialect SQL, which every backend accepts)."""
+
+    # Set by each store's __init__.
+    unit: UnitOfWork
+    # Connections this store object opened, for tests and benchmarks to count.
+    connections_opened: int
 
     def query(
         self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
     ) -> pd.DataFrame:
         raise NotImplementedError
+
+    def rows(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> list[dict[str, Any]]:
+        """Like ``query``, as plain Python: one dict per row, ``None`` for NULL and NaN."""
+        raise NotImplementedError
+
+    def ingest(self, progress: Callable[[int], None] | None = None) -> Any:
+        raise NotImplementedError
+
+    @contextmanager
+    def reading(self, *, ingest: bool = True) -> Iterator[None]:
+        """One unit of work: every query in the block, in this thread, shares one read connection.
+
+        New journal lines are ingested first (unless ``ingest`` is false); the connection is
+        opened by the first read and closed when the outermost block ends. Blocks nest: an
+        inner one joins the outer one's connection. A command, a server request or an export
+        is one unit; nothing longer, since an open DuckDB connection keeps other processes
+        (a kernel's ingest) from writing the file.
+        """
+        unit = self.unit
+        unit.depth += 1
+        try:
+            if unit.depth == 1 and ingest:
+                self.ingest()
+            yield
+        finally:
+            unit.depth -= 1
+            if unit.depth == 0 and unit.reader is not None:
+                reader, unit.reader = unit.reader, None
+                reader.close()
+
+    @contextmanager
+    def _unit_reader(self, open_reader: Callable[[], Any]) -> Iterator[Any]:
+        """The unit of work's read connection, opened on first use and left open for the unit."""
+        unit = self.unit
+        if unit.reader is None:
+            unit.reader = open_reader()
+        unit.borrowed += 1
+        try:
+            yield unit.reader
+        finally:
+            unit.borrowed -= 1
 
     def notebook_summary(self, notebook_path: str) -> dict[str, Any]:
         """What the notebook's latest session captured: counts, its runs, the models it made.
@@ -187,6 +251,19 @@ class StoreQueries:
             ingest=False,
         )
         return {"experiment": row, "metrics": metrics, "timeline": timeline}
+
+
+def result_rows(cursor: Any) -> list[dict[str, Any]]:
+    """A cursor's rows as dicts, ``None`` for NaN as for NULL (as ``records`` gives a DataFrame's)."""
+    columns = [d[0] for d in cursor.description or ()]
+    out = []
+    for values in cursor.fetchall():
+        row = dict(zip(columns, values, strict=True))
+        for key, value in row.items():
+            if isinstance(value, float) and math.isnan(value):
+                row[key] = None
+        out.append(row)
+    return out
 
 
 class ExecutionLookup(Protocol):

@@ -1,10 +1,14 @@
 """The DuckDB store: connections, ingest into the file, queries.
 
 DuckDB admits one read-write process per file, and even a read-only reader
-blocks a writer, so every connection here lives for one ingest or one query
-and lock conflicts are retried with backoff: a query waits for an ingest in
-another process rather than failing. Nothing on the kernel's capture path
-imports this module. What journal lines become is the
+blocks a writer in another process. So no connection outlives one unit of work:
+an ingest, a query, or a ``reading()`` block, which a command, a server request
+or an export opens so that all its queries share one read-only connection (a
+connection costs more than most of the queries a card makes). A unit must end
+with its command or request: a connection held longer would keep every kernel's
+ingest of its own cells waiting. Lock conflicts are retried with backoff: a
+query waits for an ingest in another process rather than failing. Nothing on
+the kernel's capture path imports this module. What journal lines become is the
 parse step's (``ingest.py``, with ``fastpath.py``); the tables and their
 versions are ``schema.py``'s.
 """
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ..config import DB_FILE_NAME, JOURNAL_DIR_NAME
 from ..errors import QueryError, SchemaVersionError, StoreError, StoreLockedError
 from ..journal import iter_raw_lines, journal_files
-from .base import StoreQueries
+from .base import StoreQueries, UnitOfWork, result_rows
 from .fastpath import read_fast
 from .ingest import (
     BATCH_EVENTS,
@@ -84,12 +88,45 @@ class DuckDBStore(StoreQueries):
         self.lock_timeout_s = lock_timeout_s
         self._ingested_sizes: dict[str, int] = {}
         self._ingested_stamp: tuple[int, int] | None = None
+        self.unit = UnitOfWork()
+        self.connections_opened = 0
 
     # -- connections ---------------------------------------------------------
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-        """A short-lived connection, retried while another process holds the file."""
+        """A short-lived connection, retried while another process holds the file.
+
+        Within a unit of work (``reading``) a read-only connection is the unit's own, left
+        open for its next query; a read-write one closes it first, since DuckDB refuses a
+        read-write connection to a file this process holds read-only.
+        """
+        unit = self.unit
+        if unit.depth:
+            if read_only:
+                with self._unit_reader(lambda: self._open(read_only=True)) as con:
+                    yield con
+                return
+            if unit.reader is not None:
+                if unit.borrowed:
+                    raise StoreError(
+                        f"cannot write {self.db_path} while this process reads it; "
+                        "finish the read before ingesting"
+                    )
+                reader, unit.reader = unit.reader, None
+                reader.close()
+        # What this process writes itself (the graph's index, say) brings no journal line
+        # in: the next ingest need not open the file again to find that out.
+        in_step = not read_only and self._in_step()
+        con = self._open(read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+            if in_step:
+                self._ingested_stamp = self._db_stamp()
+
+    def _open(self, *, read_only: bool) -> duckdb.DuckDBPyConnection:
         import duckdb
 
         if read_only and not self.db_path.exists():
@@ -133,10 +170,8 @@ class DuckDBStore(StoreQueries):
                     f"cannot open {self.db_path}: {str(exc).splitlines()[0]}; "
                     "if the file is damaged, `jupyter-lineage rebuild` recreates it from the journals"
                 ) from None
-        try:
-            yield con
-        finally:
-            con.close()
+        self.connections_opened += 1
+        return con
 
     # -- schema --------------------------------------------------------------
 
@@ -174,7 +209,15 @@ class DuckDBStore(StoreQueries):
             self._ingested_sizes
             and sizes == self._ingested_sizes
             and self._db_stamp() == self._ingested_stamp
-        ):
+        ) or self.unit.borrowed:
+            # (A read of this unit of work is under way: it goes on with what is stored.)
+            return report
+        if self.unit.depth and not self._ingested_sizes and self._all_stored(sizes):
+            # A unit of work reads with one connection: when its read-only connection
+            # finds every journal stored, no read-write one is opened just to see that
+            # (once per process: later, the sizes this process ingested tell).
+            self._ingested_sizes = sizes
+            self._ingested_stamp = self._db_stamp()
             return report
         with self.connect() as con:
             self._ensure_schema(con)
@@ -204,6 +247,26 @@ class DuckDBStore(StoreQueries):
         self._ingested_sizes = sizes
         self._ingested_stamp = self._db_stamp()
         return report
+
+    def _all_stored(self, sizes: dict[str, int]) -> bool:
+        """Whether the file holds every journal to its end, in this package's schema."""
+        if not self.db_path.exists():
+            return False
+        import duckdb
+
+        with self.connect(read_only=True) as con:
+            try:
+                version = _scalar(con, "SELECT value FROM schema_info WHERE key = 'schema_version'")
+                offsets = dict(
+                    con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall()
+                )
+            except duckdb.Error:
+                return False  # no schema yet, or an older one: the ingest sees to it
+        return str(version) == str(SCHEMA_VERSION) and offsets == sizes
+
+    def _in_step(self) -> bool:
+        """Whether the file is as this process's last ingest left it."""
+        return bool(self._ingested_sizes) and self._db_stamp() == self._ingested_stamp
 
     def _db_stamp(self) -> tuple[int, int] | None:
         try:
@@ -267,15 +330,29 @@ class DuckDBStore(StoreQueries):
         self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
     ) -> pd.DataFrame:
         """Run read-only SQL over the store's views and tables; returns a DataFrame."""
+        return self._read(sql, params, ingest, lambda cursor: cursor.df())
+
+    def rows(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> list[dict[str, Any]]:
+        """Run read-only SQL; the rows as dicts of plain Python values (no pandas)."""
+        return self._read(sql, params, ingest, result_rows)
+
+    def _read(
+        self,
+        sql: str,
+        params: list[Any] | dict[str, Any] | None,
+        ingest: bool,
+        fetch: Callable[[duckdb.DuckDBPyConnection], Any],
+    ) -> Any:
         import duckdb
 
         if ingest:
             self.ingest()
         with self.connect(read_only=True) as con:
             try:
-                return (
-                    con.execute(sql, params).df() if params is not None else con.execute(sql).df()
-                )
+                cursor = con.execute(sql, params) if params is not None else con.execute(sql)
+                return fetch(cursor)
             except duckdb.Error as exc:
                 first = str(exc).splitlines()[0]
                 if _is_damage(exc):

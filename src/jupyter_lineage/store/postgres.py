@@ -4,7 +4,10 @@ Kernels write their journals locally as always; shipping reads them from the
 byte offset last shipped and inserts their rows on the server, idempotently by
 event id, so a laptop that was offline syncs later and nothing is lost or
 duplicated. The views are the DuckDB store's own, translated by ``dialect``.
-Nothing on the kernel's capture path imports this module.
+A unit of work (``reading``) reads over one read-only connection and syncs once,
+as the DuckDB store does; a PostgreSQL connection blocks no writer, but each one
+costs a round trip and a backend process. Nothing on the kernel's capture path
+imports this module.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from ..errors import QueryError, SchemaVersionError, StoreError
 from ..journal import iter_lines, journal_files
 from ..urls import strip_credentials
 from . import dialect
-from .base import StoreQueries
+from .base import StoreQueries, UnitOfWork, result_rows
 from .ingest import BATCH_EVENTS, Batch, IngestReport, apply_forgets, complete_file_hashes
 from .schema import MIGRATIONS, SCHEMA_FILES, SCHEMA_VERSION, VIEWS
 
@@ -91,6 +94,9 @@ class PostgresStore(StoreQueries):
         self.journal_dir = self.root / JOURNAL_DIR_NAME
         self.connect_timeout_s = connect_timeout_s
         self.origin = f"{_who()}@{_host()}:{self.root.resolve()}"
+        self.unit = UnitOfWork()
+        self.connections_opened = 0
+        self._synced_sizes: dict[str, int] = {}
 
     def __repr__(self) -> str:
         return f"PostgresStore({strip_credentials(self.url, mark=True)!r}, {str(self.root)!r})"
@@ -111,6 +117,7 @@ class PostgresStore(StoreQueries):
                 f"cannot reach the team store {self.location}: {_first_line(exc)}; "
                 "check JUPYTER_LINEAGE_STORE and that the server is up"
             ) from None
+        self.connections_opened += 1
         # Transactions are explicit (``with con.transaction()``), as the shipping needs.
         con.autocommit = True
         # JSON columns come back as their text, as DuckDB returns them.
@@ -121,7 +128,14 @@ class PostgresStore(StoreQueries):
 
     @contextmanager
     def connect(self, *, read_only: bool = False) -> Iterator[PostgresConnection]:
-        """A connection speaking the store's (DuckDB) dialect; read-only ones cannot write."""
+        """A connection speaking the store's (DuckDB) dialect; read-only ones cannot write.
+
+        Within a unit of work (``reading``) a read-only connection is the unit's own.
+        """
+        if read_only and self.unit.depth:
+            with self._unit_reader(self._open_reader) as reader:
+                yield reader
+            return
         con = self._open()
         try:
             if read_only:
@@ -129,6 +143,15 @@ class PostgresStore(StoreQueries):
             yield PostgresConnection(con)
         finally:
             con.close()
+
+    def _open_reader(self) -> PostgresConnection:
+        con = self._open()
+        try:
+            con.execute("SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY")
+        except BaseException:
+            con.close()
+            raise
+        return PostgresConnection(con)
 
     # -- schema --------------------------------------------------------------
 
@@ -194,6 +217,9 @@ class PostgresStore(StoreQueries):
         psycopg = team_extra()
         report = IngestReport()
         journals = journal_files(self.journal_dir)
+        sizes = {p.name: _size(p) for p in journals}
+        if self.unit.depth and sizes == self._synced_sizes:
+            return report  # within a unit of work, shipped already and nothing new since
         con = self._open()
         try:
             self._check_schema(con)
@@ -235,6 +261,7 @@ class PostgresStore(StoreQueries):
             ) from None
         finally:
             con.close()
+        self._synced_sizes = sizes
         return report
 
     def _ship(self, con: psycopg.Connection[Any], batch: Batch, clean: bool) -> int:
@@ -361,6 +388,15 @@ class PostgresStore(StoreQueries):
             self.ingest()
         with self.connect(read_only=True) as con:
             return con.execute(sql, params).df()
+
+    def rows(
+        self, sql: str, params: list[Any] | dict[str, Any] | None = None, *, ingest: bool = True
+    ) -> list[dict[str, Any]]:
+        """Run read-only SQL (DuckDB dialect, translated); the rows as dicts of plain Python."""
+        if ingest:
+            self.ingest()
+        with self.connect(read_only=True) as con:
+            return result_rows(con.execute(sql, params))
 
     def info(self) -> dict[str, Any]:
         """Where the team store is, its schema version and row counts (as ``DuckDBStore.info``)."""

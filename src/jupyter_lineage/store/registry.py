@@ -15,57 +15,47 @@ if TYPE_CHECKING:
 def find_models(store: Store, name: str, group: str | None = None) -> list[dict[str, Any]]:
     """Models called ``name`` (in ``group`` when given)."""
     if group is None:
-        df = store.query("SELECT * FROM model_registry WHERE name = ?", [name])
-    else:
-        df = store.query(
-            "SELECT * FROM model_registry WHERE name = ? AND group_name = ?", [name, group]
-        )
-    return records(df)
+        return store.rows("SELECT * FROM model_registry WHERE name = ?", [name])
+    return store.rows(
+        "SELECT * FROM model_registry WHERE name = ? AND group_name = ?", [name, group]
+    )
 
 
 def versions(store: Store, model_id: str) -> list[dict[str, Any]]:
     """Every version of a model with its current state, oldest first."""
-    return records(
-        store.query(
-            "SELECT * FROM model_versions WHERE model_id = ? ORDER BY created_at",
-            [model_id],
-            ingest=False,
-        )
+    return store.rows(
+        "SELECT * FROM model_versions WHERE model_id = ? ORDER BY created_at",
+        [model_id],
+        ingest=False,
     )
 
 
 def applicable_gates(store: Store, model_id: str, risk_tier: str) -> list[dict[str, Any]]:
     """The current gates of a model and of its risk tier."""
-    return records(
-        store.query(
-            "SELECT * FROM gates WHERE (scope_type = 'model' AND scope = ?) OR (scope_type = 'tier' AND scope = ?) "
-            "ORDER BY scope_type, metric",
-            [model_id, risk_tier],
-            ingest=False,
-        )
+    return store.rows(
+        "SELECT * FROM gates WHERE (scope_type = 'model' AND scope = ?) OR (scope_type = 'tier' AND scope = ?) "
+        "ORDER BY scope_type, metric",
+        [model_id, risk_tier],
+        ingest=False,
     )
 
 
 def valid_waivers(store: Store, version_id: str) -> dict[str, dict[str, Any]]:
     """Unexpired waivers of a version, by metric (the latest for each)."""
-    rows = records(
-        store.query(
-            "SELECT * FROM waivers WHERE version_id = ? AND (expires_at IS NULL OR expires_at > now()) "
-            "ORDER BY created_at",
-            [version_id],
-            ingest=False,
-        )
+    rows = store.rows(
+        "SELECT * FROM waivers WHERE version_id = ? AND (expires_at IS NULL OR expires_at > now()) "
+        "ORDER BY created_at",
+        [version_id],
+        ingest=False,
     )
     return {r["metric"]: r for r in rows}
 
 
 def version_artifacts(store: Store, version_id: str) -> list[dict[str, Any]]:
-    return records(
-        store.query(
-            "SELECT * FROM artifacts WHERE version_id = ? ORDER BY created_at",
-            [version_id],
-            ingest=False,
-        )
+    return store.rows(
+        "SELECT * FROM artifacts WHERE version_id = ? ORDER BY created_at",
+        [version_id],
+        ingest=False,
     )
 
 
