@@ -38,14 +38,26 @@ by_source AS (
     SELECT unnest($source_hashes::VARCHAR[]) AS source_hash,
            unnest($source_cells::VARCHAR[]) AS cell
 ),
+-- The notebook's runs, read from the tables rather than the `runs` view (what that view
+-- shows of them, with far less to plan): a run whose result ingest copied onto its row
+-- reads that row alone; the others are joined with their result.
 nb AS MATERIALIZED (
-    SELECT r.execution_id, r.session_id, r.started_at, r.status, r.name, r.execution_count,
-           r.source, r.environment_id,
-           coalesce(r.cell_id, l.cell, s.cell) AS cell
-    FROM runs r
-    LEFT JOIN links l ON l.execution_id = r.execution_id
-    LEFT JOIN by_source s ON s.source_hash = r.source_hash AND r.cell_id IS NULL
-    WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+    SELECT e.execution_id, e.session_id, e.started_at,
+           coalesce(CASE WHEN e.result_event_id IS NOT NULL THEN e.result_status
+                         ELSE r.status END, 'incomplete') AS status,
+           e.name,
+           coalesce(CASE WHEN e.result_event_id IS NOT NULL THEN e.result_execution_count
+                         ELSE r.execution_count END, e.execution_count) AS execution_count,
+           e.source,
+           CASE WHEN e.result_event_id IS NOT NULL THEN e.result_environment_id
+                ELSE r.environment_id END AS environment_id,
+           coalesce(e.cell_id, l.cell, s.cell) AS cell
+    FROM executions e
+    LEFT JOIN (SELECT * FROM execution_results WHERE copied IS NULL) r
+        ON r.execution_id = e.execution_id AND e.result_event_id IS NULL
+    LEFT JOIN links l ON l.execution_id = e.execution_id
+    LEFT JOIN by_source s ON s.source_hash = e.source_hash AND e.cell_id IS NULL
+    WHERE list_contains($paths::VARCHAR[], e.notebook_path)
 ),
 latest AS (
     SELECT * FROM nb WHERE cell IS NOT NULL
@@ -154,7 +166,10 @@ def stale_rows(
     cached = _answers.get(id(store))
     if key is not None and cached is not None and cached[0] == key and cached[2] is store:
         return [dict(r) for r in cached[1]]
-    with store.connect(read_only=True) as con:
+    # A DuckDB store attaches its file to this process's instance rather than building one
+    # (the connection was most of a first check); the team store connects as it always does.
+    reading = getattr(store, "reading", None)
+    with reading() if reading is not None else store.connect(read_only=True) as con:
         cursor = con.execute(STALE_ROWS_SQL, params)
         columns = [d[0] for d in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
