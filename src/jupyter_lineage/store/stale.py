@@ -68,10 +68,15 @@ trained AS (
     FROM version_records v JOIN model_records m ON m.model_id = v.model_id
     WHERE v.execution_id IN (SELECT execution_id FROM nb)
 ),
+-- (columns named: on PostgreSQL, QUALIFY becomes a subquery with a column of its own)
 targets AS MATERIALIZED (
-    SELECT * FROM latest
+    SELECT execution_id, session_id, started_at, status, name, execution_count, source,
+           environment_id, cell
+    FROM latest
     UNION
-    SELECT * FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
+    SELECT execution_id, session_id, started_at, status, name, execution_count, source,
+           environment_id, cell
+    FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
 ),
 -- the values of the notebook's runs, read from the big table once
 vals AS MATERIALIZED (
