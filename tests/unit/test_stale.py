@@ -320,3 +320,37 @@ def test_a_check_holds_the_database_only_while_it_reads(tmp_path: Path) -> None:
     # And the process's instance is still good for the next unit of work.
     rows = stale_rows(store, ["/nb/a.ipynb"], ingest=False)
     assert [r["execution_id"] for r in rows if r["kind"] == "run"] == ["a1"]
+
+
+def test_the_answers_for_several_notebooks_are_kept_while_the_store_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from jupyter_lineage.errors import StoreLockedError
+
+    store = DuckDBStore(tmp_path / ".lineage", lock_timeout_s=0.3)
+    writer = JournalWriter(store.journal_dir, "sess1")
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00")
+    writer.close()
+    store.ingest()
+    first = stale_rows(store, ["/nb/a.ipynb"])
+    other = stale_rows(store, ["/nb/other.ipynb"])  # a second notebook's sidebar
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store.db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        # The database is held: both answers come from what was kept, a new question cannot.
+        assert stale_rows(store, ["/nb/a.ipynb"]) == first
+        assert stale_rows(store, ["/nb/other.ipynb"]) == other == []
+        with pytest.raises(StoreLockedError):
+            stale_rows(store, ["/nb/a.ipynb"], links={"a1": "renamed"})
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)

@@ -23,6 +23,7 @@ alone can give, for any notebook.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -167,9 +168,10 @@ def stale_rows(
     # sidebar after a cell, a user after a save) reads no database. The team store's
     # database changes without this process knowing: it is always asked.
     state = _ingested_state(store)
-    key = (state, repr(sorted(params.items()))) if state is not None else None
-    cached = _answers.get(id(store))
-    if key is not None and cached is not None and cached[0] == key and cached[2] is store:
+    key = (id(store), repr(sorted(params.items())))
+    cached = _answers.get(key)
+    if state is not None and cached is not None and cached[0] == state and cached[2] is store:
+        _answers.move_to_end(key)
         return [dict(r) for r in cached[1]]
     # A DuckDB store attaches its file to this process's instance rather than building one
     # (the connection was most of a first check); the team store connects as it always does.
@@ -178,14 +180,19 @@ def stale_rows(
         cursor = con.execute(STALE_ROWS_SQL, params)
         columns = [d[0] for d in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    if key is not None:
-        _answers[id(store)] = (key, rows, store)
+    if state is not None:
+        _answers[key] = (state, rows, store)
+        _answers.move_to_end(key)
+        while len(_answers) > _ANSWERS_KEPT:
+            _answers.popitem(last=False)
     return [dict(r) for r in rows]
 
 
-# The last answer per store object, with the object itself (kept alive, so that its id is
-# not reused while the entry is here).
-_answers: dict[int, tuple[Any, list[dict[str, Any]], Any]] = {}
+# The last answers, per store object and question (a server asks for each notebook whose
+# sidebar is open), with the object itself (kept alive, so that its id is not reused while
+# the entry is here); the least recently asked go first.
+_ANSWERS_KEPT = 16
+_answers: OrderedDict[tuple[int, str], tuple[Any, list[dict[str, Any]], Any]] = OrderedDict()
 
 
 def _ingested_state(store: Any) -> Any:
