@@ -75,6 +75,16 @@ _INGEST_CHECKPOINT_THRESHOLD = "1GB"
 _ATTACHED = "lineage_store"
 _attaching = threading.Lock()
 _host: tuple[int, duckdb.DuckDBPyConnection] | None = None
+
+
+def _forked() -> None:
+    # A child forked while another thread held the instance starts with its own.
+    global _attaching, _host
+    _attaching = threading.Lock()
+    _host = None
+
+
+os.register_at_fork(after_in_child=_forked)
 _PID_RE = re.compile(r"(?:held in (.+?) )?\(PID (\d+)\)")
 
 
@@ -132,16 +142,24 @@ class DuckDBStore(StoreQueries):
         connection would hold it, so an ingest in another process waits just as long. The
         instance is this process's own and serves one unit of work at a time.
         """
-        import duckdb
-
         if not self.db_path.exists():
             raise StoreError(
                 f"no store database at {self.db_path}; capture a cell or run `jupyter-lineage ingest` first"
             )
+        with self._attached(read_only=True) as con:
+            yield con
+
+    @contextmanager
+    def _attached(self, *, read_only: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The file attached to this process's instance for one unit of work, then detached
+        (which, written to, folds the WAL into the file as closing a connection does)."""
+        import duckdb
+
+        mode = "READ_ONLY" if read_only else f"STORAGE_VERSION '{STORAGE_COMPATIBILITY_VERSION}'"
         with _attaching:
             host = _attach_host()
             path = str(self.db_path).replace("'", "''")
-            self._opened(lambda: host.execute(f"ATTACH '{path}' AS {_ATTACHED} (READ_ONLY)"))
+            self._opened(lambda: host.execute(f"ATTACH '{path}' AS {_ATTACHED} ({mode})"))
             try:
                 host.execute(f"USE {_ATTACHED}")
                 yield host
@@ -221,7 +239,16 @@ class DuckDBStore(StoreQueries):
             and self._db_stamp() == self._ingested_stamp
         ):
             return report
-        with self.connect() as con:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot use {self.root} as a store directory ({exc.strerror or exc}); "
+                "give a directory you can write, with --store DIR or JUPYTER_LINEAGE_DIR"
+            ) from None
+        # The file attached to this process's DuckDB instance: an ingest after each cell
+        # builds no instance of its own.
+        with self._attached(read_only=False) as con:
             self._ensure_schema(con)
             offsets = dict(
                 con.execute("SELECT journal, byte_offset FROM journal_offsets").fetchall()
