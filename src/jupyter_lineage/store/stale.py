@@ -16,7 +16,7 @@ statement returns, as rows of one shape told apart by ``kind``:
 - ``package``: the packages of the targets' environments;
 - ``version``: a model version and its training run.
 
-Deciding what is out of date is ``graph/stale.py``'s, from these rows and the disk.
+Deciding what is out of date is ``graph/staleness.py``'s, from these rows and the disk.
 The ``stale_executions`` view (``schema.sql``) is the part of that answer the record
 alone can give, for any notebook.
 """
