@@ -4,14 +4,21 @@
   cell before bound, one in four also reading one of 50 files on disk), recorded
   through real journals into a real DuckDB store, then ``graph.stale(notebook)``:
   one incremental ingest (nothing new), one SQL statement, one ``stat`` per file, no
-  hashing. Target: 20 ms. The baseline is what the check would cost if it hashed
-  the 50 files instead of looking at their stat (measured on the same files).
+  hashing. Target: 20 ms. Measured as the first question in a long-lived process (the
+  file attached to the process's DuckDB instance; baseline: the same check opening a
+  connection of its own, as it did before) and asked again (the rows kept; baseline:
+  hashing the 50 files instead of looking at their stat).
+* **After a cell ran.** The next run of a cell is in a journal: the check ingests it,
+  then asks the database again. Reported against that ingest alone.
 * **One big file changed.** One cell read a 1 GB file (64 MB with ``--quick``); its
   bytes change (same size, so the stat says only "look"), and the check hashes it.
   Target: at most 1.5x the time to hash that file, measured in the same run.
 * **At scale.** The statement the check runs, for the busiest notebook of a store of
   1,000,000 captured executions (50,000 with ``--quick``) built as
   ``bench_store.build_big_store`` builds it. Target: 0.2 s.
+
+The machine may be shared: each figure is the least of several runs, and the CPU time
+(the least too) is given beside the wall time.
 
 Run as ``python bench/bench_stale.py [--quick]`` or ``python -m bench --only bench_stale``.
 """
@@ -38,12 +45,20 @@ MAX_QUERY_S = 0.2
 
 
 def _best(fn: Any, repeats: int) -> tuple[float, Any]:
-    best, result = float("inf"), None
+    best, _, result = _best_of(fn, repeats)
+    return best, result
+
+
+def _best_of(fn: Any, repeats: int) -> tuple[float, float, Any]:
+    """The least wall time and the least CPU time of ``repeats`` calls (the machine may be
+    shared: the CPU time is what the check itself costs), and the last result."""
+    best, cpu, result = float("inf"), float("inf"), None
     for _ in range(repeats):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = fn()
         best = min(best, time.perf_counter() - t0)
-    return best, result
+        cpu = min(cpu, time.process_time() - c0)
+    return best, cpu, result
 
 
 def _record(root: Path, files: list[Path], big: Path | None = None) -> Path:
@@ -139,6 +154,56 @@ def _sha256(path: Path) -> str:
     return sha256_file(path)[0]
 
 
+def _next_run(root: Path, notebook: Path, n: int) -> None:
+    """One more run of the notebook's last cell, appended to a journal as a kernel would."""
+    import nbformat
+
+    from jupyter_lineage.journal import JournalWriter
+
+    cell_id = nbformat.read(notebook, as_version=4).cells[-1].id
+    source = f"v{CELLS - 1} = step(v{CELLS - 2})"
+    execution_id = f"{CELLS + n:032x}"
+    started = f"2026-01-02T{n // 3600 % 24:02d}:{n // 60 % 60:02d}:{n % 60:02d}+00:00"
+    writer = JournalWriter(root / ".lineage" / "journal", "bench-session-next")
+    writer.append(
+        "cell_start",
+        {
+            "execution_id": execution_id,
+            "execution_count": CELLS + n,
+            "notebook_path": str(notebook),
+            "cell_id": cell_id,
+            "source": source,
+            "source_hash": hashlib.sha256(source.encode()).hexdigest(),
+            "name": f"c{CELLS - 1}",
+            "tags": [],
+            "mode": "magic",
+            "started_at": started,
+        },
+    )
+    writer.append(
+        "cell_end",
+        {
+            "execution_id": execution_id,
+            "execution_count": CELLS + n,
+            "status": "ok",
+            "ended_at": started,
+            "duration_ms": 1.0,
+            "values": [
+                {
+                    "name": f"v{CELLS - 1}",
+                    "role": "output",
+                    "action": "assigned",
+                    "fingerprint": f"xxh3:{CELLS - 1}",
+                    "fingerprint_kind": "content",
+                }
+            ],
+            "files": [],
+            "capture_errors": [],
+        },
+    )
+    writer.close()
+
+
 def bench_unchanged(quick: bool) -> list[dict[str, Any]]:
     from jupyter_lineage.capture.environment import installed_packages
     from jupyter_lineage.graph import stale
@@ -162,35 +227,101 @@ def bench_unchanged(quick: bool) -> list[dict[str, Any]]:
         repeats = 5 if quick else 20
 
         def first() -> Any:
-            answers.clear()  # as the first question in a process: a connection, the statement
+            answers.clear()  # as the first question in a process: the file, the statement
             return stale(notebook, store=store, packages=packages)
 
-        first_s, report = _best(first, repeats)
+        first_s, first_cpu, report = _best_of(first, repeats)
         assert report.hashed_files == 0
-        check_s, report = _best(lambda: stale(notebook, store=store, packages=packages), repeats)
+        # The baseline: the same check with a DuckDB connection of its own (a database
+        # instance built for it), as a DuckDB store's queries open theirs.
+        store_of_its_own = DuckDBStore(root / ".lineage")
+        store_of_its_own.reading = None  # type: ignore[method-assign,assignment]
+
+        def first_connecting() -> Any:
+            answers.clear()
+            return stale(notebook, store=store_of_its_own, packages=packages)
+
+        connect_s, connect_cpu, _ = _best_of(first_connecting, repeats)
+        check_s, check_cpu, report = _best_of(
+            lambda: stale(notebook, store=store, packages=packages), repeats
+        )
         assert report.hashed_files == 0
         hash_s, _ = _best(lambda: [_sha256(p) for p in files], repeats)
+        # After a cell ran: its events are in a journal, so the check ingests them first.
+        ran = iter(range(1, 1_000_000))
+
+        def after_a_run() -> Any:
+            _next_run(root, notebook, next(ran))
+            return stale(notebook, store=store, packages=packages)
+
+        after_s, after_cpu, report = _best_of(after_a_run, repeats)
+        assert not report.stale_cells, report.counts()
+
+        def ingest_alone() -> Any:
+            _next_run(root, notebook, next(ran))
+            return store.ingest()
+
+        ingest_s, ingest_cpu, _ = _best_of(ingest_alone, repeats)
     what = f"{CELLS} captured cells, {FILES} files read"
+    target = f"<= {MAX_CHECK_S * 1000:.0f} ms"
     return [
         {
-            "figure": f"stale check, nothing changed, first in a process: {what} (a DuckDB "
-            "connection, one SQL statement, a stat per file; baseline: hashing the files instead)",
+            "figure": f"stale check, nothing changed, first in a process: {what} (the file "
+            "attached to the process's DuckDB instance, one SQL statement, a stat per file; "
+            "baseline: the same check opening a DuckDB connection of its own)",
             "value": round(first_s * 1000, 2),
-            "baseline": round(hash_s * 1000, 2),
-            "ratio": round(hash_s / first_s, 2),
+            "baseline": round(connect_s * 1000, 2),
+            "ratio": round(connect_s / first_s, 2),
             "unit": "ms",
-            "target": f"<= {MAX_CHECK_S * 1000:.0f} ms",
+            "target": target,
             "pass": first_s <= MAX_CHECK_S,
         },
         {
+            "figure": "  the same, CPU time (baseline: CPU time of the check connecting)",
+            "value": round(first_cpu * 1000, 2),
+            "baseline": round(connect_cpu * 1000, 2),
+            "ratio": round(connect_cpu / first_cpu, 2),
+            "unit": "ms",
+            "target": target,
+            "pass": first_cpu <= MAX_CHECK_S,
+        },
+        {
             "figure": f"stale check, nothing changed, asked again: {what} (the store unchanged, "
-            "so no statement; a stat per file)",
+            "so no statement; a stat per file; baseline: hashing the files instead)",
             "value": round(check_s * 1000, 2),
             "baseline": round(hash_s * 1000, 2),
             "ratio": round(hash_s / check_s, 2),
             "unit": "ms",
-            "target": f"<= {MAX_CHECK_S * 1000:.0f} ms",
+            "target": target,
             "pass": check_s <= MAX_CHECK_S,
+        },
+        {
+            "figure": "  the same, CPU time",
+            "value": round(check_cpu * 1000, 2),
+            "baseline": None,
+            "ratio": None,
+            "unit": "ms",
+            "target": target,
+            "pass": check_cpu <= MAX_CHECK_S,
+        },
+        {
+            "figure": "stale check after a cell ran: its events ingested, then the check "
+            "(baseline: that ingest alone, of the next cell's events)",
+            "value": round(after_s * 1000, 2),
+            "baseline": round(ingest_s * 1000, 2),
+            "ratio": round(ingest_s / after_s, 2),
+            "unit": "ms",
+            "target": None,
+            "pass": None,
+        },
+        {
+            "figure": "  the same, CPU time (baseline: the ingest's CPU time)",
+            "value": round(after_cpu * 1000, 2),
+            "baseline": round(ingest_cpu * 1000, 2),
+            "ratio": round(ingest_cpu / after_cpu, 2),
+            "unit": "ms",
+            "target": None,
+            "pass": None,
         },
     ]
 
@@ -248,7 +379,7 @@ def bench_at_scale(quick: bool) -> list[dict[str, Any]]:
         store = DuckDBStore(root)
         rows = stale_rows(store, [built["notebook"]], ingest=False)
         assert any(r["kind"] == "run" for r in rows)
-        query_s, rows = _best(
+        query_s, query_cpu, rows = _best_of(
             lambda: stale_rows(store, [built["notebook"]], ingest=False), 3 if quick else 5
         )
     runs = sum(r["kind"] == "run" for r in rows)
@@ -262,7 +393,16 @@ def bench_at_scale(quick: bool) -> list[dict[str, Any]]:
             "unit": "s",
             "target": f"<= {MAX_QUERY_S} s",
             "pass": query_s <= MAX_QUERY_S,
-        }
+        },
+        {
+            "figure": "  the same, CPU time (both cores' share of it)",
+            "value": round(query_cpu, 4),
+            "baseline": None,
+            "ratio": None,
+            "unit": "s",
+            "target": None,
+            "pass": None,
+        },
     ]
 
 

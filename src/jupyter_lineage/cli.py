@@ -393,18 +393,10 @@ def cmd_stale(args: argparse.Namespace) -> int:
     from .graph.staleness import stale
     from .store.stale import recorded_notebooks
 
+    store = _store(args)
     if args.notebook:
-        notebook = os.path.abspath(args.notebook)
-        if args.store or getattr(args, "team_store", None):
-            store = _store(args)
-        else:
-            from .config import resolve_store_dir
-            from .store import store_for
-
-            store = store_for(resolve_store_dir(None, notebook))  # where its kernels write
-        notebooks = [notebook]
+        notebooks = [os.path.abspath(args.notebook)]
     else:
-        store = _store(args)
         notebooks = [n for n in recorded_notebooks(store) if os.path.isfile(n)]
         if not notebooks:
             raise UsageError(
@@ -945,6 +937,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.command == "stale" and args.notebook and not args.store:
+            # A notebook's own store, where its kernels write, as `run` puts it.
+            from .config import resolve_store_dir
+
+            args.store = str(resolve_store_dir(None, os.path.abspath(args.notebook)))
         if args.command != "run":  # run puts the store beside its notebook, as a kernel does
             _locate_store(args)
         with _unit_of_work(args):

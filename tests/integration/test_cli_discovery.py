@@ -232,7 +232,7 @@ def test_the_help_examples_then_the_printed_next_commands_work_as_written(home: 
     assert examples[0] == "jupyter-lineage run notebooks/quickstart.ipynb"
     ran = shell(examples[0])
     assert (repo / "notebooks" / ".lineage" / "lineage.duckdb").is_file()
-    assert re.search(r"^\[8/\d+\] error \(expected: raises-exception\)$", ran.stderr, re.M)
+    assert re.search(r"^\[8/\d+\] error \(expected: raises-exception\) ", ran.stderr, re.M)
     assert "captured 9 cell run(s) (0 failed, 1 expected error(s))" in ran.stdout
 
     outputs = {example: shell(example) for example in examples[1:]}

@@ -220,3 +220,138 @@ def test_the_view_and_the_check_agree_on_what_the_record_shows(tmp_path: Path) -
     ]
     assert [r.text for r in states["c"].reasons] == ["file in.csv changed since this run read it"]
     assert states["u"].state == states["a"].state == states["w"].state == "fresh"
+
+
+def test_runs_whose_result_came_later_are_read_as_the_runs_view_shows_them(
+    tmp_path: Path,
+) -> None:
+    store = DuckDBStore(tmp_path / ".lineage", lock_timeout_s=2)
+    first = JournalWriter(store.journal_dir, "sess1")
+    cell(first, "a1", "a", "2026-01-01T00:00:01+00:00", values=[("x", "output", "assigned", "f1")])
+    first.append(
+        "cell_start",
+        {
+            "execution_id": "b1",
+            "execution_count": 2,
+            "notebook_path": "/nb/a.ipynb",
+            "cell_id": "b",
+            "source": "# b",
+            "source_hash": sha("# b"),
+            "name": "b",
+            "tags": [],
+            "mode": "magic",
+            "started_at": "2026-01-01T00:00:02+00:00",
+        },
+    )
+    store.ingest()  # b's start alone: its result comes in the next ingest, not copied
+    before = {
+        r["execution_id"]: r["status"]
+        for r in stale_rows(store, ["/nb/a.ipynb"])
+        if r["kind"] == "run"
+    }
+    assert before == {"a1": "ok", "b1": "incomplete"}
+    first.append(
+        "cell_end",
+        {
+            "execution_id": "b1",
+            "execution_count": 7,
+            "status": "failed",
+            "ended_at": "2026-01-01T00:00:03+00:00",
+            "duration_ms": 1.0,
+            "values": [],
+            "files": [],
+            "capture_errors": [],
+        },
+    )
+    first.close()
+    rows = [r for r in stale_rows(store, ["/nb/a.ipynb"]) if r["kind"] == "run"]
+    view = store.query(
+        "SELECT execution_id, cell_id AS cell, name, execution_count, started_at, status, "
+        "source, session_id, environment_id FROM runs ORDER BY execution_id"
+    )
+    columns = list(view.columns)
+    got = sorted(([r[c] for c in columns] for r in rows), key=lambda r: r[0])
+    assert [str(v) for row in got for v in row] == [
+        str(v) for row in view.astype(object).values.tolist() for v in row
+    ]
+    assert [(r[0], r[3], r[5]) for r in got] == [("a1", 1, "ok"), ("b1", 7, "failed")]
+
+
+HOLD = (
+    "import sys, time, duckdb\n"
+    "con = duckdb.connect(sys.argv[1])\n"
+    "print('held', flush=True)\n"
+    "sys.stdin.readline()\n"
+)
+
+
+def test_a_check_holds_the_database_only_while_it_reads(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from jupyter_lineage.errors import StoreLockedError
+
+    store = DuckDBStore(tmp_path / ".lineage", lock_timeout_s=0.3)
+    writer = JournalWriter(store.journal_dir, "sess1")
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00")
+    writer.close()
+    store.ingest()
+    with store.reading(), store.connect(read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM runs").fetchone() == (1,)
+    # Read, then let go: another process can write the file (a read-only reader would block it).
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store.db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        # While it writes, a check waits for it and then says who holds the file.
+        with (
+            pytest.raises(StoreLockedError, match=rf"locked by process {holder.pid} "),
+            store.reading(),
+            store.connect(read_only=True),
+        ):
+            pass
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # And the store is still good for the next unit of work.
+    rows = stale_rows(store, ["/nb/a.ipynb"], ingest=False)
+    assert [r["execution_id"] for r in rows if r["kind"] == "run"] == ["a1"]
+
+
+def test_the_answers_for_several_notebooks_are_kept_while_the_store_is_unchanged(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from jupyter_lineage.errors import StoreLockedError
+
+    store = DuckDBStore(tmp_path / ".lineage", lock_timeout_s=0.3)
+    writer = JournalWriter(store.journal_dir, "sess1")
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00")
+    writer.close()
+    store.ingest()
+    first = stale_rows(store, ["/nb/a.ipynb"])
+    other = stale_rows(store, ["/nb/other.ipynb"])  # a second notebook's sidebar
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(store.db_path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        # The database is held: both answers come from what was kept, a new question cannot.
+        assert stale_rows(store, ["/nb/a.ipynb"]) == first
+        assert stale_rows(store, ["/nb/other.ipynb"]) == other == []
+        with pytest.raises(StoreLockedError):
+            stale_rows(store, ["/nb/a.ipynb"], links={"a1": "renamed"})
+    finally:
+        assert holder.stdin is not None
+        holder.stdin.close()
+        holder.wait(timeout=30)

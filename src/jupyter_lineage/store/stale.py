@@ -16,13 +16,14 @@ statement returns, as rows of one shape told apart by ``kind``:
 - ``package``: the packages of the targets' environments;
 - ``version``: a model version and its training run.
 
-Deciding what is out of date is ``graph/stale.py``'s, from these rows and the disk.
+Deciding what is out of date is ``graph/staleness.py``'s, from these rows and the disk.
 The ``stale_executions`` view (``schema.sql``) is the part of that answer the record
 alone can give, for any notebook.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -38,14 +39,26 @@ by_source AS (
     SELECT unnest($source_hashes::VARCHAR[]) AS source_hash,
            unnest($source_cells::VARCHAR[]) AS cell
 ),
+-- The notebook's runs, read from the tables rather than the `runs` view (what that view
+-- shows of them, with far less to plan): a run whose result ingest copied onto its row
+-- reads that row alone; the others are joined with their result.
 nb AS MATERIALIZED (
-    SELECT r.execution_id, r.session_id, r.started_at, r.status, r.name, r.execution_count,
-           r.source, r.environment_id,
-           coalesce(r.cell_id, l.cell, s.cell) AS cell
-    FROM runs r
-    LEFT JOIN links l ON l.execution_id = r.execution_id
-    LEFT JOIN by_source s ON s.source_hash = r.source_hash AND r.cell_id IS NULL
-    WHERE list_contains($paths::VARCHAR[], r.notebook_path)
+    SELECT e.execution_id, e.session_id, e.started_at,
+           coalesce(CASE WHEN e.result_event_id IS NOT NULL THEN e.result_status
+                         ELSE r.status END, 'incomplete') AS status,
+           e.name,
+           coalesce(CASE WHEN e.result_event_id IS NOT NULL THEN e.result_execution_count
+                         ELSE r.execution_count END, e.execution_count) AS execution_count,
+           e.source,
+           CASE WHEN e.result_event_id IS NOT NULL THEN e.result_environment_id
+                ELSE r.environment_id END AS environment_id,
+           coalesce(e.cell_id, l.cell, s.cell) AS cell
+    FROM executions e
+    LEFT JOIN (SELECT * FROM execution_results WHERE copied IS NULL) r
+        ON r.execution_id = e.execution_id AND e.result_event_id IS NULL
+    LEFT JOIN links l ON l.execution_id = e.execution_id
+    LEFT JOIN by_source s ON s.source_hash = e.source_hash AND e.cell_id IS NULL
+    WHERE list_contains($paths::VARCHAR[], e.notebook_path)
 ),
 latest AS (
     SELECT * FROM nb WHERE cell IS NOT NULL
@@ -56,10 +69,15 @@ trained AS (
     FROM version_records v JOIN model_records m ON m.model_id = v.model_id
     WHERE v.execution_id IN (SELECT execution_id FROM nb)
 ),
+-- (columns named: on PostgreSQL, QUALIFY becomes a subquery with a column of its own)
 targets AS MATERIALIZED (
-    SELECT * FROM latest
+    SELECT execution_id, session_id, started_at, status, name, execution_count, source,
+           environment_id, cell
+    FROM latest
     UNION
-    SELECT * FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
+    SELECT execution_id, session_id, started_at, status, name, execution_count, source,
+           environment_id, cell
+    FROM nb WHERE execution_id IN (SELECT execution_id FROM trained)
 ),
 -- the values of the notebook's runs, read from the big table once
 vals AS MATERIALIZED (
@@ -150,22 +168,29 @@ def stale_rows(
     # sidebar after a cell, a user after a save) reads no database. The team store's
     # database changes without this process knowing: it is always asked.
     state = _ingested_state(store)
-    key = (state, repr(sorted(params.items()))) if state is not None else None
-    cached = _answers.get(id(store))
-    if key is not None and cached is not None and cached[0] == key and cached[2] is store:
+    key = (id(store), repr(sorted(params.items())))
+    cached = _answers.get(key)
+    if state is not None and cached is not None and cached[0] == state and cached[2] is store:
+        _answers.move_to_end(key)
         return [dict(r) for r in cached[1]]
+    # (Within a unit of work, the unit's one read-only connection.)
     with store.connect(read_only=True) as con:
         cursor = con.execute(STALE_ROWS_SQL, params)
         columns = [d[0] for d in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
-    if key is not None:
-        _answers[id(store)] = (key, rows, store)
+    if state is not None:
+        _answers[key] = (state, rows, store)
+        _answers.move_to_end(key)
+        while len(_answers) > _ANSWERS_KEPT:
+            _answers.popitem(last=False)
     return [dict(r) for r in rows]
 
 
-# The last answer per store object, with the object itself (kept alive, so that its id is
-# not reused while the entry is here).
-_answers: dict[int, tuple[Any, list[dict[str, Any]], Any]] = {}
+# The last answers, per store object and question (a server asks for each notebook whose
+# sidebar is open), with the object itself (kept alive, so that its id is not reused while
+# the entry is here); the least recently asked go first.
+_ANSWERS_KEPT = 16
+_answers: OrderedDict[tuple[int, str], tuple[Any, list[dict[str, Any]], Any]] = OrderedDict()
 
 
 def _ingested_state(store: Any) -> Any:
