@@ -35,7 +35,7 @@ MODEL = "churn-logreg"
 WIDTHS = (1280, 800)
 RUN_TIMEOUT_MS = 240_000
 
-CARD_CELL = f"%lineage_card {MODEL}"
+CARD_CELL = f"%lineage_card {MODEL}@1.0.0"  # a line no quickstart cell has
 GRAPH_CELL = f"%lineage_graph model:{MODEL} --upstream"
 
 # Measured in the page: what the renderer drew, which styles apply, what sticks out,
@@ -177,7 +177,7 @@ def _output(page: Page, source: str) -> Locator:
 
 # A line of each cell that only that cell has.
 GRAPH_LINE = GRAPH_CELL
-CARD_LINE = "with capture_output() as shown:"
+CARD_LINE = CARD_CELL
 
 
 def _check_outputs(page: Page, name: str) -> None:
