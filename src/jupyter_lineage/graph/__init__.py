@@ -293,11 +293,10 @@ def _missing(value: Any) -> bool:
 @dataclass(slots=True)
 class Drawing:
     """What a figure of the lineage draws, before any drawing library: the start node
-    ids, the ``lineage_nodes`` rows (with run details) by node id, the view (nodes merged
-    and chosen, transient values counted) and where each node goes."""
+    ids, the view (nodes merged and chosen, each with its latest run's ``lineage_nodes``
+    row; transient values counted) and where each node goes."""
 
     start: list[str]
-    rows: dict[str, dict[str, Any]]
     view: GraphView
     layout: Layout
 
@@ -308,7 +307,6 @@ class Drawing:
         return graph_data(
             self.view,
             self.layout,
-            rows=self.rows,
             node=node,
             start=self.start,
             direction=direction,
@@ -345,7 +343,7 @@ def drawing_of(
         rows, edges, targets=start, kinds=kinds, collapse=not all_runs, transient=transient
     )
     layout = layered_layout([n.node_id for n in view.nodes], [(s, d) for s, d, _ in view.edges])
-    return Drawing(start, {str(r["node_id"]): r for r in rows}, view, layout)
+    return Drawing(start, view, layout)
 
 
 def figure(

@@ -538,7 +538,6 @@ def graph_data(
     view: GraphView,
     layout: Layout,
     *,
-    rows: Mapping[str, Mapping[str, Any]],
     node: str | None,
     start: Sequence[str],
     direction: str,
@@ -556,11 +555,10 @@ def graph_data(
     positions = layout.positions
     nodes = []
     for n in view.nodes:
-        row = rows.get(n.members[-1], n.row) if n.members else n.row
         x, y = positions[n.node_id]
         nodes.append(
             {
-                **{key: _plain(row.get(key)) for key in GRAPH_NODE_FIELDS},
+                **{key: _plain(n.row.get(key)) for key in GRAPH_NODE_FIELDS},
                 "node_id": n.node_id,  # the edges name the node drawn, not its latest member
                 "label": n.label,
                 "count": n.count,
