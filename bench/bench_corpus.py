@@ -14,7 +14,11 @@ best time over the repetitions (noise only adds time). Figures, for each measure
 corpus's total with capture over its total without (target <= 1.03), the largest extra
 time of any one cell (target <= 20 ms; no cell here makes anywhere near the 1 GB of new
 data that would excuse more) beside how much that cell's own plain runs differed, and the
-median extra time of a cell. Run as ``python bench/bench_corpus.py [--quick]``.
+median extra time of a cell. Then, in CPU time, where the extra goes: the capture's
+hooks (clocked by two more hooks, one just after the capture's ``pre_run_cell`` hook and
+one just before its ``post_run_cell`` hook), the cells' own code between them, and the
+interpreter's garbage collections in the cells (timed through ``gc.callbacks``, with the
+number of full ones). Run as ``python bench/bench_corpus.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -39,25 +43,48 @@ CAPTURE_ON = "%load_ext jupyter_lineage\n%lineage on"
 # after the extension loads), each cell's seconds written out by the last cell.
 CPU_CLOCK_START = """\
 def _clock():
-    import sys, time, types
+    import gc, sys, time, types
     clock = sys.modules["_lineage_bench_clock"] = types.ModuleType("_lineage_bench_clock")
     clock.seconds, clock.started = [], []
+    # The interpreter's collections: seconds spent in them and full ones made, so far.
+    clock.gc = [0.0, 0]
+    clock.gc_start = [0.0]
+    def collecting(phase, info):
+        if phase == "start":
+            clock.gc_start[0] = time.process_time()
+        else:
+            clock.gc[0] += time.process_time() - clock.gc_start[0]
+            clock.gc[1] += info["generation"] == 2
+    gc.callbacks.append(collecting)
+    # The cell's own run, between the capture's hooks: its CPU seconds at start and end.
+    clock.body = [0.0, 0.0]
     def pre(info):
-        clock.started.append((time.process_time(), info.raw_cell))
+        clock.started.append((time.process_time(), *clock.gc, info.raw_cell))
+    def body_began(info):
+        if len(clock.started) == 1:
+            clock.body[0] = time.process_time()
+    def body_ended(result):
+        if len(clock.started) == 1:
+            clock.body[1] = time.process_time()
     def post(result):
         # A cell magic such as %%capture runs its body as a cell of its own, inside.
         if clock.started:
-            began, code = clock.started.pop()
+            began, gc_began, full_began, code = clock.started.pop()
             if not clock.started:
-                clock.seconds.append((code, time.process_time() - began))
-    clock.post = post
+                gc_seconds, full = clock.gc[0] - gc_began, clock.gc[1] - full_began
+                ended = time.process_time()
+                own = clock.body[1] - clock.body[0]
+                clock.seconds.append((code, ended - began, own, gc_seconds, full))
+    clock.post, clock.body_began = post, body_began
     get_ipython().events.register("pre_run_cell", pre)
+    get_ipython().events.register("post_run_cell", body_ended)
 _clock()
 del _clock"""
 CPU_CLOCK_END = """\
 import sys
 clock = sys.modules["_lineage_bench_clock"]
 del clock.started[:-1]  # the cells before this one, which no post_run_cell hook ended
+get_ipython().events.register("pre_run_cell", clock.body_began)
 get_ipython().events.register("post_run_cell", clock.post)
 del clock"""
 CPU_CLOCK_WRITE = """\
@@ -73,9 +100,10 @@ def _stamp(value: str) -> datetime.datetime:
     return datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def run_notebook(source: Path, work: Path, *, capture: bool) -> dict[str, tuple[float, float]]:
+def run_notebook(source: Path, work: Path, *, capture: bool) -> dict[str, dict[str, float]]:
     """Execute a copy of ``source`` in ``work`` in a fresh kernel; per cell id, its wall
-    seconds and its CPU seconds."""
+    seconds, its CPU seconds, the CPU seconds the interpreter's collections took in it and
+    how many of them were full ones."""
     import nbformat
     from nbclient import NotebookClient
 
@@ -108,15 +136,17 @@ def run_notebook(source: Path, work: Path, *, capture: bool) -> dict[str, tuple[
     # seconds out before its own end is clocked).
     ran = [c for c in nb.cells if c.cell_type == "code" and c.id in own and c.source.strip()]
     clocked = json.loads(cpu_file.read_text())[-len(ran) :]
-    assert [code for code, _ in clocked] == [c.source for c in ran]
-    cpu = {c.id: seconds for c, (_, seconds) in zip(ran, clocked, strict=True)}
+    assert [code for code, *_ in clocked] == [c.source for c in ran]
+    cpu = {c.id: clock for c, (_, *clock) in zip(ran, clocked, strict=True)}
     times = {}
     for c in nb.cells:
         if c.cell_type != "code" or c.id not in own:
             continue
         stamps = c.metadata["execution"]
         start, end = stamps["iopub.execute_input"], stamps["shell.execute_reply"]
-        times[c.id] = ((_stamp(end) - _stamp(start)).total_seconds(), cpu[c.id])
+        seconds, body, gc_seconds, full = cpu[c.id]
+        wall = (_stamp(end) - _stamp(start)).total_seconds()
+        times[c.id] = {"wall": wall, "cpu": seconds, "own": body, "gc": gc_seconds, "full": full}
     return times
 
 
@@ -139,10 +169,10 @@ def measure(names: list[str], repeats: int) -> Samples:
                 order = (False, True) if i % 2 == 0 else (True, False)
                 for capture in order:
                     work = Path(tmp) / f"{name}-{'captured' if capture else 'plain'}-{i}"
-                    for cell_id, (wall, cpu) in run_notebook(source, work, capture=capture).items():
-                        measures = by_cell.setdefault(cell_id, {"wall": ([], []), "cpu": ([], [])})
-                        measures["wall"][int(capture)].append(wall)
-                        measures["cpu"][int(capture)].append(cpu)
+                    for cell_id, measured in run_notebook(source, work, capture=capture).items():
+                        measures = by_cell.setdefault(cell_id, {m: ([], []) for m in measured})
+                        for m, value in measured.items():
+                            measures[m][int(capture)].append(value)
             samples[name] = by_cell
     return samples
 
@@ -151,6 +181,7 @@ def rows_from(samples: Samples) -> list[dict[str, Any]]:
     """The figures, in wall time then CPU time: totals, the worst cell, the typical cell;
     and each notebook's wall totals."""
     rows = _figures(samples, "wall", "kernel time") + _figures(samples, "cpu", "kernel CPU time")
+    rows += _parts(samples)
     if len(samples) > 1:
         for name, by_cell in samples.items():
             p_sum = sum(min(m["wall"][0]) for m in by_cell.values())
@@ -167,6 +198,52 @@ def rows_from(samples: Samples) -> list[dict[str, Any]]:
                 }
             )
     return rows
+
+
+def _parts(samples: Samples) -> list[dict[str, Any]]:
+    """Where the extra CPU time goes: the capture's own work in its hooks, and the cells'
+    code between them; the interpreter's collections in each."""
+    measures = [m for by_cell in samples.values() for m in by_cell.values()]
+
+    def total(key: str, captured: int) -> float:
+        return sum(min(m[key][captured]) for m in measures)
+
+    hooks = sum(min(c - o for c, o in zip(m["cpu"][1], m["own"][1], strict=True)) for m in measures)
+    plain_cpu, own_plain, own_captured = total("cpu", 0), total("own", 0), total("own", 1)
+    # Full collections are as many in every run of a notebook; the first run's are counted.
+    full = [sum(int(m["full"][captured][0]) for m in measures) for captured in (0, 1)]
+    gc_time = [total("gc", captured) for captured in (0, 1)]
+    return [
+        {
+            "figure": "  of which the capture's hooks, before and after each cell "
+            "(baseline: the plain CPU time)",
+            "value": round(hooks, 3),
+            "baseline": round(plain_cpu, 3),
+            "ratio": round(hooks / plain_cpu, 3),
+            "unit": "s",
+            "target": "report only",
+            "pass": None,
+        },
+        {
+            "figure": "  and the cells' own code between the hooks, with capture vs plain",
+            "value": round(own_captured, 3),
+            "baseline": round(own_plain, 3),
+            "ratio": round(own_captured / own_plain, 3),
+            "unit": "s",
+            "target": "report only",
+            "pass": None,
+        },
+        {
+            "figure": "  the interpreter's collections in the cells, with capture vs plain "
+            f"({full[1]} full ones vs {full[0]})",
+            "value": round(gc_time[1], 3),
+            "baseline": round(gc_time[0], 3),
+            "ratio": round(gc_time[1] / gc_time[0], 3) if gc_time[0] else None,
+            "unit": "s",
+            "target": "report only",
+            "pass": None,
+        },
+    ]
 
 
 def _figures(samples: Samples, measure: str, what: str) -> list[dict[str, Any]]:

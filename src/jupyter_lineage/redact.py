@@ -31,6 +31,7 @@ is the secret itself.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -102,6 +103,13 @@ def secret_name_kind(name: str) -> str | None:
     ``token_count``, ``pad_token`` and ``password_file`` do not (the secret
     word must end the name).
     """
+    # Names repeat (every event of a kind has the same keys), so each is judged once. A
+    # str subclass is made a plain str first: the cache then runs none of its methods.
+    return _name_kind(name if type(name) is str else str.__str__(name))
+
+
+@functools.lru_cache(maxsize=4096)
+def _name_kind(name: str) -> str | None:
     words = [w.lower() for w in _WORD_SPLIT.split(name) if w]
     if not words:
         return None
@@ -234,12 +242,12 @@ _RULES: tuple[_Rule, ...] = (
     _Rule("aws-access-key", ("akia", "asia"), re.compile(r"A(?:KIA|SIA)[A-Z0-9]{16}\b")),
     _Rule(
         "github-token",
-        ("gh", "github_pat_"),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
         re.compile(r"g(?:h[pousr]_[A-Za-z0-9]{36,255}|ithub_pat_[A-Za-z0-9_]{22,255})"),
     ),
     _Rule(
         "gitlab-token",
-        ("gl",),
+        ("glpat-", "gldt-", "glrt-", "glptt-", "glcbt-", "glft-", "glsoat-"),
         re.compile(r"gl(?:pat|dt|rt|ptt|cbt|ft|soat)-[A-Za-z0-9_\-]{20,}"),
     ),
     _Rule("slack-token", ("xox",), re.compile(r"xox[abposre]-[A-Za-z0-9\-]{10,}")),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import typing
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -736,6 +737,30 @@ def test_the_data_of_an_event_is_a_fresh_dict_of_plain_values() -> None:
     assert all(type(v) is dict for v in data["values"] + data["files"] + data["seeds"])
     # The seed value of a float subclass is written as the number it is, not its text.
     assert data["seeds"][1]["value"] == 0.5 and type(data["seeds"][1]["value"]) is float
+
+
+def test_a_field_holding_structs_holds_a_list_of_them() -> None:
+    """event_data tells such a field by its value (a list whose items are structs), so no
+    other shape may hold one: a single struct, a dict of them, a list mixing them."""
+
+    def mentions_struct(tp: Any) -> bool:
+        if isinstance(tp, type) and issubclass(tp, msgspec.Struct):
+            return True
+        return any(mentions_struct(arg) for arg in typing.get_args(tp))
+
+    def list_of_structs(tp: Any) -> bool:
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        if typing.get_origin(tp) is list:
+            return len(args) == 1 and issubclass(args[0], msgspec.Struct)
+        return len(args) == 1 and list_of_structs(args[0])  # ``list[...] | None``
+
+    holding = []
+    for cls in CATALOGUE.values():
+        for field in msgspec.structs.fields(cls):
+            if mentions_struct(field.type):
+                holding.append(field.name)
+                assert list_of_structs(field.type), (cls.__name__, field.name, field.type)
+    assert {"values", "files", "targets"} <= set(holding)
 
 
 def test_a_journal_that_drops_events_says_so_with_a_catalogue_gap(tmp_path: Path) -> None:

@@ -96,9 +96,12 @@ def _analyse_cached(source: str) -> CellAnalysis:
             (), (), (), (), (), installs, syntax_error=f"{type(exc).__name__}: {exc}"
         )
     expander = _MagicExpander()
-    tree = expander.visit(tree)
+    if "get_ipython" in source:
+        # IPython writes every magic and shell command as a call of get_ipython().
+        tree = expander.visit(tree)
     visitor = _GlobalNames()
     visitor.visit(tree)
+    calls = [node for node in ast.walk(tree) if isinstance(node, ast.Call)]
     binds = tuple(n for n in dict.fromkeys(visitor.stores) if not is_ipython_name(n))
     deletes = tuple(n for n in dict.fromkeys(visitor.dels) if n not in visitor.stores)
     return CellAnalysis(
@@ -106,11 +109,11 @@ def _analyse_cached(source: str) -> CellAnalysis:
         binds=binds,
         deletes=deletes,
         imports=tuple(dict.fromkeys(visitor.imports)),
-        seeds=tuple(_find_seed_calls(tree)),
+        seeds=tuple(_find_seed_calls(calls)),
         installs_packages=installs or any(n in ("pip", "site") for n in visitor.imports),
         commands=tuple(expander.commands),
         scripts=tuple(expander.scripts),
-        native_files=tuple(_find_native_files(tree)),
+        native_files=tuple(_find_native_files(calls)),
     )
 
 
@@ -132,12 +135,10 @@ _NATIVE_IO: dict[str, tuple[str, int, tuple[str, ...]]] = {
 }
 
 
-def _find_native_files(tree: ast.AST) -> list[tuple[str, str, str]]:
+def _find_native_files(calls: list[ast.Call]) -> list[tuple[str, str, str]]:
     """Paths, as a string literal or a plain name, given to calls in ``_NATIVE_IO``."""
     found: list[tuple[str, str, str]] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in calls:
         func = node.func
         name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", None)
         spec = _NATIVE_IO.get(name) if isinstance(name, str) else None
@@ -562,11 +563,9 @@ def _dotted(node: ast.expr) -> str | None:
     return None
 
 
-def _find_seed_calls(tree: ast.AST) -> list[SeedCall]:
+def _find_seed_calls(calls: list[ast.Call]) -> list[SeedCall]:
     found: list[SeedCall] = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Call):
-            continue
+    for node in calls:
         name = _dotted(node.func)
         if not name:
             continue

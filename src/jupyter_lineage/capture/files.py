@@ -8,11 +8,14 @@ one hook is installed per process and does nothing unless a tracker is active.
 from __future__ import annotations
 
 import os
+import re
 import sys
 import tempfile
 import threading
 from collections.abc import Iterable
 
+# Parts os.path.normpath would change: ``.``, ``..``, an empty part.
+_UNNORMAL = re.compile(r"/\.\.?(?:/|$)|//")
 _WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
 
 _lock = threading.Lock()
@@ -41,6 +44,10 @@ class FileTracker:
                 _active.remove(self)
 
     def record(self, path: object, mode: object, flags: object) -> None:
+        if type(path) is str and path.startswith(self._ignore) and not _UNNORMAL.search(path):
+            # The common case, an import reading the interpreter's own files, decided
+            # without normalising the path (a path with ``.``, ``..`` or ``//`` parts is).
+            return
         if isinstance(path, int):
             return  # an already open file descriptor: its path was seen when it was opened
         try:

@@ -56,6 +56,12 @@ import xxhash
 from jupyter_lineage.records import Fingerprint
 from jupyter_lineage.redact import may_contain_secret, redact_text
 
+# An object's identity for the tables of a walk: a function of its address, as id() is, and
+# one to one with it. id() raises an audit event on every call, which every audit hook in
+# the process (the file tracker's among them) is then called for; the walk asks for tens of
+# thousands of identities of a large object.
+_identity = object.__hash__
+
 # Big enough that per-chunk overhead vanishes, small enough that copying one
 # chunk of a non-contiguous array keeps extra memory far below 64 MB.
 _CHUNK_BYTES = 8 << 20
@@ -207,7 +213,7 @@ def _core_type_ids() -> frozenset[int]:
         object.__init__, object().__str__, str.join, dict.__dict__["fromkeys"],
     ]  # fmt: skip
     found += [type(sample) for sample in samples]
-    return frozenset(id(tp) for tp in found)
+    return frozenset(_identity(tp) for tp in found)
 
 
 # Types live as long as the process when they are the interpreter's own, so their ids are theirs.
@@ -217,7 +223,7 @@ _CORE_TYPE_IDS = _core_type_ids()
 def _is_trusted_class(klass: type) -> bool:
     root = _root_of(klass)
     if root == "builtins":
-        return id(klass) in _CORE_TYPE_IDS
+        return _identity(klass) in _CORE_TYPE_IDS
     return root in _TRUSTED_PACKAGES
 
 
@@ -349,7 +355,7 @@ _SCALAR_ENCODERS: dict[type, Callable[[Any], bytes]] = {
 # The same, keyed by the type's id: looking a type up by id never calls its
 # metaclass's __hash__ or __eq__, and builtin types live (at one id) forever.
 _SCALAR_BY_ID: dict[int, Callable[[Any], bytes]] = {
-    id(tp): encode for tp, encode in _SCALAR_ENCODERS.items()
+    _identity(tp): encode for tp, encode in _SCALAR_ENCODERS.items()
 }
 
 # Types pickle handles deterministically by itself; the pickler's per-object
@@ -712,12 +718,12 @@ _TYPE_EQ = _lookup(type, "__eq__")
 def _check_metaclass(tp: type) -> None:
     """Refuse a class whose metaclass overrides __hash__ or __eq__ (a dict lookup would call it)."""
     meta = type(tp)
-    cached = _plain_metaclasses.get(id(meta))
+    cached = _plain_metaclasses.get(_identity(meta))
     if cached is not None and cached[0]() is meta:
         plain = cached[1]
     else:
         plain = _lookup(meta, "__hash__") is _TYPE_HASH and _lookup(meta, "__eq__") is _TYPE_EQ
-        _plain_metaclasses[id(meta)] = (weakref.ref(meta), plain)
+        _plain_metaclasses[_identity(meta)] = (weakref.ref(meta), plain)
     if not plain:
         raise _Unhashable(
             f"the metaclass of {_type_name(tp)} defines __hash__ or __eq__, which are not called "
@@ -794,9 +800,9 @@ class _Walker:
         pairs: list[bytes] = []
         append = pairs.append
         for key, value in items:
-            encode = encoders(id(type(key)))
+            encode = encoders(_identity(type(key)))
             key_digest = digest(key) if encode is None else _xxh3_digest(encode(key))
-            encode = encoders(id(type(value)))
+            encode = encoders(_identity(type(value)))
             append(key_digest + (digest(value) if encode is None else _xxh3_digest(encode(value))))
         self.count(len(pairs))
         return pairs
@@ -804,15 +810,15 @@ class _Walker:
     def plan(
         self, tp: type, stop: type = object, known_extra: Callable[[type], bool] | None = None
     ) -> _Plan:
-        plan = self._plans.get(id(tp))
+        plan = self._plans.get(_identity(tp))
         if plan is None:
-            plan = self._plans[id(tp)] = _make_plan(tp, stop, known_extra)
+            plan = self._plans[_identity(tp)] = _make_plan(tp, stop, known_extra)
             self._seen_types.append(tp)
         return plan
 
     def digest(self, obj: Any) -> bytes:
         """16-byte digest of one value."""
-        encode = _SCALAR_BY_ID.get(id(type(obj)))
+        encode = _SCALAR_BY_ID.get(_identity(type(obj)))
         if encode is not None:
             self._tick -= 1
             if self._tick <= 0:
@@ -828,19 +834,19 @@ class _Walker:
         if self._tick <= 0:
             self._check_clock()
         tp = type(obj)
-        encode = _SCALAR_BY_ID.get(id(tp))
+        encode = _SCALAR_BY_ID.get(_identity(tp))
         if encode is not None:
             h.update(encode(obj))
             return
-        handler = self._handlers.get(id(tp))
+        handler = self._handlers.get(_identity(tp))
         if handler is None:
             if type(tp) is not type:
                 # Before any dict lookup by the type, which would call these.
                 _check_metaclass(tp)
             handler = _EXACT_HANDLERS.get(tp) or _resolve_handler(obj, tp)
-            self._handlers[id(tp)] = handler
+            self._handlers[_identity(tp)] = handler
             self._seen_types.append(tp)
-        key = id(obj)
+        key = _identity(obj)
         active = self._active
         seen = active.get(key)
         if seen is not None:
@@ -886,7 +892,7 @@ class _Walker:
         The first look at a type also checks that matplotlib's code would run
         none of the user's on its instances.
         """
-        key = (id(tp), name)
+        key = (_identity(tp), name)
         found = self._mpl.get(key, _MISSING)
         if found is _MISSING:
             self.mpl_check(tp)
@@ -896,7 +902,7 @@ class _Walker:
 
     def mpl_getters(self, tp: type, names: tuple[str, ...]) -> list[Any]:
         """matplotlib's own methods ``names`` of ``tp`` (None where this version has none)."""
-        key = (id(tp), names)
+        key = (_identity(tp), names)
         found = self._mpl.get(key)
         if found is None:
             found = []
@@ -909,7 +915,7 @@ class _Walker:
         return found  # type: ignore[no-any-return]
 
     def mpl_check(self, tp: type) -> None:
-        key = (id(tp), "")
+        key = (_identity(tp), "")
         problem = self._mpl.get(key, _MISSING)
         if problem is _MISSING:
             problem = self._mpl[key] = _mpl_subclass_problem(tp)
@@ -929,7 +935,7 @@ def _feed_sequence(walker: _Walker, h: Any, tag: bytes, n: int, items: Iterable[
     # Scalars inline (the hot case), counted in batches between looks at the clock.
     pending = 0
     for item in items:
-        encode = encoders(id(type(item)))
+        encode = encoders(_identity(type(item)))
         if encode is None:
             feed(h, item)
         else:
@@ -1048,7 +1054,7 @@ def _feed_attributes(walker: _Walker, h: Any, state: dict[Any, Any]) -> None:
 def _feed_object(walker: _Walker, h: Any, obj: Any) -> None:
     """An object of a class with no reader: its type, then its slots and ``__dict__``."""
     tp = type(obj)
-    plan = walker._plans.get(id(tp)) or walker.plan(tp)
+    plan = walker._plans.get(_identity(tp)) or walker.plan(tp)
     if plan.note is not None:
         raise _Unhashable(plan.note)
     if plan.pickle:
@@ -1367,12 +1373,12 @@ def _dtype_token(dtype: Any) -> bytes:
     if dtype.fields is not None or dtype.subdtype is not None:
         # repr(descr) costs tens of microseconds; a forest's trees repeat one dtype.
         names = dtype.names
-        cached = _dtype_tokens.get(id(dtype))
+        cached = _dtype_tokens.get(_identity(dtype))
         if cached is not None and cached[0] is dtype and cached[1] is names:
             return cached[2]
         token = repr(dtype.descr).encode()
         if len(_dtype_tokens) < 1024:
-            _dtype_tokens[id(dtype)] = (dtype, names, token)
+            _dtype_tokens[_identity(dtype)] = (dtype, names, token)
         return token
     return (repr(dtype) if dtype.kind == "T" else dtype.str).encode()
 
@@ -1458,11 +1464,11 @@ def _feed_numpy_scalar(walker: _Walker, h: Any, obj: Any) -> None:
     data = obj.tobytes()
     prefix = _type_tag(tp) + b"a" + _pack_q(len(token)) + token + _pack_q(len(data))
     h.update(prefix + data)
-    if dtype.kind in "biufc" and id(tp) not in _SCALAR_BY_ID:
+    if dtype.kind in "biufc" and _identity(tp) not in _SCALAR_BY_ID:
         # Booleans, integers, floats and complex numbers have one dtype per type, so
         # from now on they are encoded like Python's scalars: a prefix and their bytes.
         # (numpy's scalar types live as long as the process, so their id is theirs.)
-        _SCALAR_BY_ID[id(tp)] = _numpy_encoder(prefix)
+        _SCALAR_BY_ID[_identity(tp)] = _numpy_encoder(prefix)
 
 
 def _numpy_encoder(prefix: bytes) -> Callable[[Any], bytes]:
@@ -1652,9 +1658,9 @@ def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
         h.update(_pack_q(rows) + _pack_q(columns))
         walker.feed_sub(h, b"c", _feed_pandas_index, obj.columns)
         walker.feed_sub(h, b"i", _feed_pandas_index, obj.index)
+        column = _column_reader(obj)
         for position in range(columns):
-            values = obj.iloc[:, position].array
-            walker.feed_sub(h, b"v", _feed_pandas_values, values)
+            walker.feed_sub(h, b"v", _feed_pandas_values, column(position))
     elif issubclass(tp, pd.Series):
         _feed_type_tag(h, tp)
         walker.feed(h, obj.name)
@@ -1668,6 +1674,24 @@ def _feed_pandas(walker: _Walker, h: Any, obj: Any) -> None:
     else:
         # Timestamps, offsets, dtypes...: pandas' own types, read like any other.
         _feed_object(walker, h, obj)
+
+
+def _column_reader(frame: Any) -> Callable[[int], Any]:
+    """A function of a column's position giving its values as ``Series.array`` would, read
+    from the frame's block manager: ``frame.iloc[:, i]`` builds a Series for each column,
+    which costs thirty times more."""
+    pd = sys.modules["pandas"]
+    np = sys.modules["numpy"]
+    values_at = getattr(getattr(frame, "_mgr", None), "iget_values", None)
+    if values_at is None:
+        return lambda position: frame.iloc[:, position].array
+
+    def column(position: int) -> Any:
+        values = values_at(position)
+        # A NumPy column is wrapped as Series.array wraps it, so its digest is the same.
+        return pd.arrays.NumpyExtensionArray(values) if type(values) is np.ndarray else values
+
+    return column
 
 
 # What pandas keeps in a frame's or series' __dict__ besides the user's attributes.
@@ -2061,9 +2085,9 @@ def _feed_mpl_artist(walker: _Walker, h: Any, artist: Any) -> None:
     tp = type(artist)
     walker.mpl_check(tp)
     _feed_type_tag(h, tp)
-    is_3d = walker._mpl.get((id(tp), "3d"))
+    is_3d = walker._mpl.get((_identity(tp), "3d"))
     if is_3d is None:
-        is_3d = walker._mpl[(id(tp), "3d")] = _is_mpl_3d(tp)
+        is_3d = walker._mpl[(_identity(tp), "3d")] = _is_mpl_3d(tp)
     if is_3d:
         axes = sys.modules.get("matplotlib.axes")
         if axes is not None and issubclass(tp, axes.Axes):
@@ -2457,13 +2481,13 @@ _slow_types: dict[int, weakref.ref[type]] = {}
 
 
 def _timed_out_before(tp: type) -> bool:
-    ref = _slow_types.get(id(tp))
+    ref = _slow_types.get(_identity(tp))
     return ref is not None and ref() is tp
 
 
 def _remember_timeout(tp: type) -> None:
     try:
-        _slow_types[id(tp)] = weakref.ref(tp)
+        _slow_types[_identity(tp)] = weakref.ref(tp)
     except TypeError:
         pass
 
