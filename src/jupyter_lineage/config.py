@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,9 @@ STORE_DIR_ENV = "JUPYTER_LINEAGE_DIR"
 STORE_DIR_NAME = ".lineage"
 DB_FILE_NAME = "lineage.duckdb"
 JOURNAL_DIR_NAME = "journal"
+# Derived data kept beside the database so a new process need not open it (what the last
+# ingest stored, the last out-of-date answers): rewritten at will, safe to delete.
+ANSWERS_DIR_NAME = "answers"
 
 
 def notebook_path_from_env() -> str | None:
@@ -315,3 +319,21 @@ def write_team_store_url(store_dir: str | os.PathLike[str], url: str | None) -> 
         # A JSON string is a valid TOML basic string.
         path.write_text(f"store = {json.dumps(url)}\n", encoding="utf-8")
     return path
+
+
+def write_atomically(path: Path, text: str) -> bool:
+    """Replace ``path`` with ``text`` in one step (its directory made if need be), so a reader
+    sees the old file or the new one, never half of one; False if it cannot be written."""
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
+    except OSError:
+        return False  # a store this process may read but not write: kept in memory only
+    return True

@@ -355,3 +355,55 @@ def test_the_answers_for_several_notebooks_are_kept_while_the_store_is_unchanged
         assert holder.stdin is not None
         holder.stdin.close()
         holder.wait(timeout=30)
+
+
+def test_a_new_process_takes_the_kept_answer_while_the_store_is_as_it_was(tmp_path: Path) -> None:
+    """The first question of a process opens no database when the last answer, kept beside
+    it, was read from these very journals and this very file; anything else asks again."""
+    from jupyter_lineage.store import stale as stale_module
+
+    root = tmp_path / ".lineage"
+    writer = JournalWriter(root / "journal", "sess1")
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00", values=[("x", "output", "assigned", "f1")])
+    cell(writer, "b1", "b", "2026-01-01T00:00:02.5+00:00", values=[("x", "input", "read", "f1")])
+    writer.close()
+
+    def new_process() -> DuckDBStore:
+        stale_module._answers.clear()  # what a process keeps in memory, gone with it
+        return DuckDBStore(root, lock_timeout_s=2)
+
+    def canon(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # The statement gives its rows in no set order.
+        return sorted(rows, key=lambda r: (r["kind"], str(r["execution_id"]), str(r["a"])))
+
+    asked = stale_rows(new_process(), ["/nb/a.ipynb"])
+    assert {r["execution_id"] for r in asked if r["kind"] == "run"} == {"a1", "b1"}
+    (kept_file,) = (root / "answers").glob("stale-*.json")
+
+    store = new_process()
+    assert canon(stale_rows(store, ["/nb/a.ipynb"])) == canon(asked)  # timestamps as timestamps
+    assert store.connections_opened == 0
+    assert store.ingest().events == 0 and store.connections_opened == 0  # known to be stored
+    # Another question is another answer: asked of the database.
+    store = new_process()
+    assert stale_rows(store, ["/nb/other.ipynb"]) == [] and store.connections_opened > 0
+
+    # A journal grew: the kept answer no longer holds, the new run is in the next one.
+    later = JournalWriter(root / "journal", "sess2")
+    cell(later, "a2", "a", "2026-01-02T00:00:01+00:00", values=[("x", "output", "assigned", "f2")])
+    later.close()
+    store = new_process()
+    rows = stale_rows(store, ["/nb/a.ipynb"])
+    assert {r["execution_id"] for r in rows if r["kind"] == "run"} == {"a2", "b1"}
+    assert store.connections_opened > 0
+
+    # Unreadable, from another version, or of another database: asked again, same answer.
+    for damage in (
+        lambda text: text[: len(text) // 2],
+        lambda text: text.replace('"version":"', '"version":"0.0.0-other'),
+        lambda text: text.replace('"state":[[', '"state":[[["journal-gone.jsonl",1],'),
+    ):
+        kept_file.write_text(damage(kept_file.read_text()))
+        store = new_process()
+        assert canon(stale_rows(store, ["/nb/a.ipynb"])) == canon(rows)
+        assert store.connections_opened > 0

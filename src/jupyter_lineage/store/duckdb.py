@@ -16,6 +16,7 @@ versions are ``schema.py``'s.
 from __future__ import annotations
 
 import gc
+import json
 import os
 import random
 import re
@@ -26,7 +27,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..config import DB_FILE_NAME, JOURNAL_DIR_NAME
+from .._version import __version__
+from ..config import ANSWERS_DIR_NAME, DB_FILE_NAME, JOURNAL_DIR_NAME, write_atomically
 from ..errors import QueryError, SchemaVersionError, StoreError, StoreLockedError
 from ..journal import iter_raw_lines, journal_files
 from .base import StoreQueries, UnitOfWork, result_rows
@@ -212,12 +214,16 @@ class DuckDBStore(StoreQueries):
         ) or self.unit.borrowed:
             # (A read of this unit of work is under way: it goes on with what is stored.)
             return report
+        if not self._ingested_sizes and self._kept_state() == (sizes, self._db_stamp()):
+            # A process that has not ingested yet: the last ingest (of any process) left the
+            # journals' sizes and the database's stamp beside it, and both are still so.
+            self._ingested_sizes, self._ingested_stamp = sizes, self._db_stamp()
+            return report
         if self.unit.depth and not self._ingested_sizes and self._all_stored(sizes):
             # A unit of work reads with one connection: when its read-only connection
             # finds every journal stored, no read-write one is opened just to see that
             # (once per process: later, the sizes this process ingested tell).
-            self._ingested_sizes = sizes
-            self._ingested_stamp = self._db_stamp()
+            self._mark_ingested(sizes)
             return report
         with self.connect() as con:
             self._ensure_schema(con)
@@ -244,9 +250,34 @@ class DuckDBStore(StoreQueries):
                     report.events += self._flush(con, staged, report)
                 if progress and (writing is not None or staged.positions):
                     progress(report.events)
-        self._ingested_sizes = sizes
-        self._ingested_stamp = self._db_stamp()
+        self._mark_ingested(sizes)
         return report
+
+    # The journals' sizes and the database file's stamp after the last ingest, kept beside
+    # the database (with this package's version, whose schema the file then has), so that a
+    # new process knows nothing is new without opening it: creating a DuckDB instance takes
+    # some 12 ms. Derived data, rewritten by every ingest; a stale or missing one costs a
+    # connection, never a wrong answer, as both must still hold to be taken.
+    def _state_path(self) -> Path:
+        return self.root / ANSWERS_DIR_NAME / "ingested.json"
+
+    def _mark_ingested(self, sizes: dict[str, int]) -> None:
+        self._ingested_sizes, self._ingested_stamp = sizes, self._db_stamp()
+        if self._ingested_stamp is None or any(size < 0 for size in sizes.values()):
+            return
+        state = {"version": __version__, "sizes": sizes, "stamp": self._ingested_stamp}
+        write_atomically(self._state_path(), json.dumps(state, separators=(",", ":")))
+
+    def _kept_state(self) -> tuple[dict[str, int], tuple[int, int]] | None:
+        try:
+            kept = json.loads(self._state_path().read_bytes())
+            if kept.get("version") != __version__:
+                return None
+            sizes = {str(name): int(size) for name, size in kept["sizes"].items()}
+            mtime_ns, size = kept["stamp"]
+            return sizes, (int(mtime_ns), int(size))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return None
 
     def _all_stored(self, sizes: dict[str, int]) -> bool:
         """Whether the file holds every journal to its end, in this package's schema."""

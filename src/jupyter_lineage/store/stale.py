@@ -23,9 +23,16 @@ alone can give, for any notebook.
 
 from __future__ import annotations
 
+import datetime
+import hashlib
+import json
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from .._version import __version__
+from ..config import ANSWERS_DIR_NAME, write_atomically
 
 if TYPE_CHECKING:
     from . import Store
@@ -161,6 +168,8 @@ def stale_rows(
         "source_hashes": list(sources),
         "source_cells": list(sources.values()),
     }
+    question = repr(sorted(params.items()))
+    key = (id(store), question)
     if ingest:
         store.ingest()
     # The rows are a function of the database and the parameters: while the journals and
@@ -168,22 +177,32 @@ def stale_rows(
     # sidebar after a cell, a user after a save) reads no database. The team store's
     # database changes without this process knowing: it is always asked.
     state = _ingested_state(store)
-    key = (id(store), repr(sorted(params.items())))
     cached = _answers.get(key)
     if state is not None and cached is not None and cached[0] == state and cached[2] is store:
         _answers.move_to_end(key)
         return [dict(r) for r in cached[1]]
+    # Not asked in this process yet: the answer kept beside the database, if it was read
+    # from the database as it is now.
+    kept = _kept_answer(store, question, state) if state is not None else None
+    if kept is not None:
+        _remember(key, state, kept, store)
+        return [dict(r) for r in kept]
     # (Within a unit of work, the unit's one read-only connection.)
     with store.connect(read_only=True) as con:
         cursor = con.execute(STALE_ROWS_SQL, params)
         columns = [d[0] for d in cursor.description or ()]
         rows = [dict(zip(columns, row, strict=True)) for row in cursor.fetchall()]
     if state is not None:
-        _answers[key] = (state, rows, store)
-        _answers.move_to_end(key)
-        while len(_answers) > _ANSWERS_KEPT:
-            _answers.popitem(last=False)
+        _remember(key, state, rows, store)
+        _keep_answer(store, question, state, rows)
     return [dict(r) for r in rows]
+
+
+def _remember(key: tuple[int, str], state: Any, rows: list[dict[str, Any]], store: Any) -> None:
+    _answers[key] = (state, rows, store)
+    _answers.move_to_end(key)
+    while len(_answers) > _ANSWERS_KEPT:
+        _answers.popitem(last=False)
 
 
 # The last answers, per store object and question (a server asks for each notebook whose
@@ -201,6 +220,61 @@ def _ingested_state(store: Any) -> Any:
     if not sizes or stamp_of is None or stamp_of() != getattr(store, "_ingested_stamp", None):
         return None
     return (tuple(sorted(sizes.items())), stamp_of())
+
+
+# -- the last answers, kept beside the database ---------------------------------------------
+#
+# A process's first question (the command line, a server just started) would open the
+# database, and creating a DuckDB instance alone takes some 12 ms before the statement runs.
+# So each answer is also written to ``answers/stale-<digest of the statement and the
+# question>.json`` in the store directory, with the journals' sizes and the database's stamp
+# it was read at, and the version of this package. A process whose store is in that state
+# (which the store itself knows without a connection: ``DuckDBStore.ingest``) takes it: the
+# statement would give the same rows. It is derived data, rewritten at will and never read
+# as the record; deleting the directory costs only the next question's time.
+
+
+def _answer_path(store: Any, question: str) -> Path | None:
+    root = getattr(store, "root", None)
+    if root is None or getattr(store, "_db_stamp", None) is None:
+        return None  # the team store: its database changes without this process knowing
+    digest = hashlib.sha256(f"{STALE_ROWS_SQL}\0{question}".encode()).hexdigest()[:32]
+    return Path(root) / ANSWERS_DIR_NAME / f"stale-{digest}.json"
+
+
+def _kept_answer(store: Any, question: str, state: Any) -> list[dict[str, Any]] | None:
+    """The kept answer to ``question``, if it was read when the store was in ``state``."""
+    path = _answer_path(store, question)
+    if path is None:
+        return None
+    try:
+        kept = json.loads(path.read_bytes())
+        if kept.get("version") != __version__ or _state_from_json(kept["state"]) != state:
+            return None
+        rows: list[dict[str, Any]] = kept["rows"]
+        for row in rows:
+            if row.get("started_at") is not None:
+                row["started_at"] = datetime.datetime.fromisoformat(row["started_at"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # none kept, another version's, or unreadable: ask the database
+    return rows
+
+
+def _keep_answer(store: Any, question: str, state: Any, rows: list[dict[str, Any]]) -> None:
+    path = _answer_path(store, question)
+    if path is None:
+        return
+    body = json.dumps(
+        {"version": __version__, "state": state, "rows": rows},
+        default=lambda value: value.isoformat(),  # started_at, a timestamp
+        separators=(",", ":"),
+    )
+    write_atomically(path, body)
+
+
+def _state_from_json(value: Any) -> Any:
+    sizes, stamp = value
+    return (tuple((name, size) for name, size in sizes), tuple(stamp) if stamp else None)
 
 
 RECORDED_NOTEBOOKS_SQL = """
