@@ -214,10 +214,10 @@ class DuckDBStore(StoreQueries):
         ) or self.unit.borrowed:
             # (A read of this unit of work is under way: it goes on with what is stored.)
             return report
-        if not self._ingested_sizes and self._kept_state() == (sizes, self._db_stamp()):
+        if not self._ingested_sizes and self._kept_state_is(sizes, stamp := self._db_stamp()):
             # A process that has not ingested yet: the last ingest (of any process) left the
             # journals' sizes and the database's stamp beside it, and both are still so.
-            self._ingested_sizes, self._ingested_stamp = sizes, self._db_stamp()
+            self._ingested_sizes, self._ingested_stamp = sizes, stamp
             return report
         if self.unit.depth and not self._ingested_sizes and self._all_stored(sizes):
             # A unit of work reads with one connection: when its read-only connection
@@ -265,19 +265,15 @@ class DuckDBStore(StoreQueries):
         self._ingested_sizes, self._ingested_stamp = sizes, self._db_stamp()
         if self._ingested_stamp is None or any(size < 0 for size in sizes.values()):
             return
-        state = {"version": __version__, "sizes": sizes, "stamp": self._ingested_stamp}
+        state = _kept_state(sizes, self._ingested_stamp)
         write_atomically(self._state_path(), json.dumps(state, separators=(",", ":")))
 
-    def _kept_state(self) -> tuple[dict[str, int], tuple[int, int]] | None:
+    def _kept_state_is(self, sizes: dict[str, int], stamp: tuple[int, int] | None) -> bool:
         try:
             kept = json.loads(self._state_path().read_bytes())
-            if kept.get("version") != __version__:
-                return None
-            sizes = {str(name): int(size) for name, size in kept["sizes"].items()}
-            mtime_ns, size = kept["stamp"]
-            return sizes, (int(mtime_ns), int(size))
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
+        except (OSError, ValueError):
+            return False  # none kept, or unreadable
+        return stamp is not None and kept == _kept_state(sizes, stamp)
 
     def _all_stored(self, sizes: dict[str, int]) -> bool:
         """Whether the file holds every journal to its end, in this package's schema."""
@@ -515,6 +511,11 @@ def _is_damage(exc: Exception) -> bool:
     if isinstance(exc, (duckdb.IOException, duckdb.InternalException, duckdb.FatalException)):
         return True
     return "corrupt" in str(exc).lower()
+
+
+def _kept_state(sizes: dict[str, int], stamp: tuple[int, int]) -> dict[str, Any]:
+    """What ``answers/ingested.json`` holds, as JSON reads it back."""
+    return {"version": __version__, "sizes": sizes, "stamp": list(stamp)}
 
 
 def _size(path: Path) -> int:

@@ -249,7 +249,8 @@ def _kept_answer(store: Any, question: str, state: Any) -> list[dict[str, Any]] 
         return None
     try:
         kept = json.loads(path.read_bytes())
-        if kept.get("version") != __version__ or _state_from_json(kept["state"]) != state:
+        # (the state as JSON reads it back: its tuples as lists)
+        if kept.get("version") != __version__ or kept["state"] != json.loads(json.dumps(state)):
             return None
         rows: list[dict[str, Any]] = kept["rows"]
         for row in rows:
@@ -270,11 +271,6 @@ def _keep_answer(store: Any, question: str, state: Any, rows: list[dict[str, Any
         separators=(",", ":"),
     )
     write_atomically(path, body)
-
-
-def _state_from_json(value: Any) -> Any:
-    sizes, stamp = value
-    return (tuple((name, size) for name, size in sizes), tuple(stamp) if stamp else None)
 
 
 RECORDED_NOTEBOOKS_SQL = """
