@@ -260,3 +260,22 @@ def test_status_and_sql_magics(run_cells) -> None:
     assert "1" in run.text(3)
     assert run.text(4) == "['a']"
     assert "capture on" in run.text(5)
+
+
+def test_lineage_on_reads_the_environment_before_the_first_cell(run_cells) -> None:
+    # Turning capture on opens the journal and records the environment, so the first
+    # captured cell neither runs git nor waits for it; that cell points at this record.
+    run = run_cells(
+        [
+            "%load_ext jupyter_lineage\n%lineage on",
+            "x = 1",
+        ]
+    )
+    journals = list((run.path.parent / ".lineage" / "journal").glob("*.jsonl"))
+    assert len(journals) == 1
+    events = [json.loads(line) for line in journals[0].read_text().splitlines()]
+    types = [e["type"] for e in events]
+    assert types[:3] == ["session_start", "environment", "cell_start"], types
+    environment_id = events[1]["data"]["environment_id"]
+    ends = [e["data"] for e in events if e["type"] == "cell_end"]
+    assert [e["environment_id"] for e in ends] == [environment_id]

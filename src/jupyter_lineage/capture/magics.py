@@ -85,6 +85,7 @@ class LineageMagics(Magics):
         rec = self.recorder
         if word == "on":
             rec.auto = True
+            rec.prepare()
         elif word == "off":
             rec.auto = False
         state = "on (every cell)" if rec.auto else "off (only %%lineage cells)"

@@ -141,6 +141,21 @@ class Recorder:
         """Print a one-line capture warning the first time a kind of problem happens."""
         self.session.warn_once(key, message)
 
+    def prepare(self) -> None:
+        """Get ready to capture, so the first captured cell costs what any other does.
+
+        ``%lineage on`` calls it: the session's journal is opened, the environment is
+        read (git runs here) and recorded, and the paths capture ignores are worked
+        out. Never raises: whatever fails here is done, and reported, by the first cell.
+        """
+        try:
+            if self._ignored_paths is None:
+                self._ignored_paths = ignored_prefixes([str(self.session.store_dir)])
+            self.session.journal()
+            self._environment_id(None, [])
+        except Exception:
+            pass
+
     # -- the cell's life -----------------------------------------------------
 
     def begin(
@@ -505,15 +520,17 @@ class Recorder:
             )
         )
 
-    def _environment_id(self, analysis: CellAnalysis, errors: list[str]) -> str | None:
+    def _environment_id(self, analysis: CellAnalysis | None, errors: list[str]) -> str | None:
+        """The environment a cell ran in (``None``: before any cell), recorded once."""
+        installs = analysis is not None and analysis.installs_packages
         try:
-            if analysis.installs_packages:
+            if installs:
                 self.environment.invalidate()
             now = time.monotonic()
             if (
                 self._current_environment is None
-                or analysis.installs_packages
-                or analysis.imports
+                or installs
+                or (analysis is not None and analysis.imports)
                 or now - self._environment_checked > ENVIRONMENT_RECHECK_S
             ):
                 # Checking for change costs ~40 µs of stat calls: do it at most
