@@ -18,7 +18,10 @@ median extra time of a cell. Then, in CPU time, where the extra goes: the captur
 hooks (clocked by two more hooks, one just after the capture's ``pre_run_cell`` hook and
 one just before its ``post_run_cell`` hook), the cells' own code between them, and the
 interpreter's garbage collections in the cells (timed through ``gc.callbacks``, with the
-number of full ones). Run as ``python bench/bench_corpus.py [--quick]``.
+number of full ones), with the most the hooks took in one cell and the largest extra CPU time
+of one cell leaving the collections out: when a collection falls depends on every object the
+process made before, so any extension moves some from one cell to another. Run as
+``python bench/bench_corpus.py [--quick]``.
 """
 
 from __future__ import annotations
@@ -209,6 +212,19 @@ def _parts(samples: Samples) -> list[dict[str, Any]]:
         return sum(min(m[key][captured]) for m in measures)
 
     hooks = sum(min(c - o for c, o in zip(m["cpu"][1], m["own"][1], strict=True)) for m in measures)
+    cells = [(nb, cid, m) for nb, by_cell in samples.items() for cid, m in by_cell.items()]
+
+    def hooks_of(m: dict[str, Any]) -> float:
+        return min(c - o for c, o in zip(m["cpu"][1], m["own"][1], strict=True))
+
+    def without_collections(m: dict[str, Any], captured: int) -> float:
+        return min(c - g for c, g in zip(m["cpu"][captured], m["gc"][captured], strict=True))
+
+    hooks_nb, hooks_cell, hooks_m = max(cells, key=lambda x: hooks_of(x[2]))
+    extra_nb, extra_cell, extra_m = max(
+        cells, key=lambda x: without_collections(x[2], 1) - without_collections(x[2], 0)
+    )
+    extra_ms = (without_collections(extra_m, 1) - without_collections(extra_m, 0)) * 1e3
     plain_cpu, own_plain, own_captured = total("cpu", 0), total("own", 0), total("own", 1)
     # Full collections are as many in every run of a notebook; the first run's are counted.
     full = [sum(int(m["full"][captured][0]) for m in measures) for captured in (0, 1)]
@@ -230,6 +246,25 @@ def _parts(samples: Samples) -> list[dict[str, Any]]:
             "baseline": round(own_plain, 3),
             "ratio": round(own_captured / own_plain, 3),
             "unit": "s",
+            "target": "report only",
+            "pass": None,
+        },
+        {
+            "figure": f"  the most the capture's hooks took in one cell ({hooks_nb}, cell {hooks_cell})",
+            "value": round(hooks_of(hooks_m) * 1e3, 1),
+            "baseline": None,
+            "ratio": None,
+            "unit": "ms",
+            "target": "report only",
+            "pass": None,
+        },
+        {
+            "figure": "  largest extra CPU time of one cell leaving out the interpreter's "
+            f"collections ({extra_nb}, cell {extra_cell})",
+            "value": round(extra_ms, 1),
+            "baseline": round(without_collections(extra_m, 0) * 1e3, 1),
+            "ratio": None,
+            "unit": "ms",
             "target": "report only",
             "pass": None,
         },

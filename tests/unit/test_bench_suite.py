@@ -42,7 +42,8 @@ def test_corpus_figures_from_best_cell_times() -> None:
         # The cell's own code: the plain CPU time, and 1 ms less than the captured one
         # (the capture's hooks); 2 ms of collections in each run, one full one if captured.
         own = (cpu[0], [c - 0.001 for c in cpu[1]])
-        return {"wall": wall, "cpu": cpu, "own": own, "gc": ([0.002] * 2, [0.002] * 2),
+        gc = ([0.002] * len(cpu[0]), [0.002] * len(cpu[1]))
+        return {"wall": wall, "cpu": cpu, "own": own, "gc": gc,
                 "full": ([0] * len(cpu[0]), [1] * len(cpu[1]))}  # fmt: skip
 
     samples = {
@@ -53,7 +54,8 @@ def test_corpus_figures_from_best_cell_times() -> None:
         "b": {"z": cell(([0.5, 0.5], [0.5, 0.5]), ([0.4, 0.4], [0.4, 0.4]))},
     }
     rows = corpus.rows_from(samples)
-    total, worst, typical, cpu_total, cpu_worst, cpu_typical, hooks, own, gc, *per_notebook = rows
+    total, worst, typical, cpu_total, cpu_worst, cpu_typical, hooks, own, *rest = rows
+    most_hooks, without_gc, gc, *per_notebook = rest
     assert (total["value"], total["baseline"]) == (1.545, 1.51)
     assert "best of 2" in total["figure"] and "kernel time" in total["figure"]
     assert total["pass"] is True  # 1.545 s is within 3% of 1.51 s
@@ -69,6 +71,11 @@ def test_corpus_figures_from_best_cell_times() -> None:
     # Where the CPU time went: 1 ms of hooks in each of the 3 cells, the rest in the cells.
     assert (hooks["value"], hooks["baseline"]) == (0.003, 1.209)
     assert (own["value"], own["baseline"]) == (1.218, 1.209)
+    # Each cell's hooks took 1 ms (the first such cell is named); leaving out the 2 ms of
+    # collections, cell x's best CPU time is 10 ms more with capture.
+    assert most_hooks["value"] == 1.0 and "(a, cell x)" in most_hooks["figure"]
+    assert without_gc["value"] == 10.0 and "(a, cell x)" in without_gc["figure"]
+    assert without_gc["baseline"] == 798.0
     assert "3 full ones vs 0" in gc["figure"] and gc["ratio"] == 1.0
     assert [r["ratio"] for r in per_notebook] == [round(1.045 / 1.01, 3), 1.0]
     one = {"b": {"z": cell(([0.5], [0.51]), ([0.4], [0.41]))}}
