@@ -485,6 +485,9 @@ In order, the first that applies:
 A `.lineage` counts when it holds journals, a database or a `config.toml`. With several stores
 below and none here or above, the command stops with a one-line error listing them and how to
 pick one (`--store PATH`, or `cd` into its directory); with none anywhere, it says how to make one.
+A command that only reads (`sql`, `info`, `card`, `stale`, `graph`, ...) stops with a one-line error
+when `--store` or `$JUPYTER_LINEAGE_DIR` names a directory that does not exist, rather than make a
+new, empty store at a mistyped path.
 `migrate` makes `./.lineage` when there is none, and with a team store configured `./.lineage`
 holds the local journals.
 

@@ -38,6 +38,15 @@ def _shown_path(path: Path, cwd: Path) -> str:
         return str(path)
 
 
+# Commands that only read what was recorded: a store they are pointed at must exist.
+_READING_COMMANDS = frozenset(
+    {
+        "sql", "info", "ingest", "rebuild", "forget", "verify", "reproduce", "diff",
+        "stale", "card", "bom", "openlineage", "graph",
+    }
+)  # fmt: skip
+
+
 def _locate_store(args: argparse.Namespace) -> None:
     """Set ``args.store`` to the store this command works on, found as git finds its directory.
 
@@ -49,6 +58,17 @@ def _locate_store(args: argparse.Namespace) -> None:
 
     found = find_store_dir(args.store)
     if found is not None:
+        if (
+            args.command in _READING_COMMANDS
+            and not found.path.exists()
+            and not (getattr(args, "team_store", None) or os.environ.get(STORE_URL_ENV))
+            and not getattr(args, "beside_notebook", False)
+        ):
+            # A mistyped path would otherwise become a new, empty store that answers nothing.
+            raise UsageError(
+                f"no store at {found.path} (from {found.found_by}): nothing was recorded there; "
+                "check the path, or run a notebook with %load_ext jupyter_lineage first"
+            )
         args.store = str(found.path)
         return
     cwd = Path.cwd().resolve()
@@ -942,6 +962,7 @@ def main(argv: list[str] | None = None) -> int:
             from .config import resolve_store_dir
 
             args.store = str(resolve_store_dir(None, os.path.abspath(args.notebook)))
+            args.beside_notebook = True  # none there yet: every cell is "never captured"
         if args.command != "run":  # run puts the store beside its notebook, as a kernel does
             _locate_store(args)
         with _unit_of_work(args):

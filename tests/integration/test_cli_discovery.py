@@ -100,6 +100,27 @@ def test_store_after_any_command(
     assert "no store" not in err and err.startswith("jupyter-lineage: ")
 
 
+def test_a_reading_command_pointed_at_no_store_says_so_and_makes_none(
+    home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    typo = home / "projcet" / ".lineage"
+    for args in (
+        ["--store", str(typo), "sql", "SELECT 1"],
+        ["card", "churn", "--store", str(typo)],
+        ["graph", "upstream", "var:x", "--store", str(typo)],
+    ):
+        err = failure(args, home, capsys, monkeypatch)
+        assert f"no store at {typo} (from --store)" in err, err
+    monkeypatch.setenv("JUPYTER_LINEAGE_DIR", str(typo))
+    err = failure(["info"], home, capsys, monkeypatch)
+    assert "(from $JUPYTER_LINEAGE_DIR)" in err
+    assert not typo.parent.exists()
+    # Making a store there is still what migrate is for.
+    monkeypatch.delenv("JUPYTER_LINEAGE_DIR")
+    assert main(["--store", str(typo), "migrate"]) == 0
+    assert info_store(["--store", str(typo)], home, capsys, monkeypatch) == typo
+
+
 def test_the_walk_up_finds_a_parents_store_from_deep_inside(
     home: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
