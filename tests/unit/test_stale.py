@@ -407,3 +407,25 @@ def test_a_new_process_takes_the_kept_answer_while_the_store_is_as_it_was(tmp_pa
         store = new_process()
         assert canon(stale_rows(store, ["/nb/a.ipynb"])) == canon(rows)
         assert store.connections_opened > 0
+
+
+def test_the_kept_answers_are_bounded_the_least_recently_written_going_first(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_lineage.store import stale as stale_module
+
+    monkeypatch.setattr(stale_module, "ANSWERS_KEPT", 2)
+    root = tmp_path / ".lineage"
+    writer = JournalWriter(root / "journal", "sess1")
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00")
+    writer.close()
+    store = DuckDBStore(root)
+    written = []
+    for i, notebook in enumerate(("/nb/a.ipynb", "/nb/b.ipynb", "/nb/c.ipynb")):
+        stale_rows(store, [notebook])
+        new = set((root / "answers").glob("stale-*.json")) - {p for p, _ in written}
+        (path,) = new
+        os.utime(path, ns=(i * 10**9, i * 10**9))  # written in this order, a second apart
+        written.append((path, notebook))
+    left = set((root / "answers").glob("stale-*.json"))
+    assert left == {written[1][0], written[2][0]}  # the first one written went

@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import os
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -270,7 +271,27 @@ def _keep_answer(store: Any, question: str, state: Any, rows: list[dict[str, Any
         default=lambda value: value.isoformat(),  # started_at, a timestamp
         separators=(",", ":"),
     )
-    write_atomically(path, body)
+    if write_atomically(path, body):
+        _prune_answers(path.parent)
+
+
+# Answers kept at most: one per notebook (and set of links) asked about lately. Beyond,
+# the least recently written go, so a store asked about thousands of notebooks keeps a
+# directory of bounded size.
+ANSWERS_KEPT = 256
+
+
+def _prune_answers(directory: Path) -> None:
+    try:
+        with os.scandir(directory) as entries:
+            kept = [e for e in entries if e.name.startswith("stale-") and e.name.endswith(".json")]
+        if len(kept) <= ANSWERS_KEPT:
+            return
+        kept.sort(key=lambda e: e.stat().st_mtime_ns)
+        for entry in kept[: len(kept) - ANSWERS_KEPT]:
+            os.unlink(entry.path)
+    except OSError:
+        pass  # another process pruned first, or the directory is read-only: next time
 
 
 RECORDED_NOTEBOOKS_SQL = """
