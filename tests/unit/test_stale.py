@@ -148,6 +148,7 @@ def cell(
     *,
     values: list[tuple[str, str, str, str]] = (),  # type: ignore[assignment]
     files: list[tuple[str, str, str]] = (),  # type: ignore[assignment]
+    environment_id: str | None = None,
 ) -> None:
     writer.append(
         "cell_start",
@@ -181,6 +182,7 @@ def cell(
                 for p, a, h in files
             ],
             "capture_errors": [],
+            "environment_id": environment_id,
         },
     )
 
@@ -429,3 +431,45 @@ def test_the_kept_answers_are_bounded_the_least_recently_written_going_first(
         written.append((path, notebook))
     left = set((root / "answers").glob("stale-*.json"))
     assert left == {written[1][0], written[2][0]}  # the first one written went
+
+
+def test_runs_are_compared_with_the_packages_of_the_python_that_ran_them(tmp_path: Path) -> None:
+    """A process that is not the Python of the notebook's latest run (a server, a command
+    line in an environment of its own) compares with that run's recorded packages."""
+    import sys
+
+    from jupyter_lineage.graph.staleness import _packages_to_compare
+
+    root = tmp_path / ".lineage"
+    writer = JournalWriter(root / "journal", "sess1")
+    for environment_id, python, pandas in (
+        ("env-old", sys.executable, "2.1"),
+        ("env-new", "/elsewhere/venv/bin/python", "2.2"),
+    ):
+        writer.append(
+            "environment",
+            {
+                "environment_id": environment_id,
+                "captured_at": "2026-01-01T00:00:00+00:00",
+                "python_executable": python,
+                "packages": {"pandas": pandas},
+            },
+        )
+    # Each run in its environment: the later one in the other Python.
+    cell(writer, "a1", "a", "2026-01-01T00:00:01+00:00", environment_id="env-old")
+    cell(writer, "b1", "b", "2026-01-01T00:00:02+00:00", environment_id="env-new")
+    writer.close()
+    rows = stale_rows(DuckDBStore(root), ["/nb/a.ipynb"])
+    pythons = {r["environment_id"]: r["a"] for r in rows if r["kind"] == "python"}
+    assert pythons == {"env-old": sys.executable, "env-new": "/elsewhere/venv/bin/python"}
+
+    packages, note = _packages_to_compare(rows)
+    assert packages == {"pandas": "2.2"}
+    assert note == (
+        "packages compared with those of the latest run's Python (/elsewhere/venv/bin/python), "
+        f"not this process's ({sys.executable})"
+    )
+    # When this process is the latest run's Python, its own installed packages.
+    mine = [r for r in rows if r.get("execution_id") != "b1"]
+    packages, note = _packages_to_compare(mine)
+    assert note == "" and "pandas" in packages and packages != {"pandas": "2.1"}

@@ -29,6 +29,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -719,10 +720,10 @@ def stale(
     from ..store.stale import stale_rows
 
     rows = stale_rows(store, paths, links=links, sources=sources)
+    notes = []
     if packages is None:
-        from ..capture.environment import installed_packages
-
-        packages = installed_packages()
+        packages, note = _packages_to_compare(rows)
+        notes += [note] if note else []
     files = FileCheck()
     decider = Decider(
         rows, cells, base_dir=str(Path(path).parent), packages_now=packages, files=files
@@ -732,9 +733,49 @@ def stale(
         code_from=CODE_FROM_DISK,
         cells=decider.cell_states(cells),
         versions=decider.version_states(),
+        notes=notes,
         hashed_files=files.hashed,
     )
     return report
+
+
+def _packages_to_compare(rows: Sequence[Mapping[str, Any]]) -> tuple[Mapping[str, str], str]:
+    """The installed packages the runs are compared with, and a note when not this process's.
+
+    This process's packages, when it is the Python the notebook's latest run used (a kernel
+    asking about its own notebook). A server or a command line may run in an environment of
+    its own, beside kernels in others: its packages would call every run out of date, so
+    the latest run's recorded packages stand for the notebook's environment.
+    """
+    from ..capture.environment import installed_packages
+
+    runs = [r for r in rows if r["kind"] == "run" and r["environment_id"]]
+    if not runs:
+        return installed_packages(), ""
+    latest = max(runs, key=lambda r: (r["started_at"] is not None, r["started_at"] or 0))
+    environment_id = latest["environment_id"]
+    python = next(
+        (r["a"] for r in rows if r["kind"] == "python" and r["environment_id"] == environment_id),
+        None,
+    )
+    if not python or _same_python(python, sys.executable):
+        return installed_packages(), ""
+    recorded = {
+        r["a"]: r["b"]
+        for r in rows
+        if r["kind"] == "package" and r["environment_id"] == environment_id
+    }
+    return recorded, (
+        f"packages compared with those of the latest run's Python ({python}), "
+        f"not this process's ({sys.executable})"
+    )
+
+
+def _same_python(a: str, b: str) -> bool:
+    # By the directory it is in (bin/python and bin/python3 are one environment), not by the
+    # file it leads to: every virtual environment's python links to its base interpreter,
+    # and each has packages of its own.
+    return os.path.dirname(os.path.normpath(a)) == os.path.dirname(os.path.normpath(b))
 
 
 def rerun_order(report: StaleReport) -> list[CellState]:

@@ -448,7 +448,8 @@ def notebook_staleness(location: NotebookLocation) -> dict[str, Any]:
     """``GET stale``: which of the notebook's cells and model versions are out of date, and why.
 
     Files and the notebook are read on the server's disk; packages are compared with the
-    server's own environment.
+    server's own when it runs the Python of the notebook's latest run, else with those
+    recorded at that run (kernels often run in environments of their own).
     """
     from ..graph.staleness import stale
 
