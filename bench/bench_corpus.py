@@ -18,7 +18,7 @@ median extra time of a cell. Then, in CPU time, where the extra goes: the captur
 hooks (clocked by two more hooks, one just after the capture's ``pre_run_cell`` hook and
 one just before its ``post_run_cell`` hook), the cells' own code between them, and the
 interpreter's garbage collections in the cells (timed through ``gc.callbacks``, with the
-number of full ones), with the most the hooks took in one cell and the largest extra CPU time
+number of full ones), the ratio of each repetition alone, the most the hooks took in one cell and the largest extra CPU time
 of one cell leaving the collections out: when a collection falls depends on every object the
 process made before, so any extension moves some from one cell to another. Run as
 ``python bench/bench_corpus.py [--quick]``.
@@ -229,7 +229,24 @@ def _parts(samples: Samples) -> list[dict[str, Any]]:
     # Full collections are as many in every run of a notebook; the first run's are counted.
     full = [sum(int(m["full"][captured][0]) for m in measures) for captured in (0, 1)]
     gc_time = [total("gc", captured) for captured in (0, 1)]
+    # Each repetition alone (its plain and captured runs back to back, in alternating order):
+    # how far apart they fall is how much one run of the corpus can be trusted.
+    repeats = min(len(m["cpu"][0]) for m in measures)
+    each = sorted(
+        sum(m["cpu"][1][i] for m in measures) / sum(m["cpu"][0][i] for m in measures)
+        for i in range(repeats)
+    )
     return [
+        {
+            "figure": "  the same CPU ratio for each repetition alone, lowest to highest: "
+            + ", ".join(f"{r:.3f}" for r in each),
+            "value": round(each[len(each) // 2], 3),
+            "baseline": None,
+            "ratio": None,
+            "unit": "x (median)",
+            "target": "report only",
+            "pass": None,
+        },
         {
             "figure": "  of which the capture's hooks, before and after each cell "
             "(baseline: the plain CPU time)",

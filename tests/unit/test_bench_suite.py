@@ -54,7 +54,7 @@ def test_corpus_figures_from_best_cell_times() -> None:
         "b": {"z": cell(([0.5, 0.5], [0.5, 0.5]), ([0.4, 0.4], [0.4, 0.4]))},
     }
     rows = corpus.rows_from(samples)
-    total, worst, typical, cpu_total, cpu_worst, cpu_typical, hooks, own, *rest = rows
+    total, worst, typical, cpu_total, cpu_worst, cpu_typical, each, hooks, own, *rest = rows
     most_hooks, without_gc, gc, *per_notebook = rest
     assert (total["value"], total["baseline"]) == (1.545, 1.51)
     assert "best of 2" in total["figure"] and "kernel time" in total["figure"]
@@ -68,6 +68,9 @@ def test_corpus_figures_from_best_cell_times() -> None:
     assert (cpu_total["value"], cpu_total["baseline"]) == (1.221, 1.209)
     assert "a, cell x" in cpu_worst["figure"] and cpu_worst["value"] == 10.0
     assert cpu_worst["pass"] is True and cpu_typical["value"] == 2.0
+    # Each repetition's own ratio: (0.81 + 0.012 + 0.4) / (0.8 + 0.009 + 0.4) and
+    # (0.85 + 0.011 + 0.4) / (0.9 + 0.010 + 0.4), lowest first; the higher is the median.
+    assert each["figure"].endswith(": 0.963, 1.011") and each["value"] == 1.011
     # Where the CPU time went: 1 ms of hooks in each of the 3 cells, the rest in the cells.
     assert (hooks["value"], hooks["baseline"]) == (0.003, 1.209)
     assert (own["value"], own["baseline"]) == (1.218, 1.209)
