@@ -69,8 +69,10 @@ def test_magics_answer_bad_arguments_in_one_line(kernel_factory, tmp_path: Path)
 
 def test_cli_answers_bad_arguments_in_one_line(tmp_path: Path) -> None:
     store = tmp_path / ".lineage"
+    store.mkdir()
     (tmp_path / "a-file").write_text("x")
     for args, expected in [
+        (("--store", str(tmp_path / "typo"), "sql", "SELECT 1"), "no store at"),
         (("--store", str(store), "sql", ""), "needs a query"),
         (("--store", str(store), "sql", "DELETE FROM events"), ""),
         (("--store", str(store), "forget", "' OR 1=1 --"), "no captured execution"),

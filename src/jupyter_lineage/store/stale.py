@@ -137,10 +137,10 @@ SELECT 'package', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, p.environment_
 FROM package_records p
 WHERE p.environment_id IN (SELECT environment_id FROM targets)
 UNION ALL
-SELECT DISTINCT 'python', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.environment_id,
+SELECT 'python', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, x.environment_id,
        x.python_executable, NULL, NULL, NULL, NULL, NULL, NULL
-FROM environment_records x
-WHERE x.environment_id IN (SELECT environment_id FROM targets)
+FROM (SELECT DISTINCT environment_id, python_executable FROM environment_records
+      WHERE environment_id IN (SELECT environment_id FROM targets)) x
 UNION ALL
 SELECT 'version', execution_id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
        model, version, NULL, NULL, NULL, NULL, NULL
