@@ -149,12 +149,17 @@ class Recorder:
         out. Never raises: whatever fails here is done, and reported, by the first cell.
         """
         try:
-            if self._ignored_paths is None:
-                self._ignored_paths = ignored_prefixes([str(self.session.store_dir)])
+            self._ignored()
             self.session.journal()
             self._environment_id(None, [])
         except Exception:
             pass
+
+    def _ignored(self) -> tuple[str, ...]:
+        """The path prefixes whose files are never a cell's (worked out once per store)."""
+        if self._ignored_paths is None:
+            self._ignored_paths = ignored_prefixes([str(self.session.store_dir)])
+        return self._ignored_paths
 
     # -- the cell's life -----------------------------------------------------
 
@@ -256,9 +261,7 @@ class Recorder:
             redactions=redactions,
         )
         self.session.check_journal(journal)
-        if self._ignored_paths is None:
-            self._ignored_paths = ignored_prefixes([str(self.session.store_dir)])
-        tracker = FileTracker(self._ignored_paths)
+        tracker = FileTracker(self._ignored())
         tracker.__enter__()
         return _CellCapture(
             execution_id,
@@ -440,7 +443,7 @@ class Recorder:
         """Files the cell's calls opened in native code, where the path is known without running
         anything: a literal, or a name holding a ``str`` or a ``pathlib`` path."""
         found: dict[str, str] = {}
-        ignored = self._ignored_paths or ()
+        ignored = self._ignored()
         for access, kind, value in capture.analysis.native_files:
             path: Any = value
             if kind == "name":

@@ -704,7 +704,8 @@ def stale(
     """Which cells of ``notebook`` (and which model versions trained there) are out of date, and why.
 
     ``notebook`` defaults to the kernel's own notebook. ``packages`` is the environment
-    to compare with (name → version), by default this process's. Example:
+    to compare with (name → version), by default this process's when it is the Python of
+    the notebook's latest run, else the packages recorded at that run. Example:
     ``stale("analysis.ipynb").stale_cells``.
     """
     path = os.path.abspath(os.fspath(notebook)) if notebook is not None else notebook_of_process()
