@@ -264,3 +264,40 @@ def test_capture_runs_no_user_code_and_still_sees_changes(tmp_path: Path) -> Non
     )
     assert len(changes) == 2
     assert all(changes["before"] != changes["after"])
+
+
+# Garbage in reference cycles, whose finalizer notes whether capture's code is running.
+# The collector runs whenever enough objects have been made since it last ran, wherever
+# that falls. Each cell moves that point (a threshold of its own); unpaused, the capture's
+# hooks ran about half of these finalizers.
+FINALIZERS = """
+import gc, sys
+INSIDE = []
+
+def capture_running():
+    frame = sys._getframe(1)
+    while frame is not None:
+        if "jupyter_lineage" in frame.f_code.co_filename:
+            return True
+        frame = frame.f_back
+    return False
+
+class Cyclic:
+    def __init__(self):
+        self.me = self
+
+    def __del__(self):
+        INSIDE.append(capture_running())
+
+"""
+
+
+def test_no_finalizer_of_the_users_runs_inside_capture(tmp_path: Path) -> None:
+    garbage = [
+        f"gc.set_threshold({40 + 3 * i})\nfor _ in range(5):\n    Cyclic()" for i in range(40)
+    ]
+    cells = [FINALIZERS, *garbage, "gc.collect()\nprint(len(INSIDE), sum(INSIDE))"]
+    run = execute_notebook(["%load_ext jupyter_lineage", "%lineage on", *cells], tmp_path)
+    ran, inside = map(int, run.text(len(cells) + 1).split())
+    assert ran == 200 and inside == 0
+    assert len(run.sql("SELECT * FROM runs WHERE status = 'ok'")) == len(cells)

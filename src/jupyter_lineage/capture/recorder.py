@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import atexit
 import builtins
+import contextlib
+import gc
 import hashlib
 import os
 import pathlib
@@ -22,6 +24,7 @@ import traceback
 import types
 import uuid
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -179,7 +182,8 @@ class Recorder:
         """
         capture = None
         try:
-            capture = self._begin(options, source, code, transformed, cell_id, execution_count)
+            with collections_paused():
+                capture = self._begin(options, source, code, transformed, cell_id, execution_count)
         except Exception as exc:
             self.warn_once(
                 f"begin:{type(exc).__name__}",
@@ -285,7 +289,8 @@ class Recorder:
         ended = time.perf_counter()
         capture.files.__exit__(None, None, None)
         try:
-            self._end(capture, ended, error, execution_count)
+            with collections_paused():
+                self._end(capture, ended, error, execution_count)
             self.captured_count += 1
             self.session.ship()
         except Exception as exc:
@@ -572,6 +577,27 @@ class Recorder:
 
 
 _MISSING = object()
+
+
+@contextlib.contextmanager
+def collections_paused() -> Iterator[None]:
+    """Hold off the interpreter's cyclic collections while the capture works.
+
+    A collection that falls inside the capture's hooks would run the finalizers
+    (``__del__``) of the user's garbage there, and would promote the capture's
+    short-lived objects into older generations, bringing the next full
+    collection closer. Paused, the capture's objects are freed by reference
+    counting before the collector next looks. Left as it is if the user turned
+    collection off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _bound_names(capture: _CellCapture, user_ns: dict[str, Any]) -> list[str]:
