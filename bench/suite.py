@@ -39,6 +39,7 @@ MODULES = (
     "bench_graph",
     "bench_stale",
     "bench_corpus",
+    "bench_audit",
     "bench_card",
     "bench_team",
 )
