@@ -63,6 +63,23 @@ export class StaleChecker {
   }
 
   /**
+   * The cells whose latest run is at the weaker environment level: nothing
+   * it read changed, but packages the notebook imports did since it ran.
+   */
+  get environmentCells(): IStaleCell[] {
+    return this._report.kind === 'ready'
+      ? this._report.value.cells.filter(c => c.state === 'environment')
+      : [];
+  }
+
+  /**
+   * What the check says about how it judged (which packages it compared with).
+   */
+  get notes(): string[] {
+    return this._report.kind === 'ready' ? this._report.value.notes : [];
+  }
+
+  /**
    * The stale cell a run belongs to: by its cell id, else by its execution id.
    */
   staleCellOf(
@@ -203,11 +220,31 @@ export function staleHeadline(cells: IStaleCell[]): string {
 }
 
 /**
- * Every reason of a stale cell, one per line (a title attribute's text).
+ * The sidebar's line for the environment level:
+ * `2 cells ran with other packages: numpy 2.3.0 → 2.4.0`.
+ */
+export function environmentHeadline(cells: IStaleCell[]): string {
+  const changes = new Set<string>();
+  for (const cell of cells) {
+    for (const reason of cell.reasons) {
+      if (reason.kind === 'environment') {
+        changes.add(
+          reason.text.replace(/^packages changed since this run: /, '')
+        );
+      }
+    }
+  }
+  const count = `${cells.length} ${cells.length === 1 ? 'cell' : 'cells'} ran with other packages`;
+  return changes.size > 0 ? `${count}: ${listed([...changes])}` : count;
+}
+
+/**
+ * Every reason of a stale (or environment-level) cell, one per line (a title
+ * attribute's text).
  */
 export function reasonsText(cell: IStaleCell): string {
   return [
-    `Out of date: ${cell.label}`,
+    `${cell.stale ? 'Out of date' : 'Packages changed'}: ${cell.label}`,
     ...cell.reasons.map(r => `• ${r.text}`)
   ].join('\n');
 }

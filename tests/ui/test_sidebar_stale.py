@@ -154,3 +154,59 @@ def test_stale_cells_are_marked_filtered_selected_and_rerun(tmp_path: Path) -> N
             {"name": "load", "cell_id": "cell-1", "status": "ok"},
             {"name": "count", "cell_id": "cell-2", "status": "ok"},
         ]
+
+
+def test_packages_changed_since_the_runs_show_at_the_environment_level(tmp_path: Path) -> None:
+    """A package the notebook imports is reinstalled at another version: nothing any cell
+    read changed, so no cell is stale, but the sidebar says which cells ran with other
+    packages, and which."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    from playwright.sync_api import expect
+
+    from ..integration.test_stale import tiny_wheel
+
+    site = tmp_path / "site"
+    old, new = tiny_wheel(tmp_path, "1.0"), tiny_wheel(tmp_path, "2.0")
+    pip = [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index"]
+    subprocess.run([*pip, "--target", str(site), str(old)], check=True)
+    cells = [
+        "%load_ext jupyter_lineage",
+        "%%lineage --name use\nimport tinypkg\nv = tinypkg.VALUE",
+        "%%lineage --name plain\nq = 1 + 1",
+    ]
+    # The server and its kernels import from the same directory, as from one environment.
+    path = os.pathsep.join(p for p in (str(site), os.environ.get("PYTHONPATH")) if p)
+    with (
+        running_lab(
+            tmp_path, cells=cells, lineage_settings=NO_POLLING, env={"PYTHONPATH": path}
+        ) as server,
+        lab_page(server, "stale-environment-final") as page,
+    ):
+        widen_left_area(page, 430)
+        panel = open_sidebar(page)
+        runs = panel.locator(".jp-Lineage-run")
+        stale = panel.locator(".jp-Lineage-staleHeader")
+        moved = panel.locator(".jp-Lineage-environmentHeader")
+        run_all_cells(page)
+        expect(runs).to_have_count(2)
+        expect(stale).to_have_count(0)
+        expect(moved).to_have_count(0)
+
+        shutil.rmtree(site)
+        subprocess.run([*pip, "--target", str(site), str(new)], check=True)
+        # Both cells: the notebook imports tinypkg, whichever cell does.
+        expect(moved).to_have_text("2 cells ran with other packages: tinypkg 1.0 → 2.0")
+        headline = moved.locator(".jp-Lineage-environmentHeadline")
+        expect(headline).to_have_attribute("title", re.compile(r"^Packages changed: use "))
+        expect(stale).to_have_count(0)
+        expect(panel.locator(".jp-Lineage-staleBadge")).to_have_count(0)
+        expect(page.locator(".jp-Notebook .jp-Cell.jp-Lineage-staleCell")).to_have_count(0)
+        shot(page, "stale-environment")
+
+        headline.click()
+        selected = page.locator(".jp-Notebook .jp-Cell.jp-mod-selected")
+        expect(selected).to_have_count(2)

@@ -7,12 +7,14 @@
 import * as React from 'react';
 
 import type { NotebookStaleness } from '../cellMarks';
-import { reasonsText, staleHeadline } from '../stale';
+import { environmentHeadline, reasonsText, staleHeadline } from '../stale';
 import type { IExecutionSummary, IStaleCell } from '../tokens';
 
 /**
  * `3 cells out of date: data.csv changed`, with the actions on them: select
- * them in the notebook, re-run them. Nothing when nothing is stale.
+ * them in the notebook, re-run them; below it, the cells at the weaker
+ * environment level (`2 cells ran with other packages: …`) and the check's
+ * notes. Nothing when every cell is fresh.
  */
 export function StaleHeader(props: {
   staleness: NotebookStaleness | null;
@@ -22,33 +24,57 @@ export function StaleHeader(props: {
   onRerun: () => void;
 }): JSX.Element | null {
   const { staleness, onRerun } = props;
-  const cells = staleness ? staleness.checker.staleCells : [];
-  if (!staleness || cells.length === 0) {
+  if (!staleness) {
+    return null;
+  }
+  const cells = staleness.checker.staleCells;
+  const moved = staleness.checker.environmentCells;
+  if (cells.length === 0 && moved.length === 0) {
     return null;
   }
   return (
-    <div className="jp-Lineage-staleHeader" role="status">
-      <button
-        className="jp-Lineage-link jp-Lineage-staleHeadline"
-        title={`${cells.map(reasonsText).join('\n\n')}\n\nClick to select these cells in the notebook.`}
-        onClick={() => staleness.selectCells(cells.map(c => c.cell_id))}
-      >
-        <span className="jp-Lineage-staleIcon" aria-hidden="true">
-          ⟳
-        </span>
-        {staleHeadline(cells)}
-      </button>
-      <button
-        className="jp-Lineage-button jp-Lineage-rerunStale"
-        disabled={staleness.rerunning}
-        title="Run %lineage_stale --run in the notebook’s kernel, after confirming"
-        onClick={() =>
-          void staleness.rerun().then(ran => (ran ? onRerun() : undefined))
-        }
-      >
-        {staleness.rerunning ? 'Re-running…' : 'Re-run stale cells'}
-      </button>
-    </div>
+    <>
+      {cells.length > 0 && (
+        <div className="jp-Lineage-staleHeader" role="status">
+          <button
+            className="jp-Lineage-link jp-Lineage-staleHeadline"
+            title={`${cells.map(reasonsText).join('\n\n')}\n\nClick to select these cells in the notebook.`}
+            onClick={() => staleness.selectCells(cells.map(c => c.cell_id))}
+          >
+            <span className="jp-Lineage-staleIcon" aria-hidden="true">
+              ⟳
+            </span>
+            {staleHeadline(cells)}
+          </button>
+          <button
+            className="jp-Lineage-button jp-Lineage-rerunStale"
+            disabled={staleness.rerunning}
+            title="Run %lineage_stale --run in the notebook’s kernel, after confirming"
+            onClick={() =>
+              void staleness.rerun().then(ran => (ran ? onRerun() : undefined))
+            }
+          >
+            {staleness.rerunning ? 'Re-running…' : 'Re-run stale cells'}
+          </button>
+        </div>
+      )}
+      {moved.length > 0 && (
+        <div className="jp-Lineage-environmentHeader" role="status">
+          <button
+            className="jp-Lineage-link jp-Lineage-environmentHeadline"
+            title={`${moved.map(reasonsText).join('\n\n')}\n\nWhat these cells read is unchanged; re-run them to record them with the packages installed now. Click to select them in the notebook.`}
+            onClick={() => staleness.selectCells(moved.map(c => c.cell_id))}
+          >
+            {environmentHeadline(moved)}
+          </button>
+        </div>
+      )}
+      {staleness.checker.notes.map(note => (
+        <div className="jp-Lineage-staleNote" key={note}>
+          {note}
+        </div>
+      ))}
+    </>
   );
 }
 
