@@ -301,3 +301,78 @@ def test_no_finalizer_of_the_users_runs_inside_capture(tmp_path: Path) -> None:
     ran, inside = map(int, run.text(len(cells) + 1).split())
     assert ran == 200 and inside == 0
     assert len(run.sql("SELECT * FROM runs WHERE status = 'ok'")) == len(cells)
+
+
+# Errors whose showing runs the user's code: a __str__ and a __repr__ that count, a failed
+# lookup on a user's object, an error chained to one of those. IPython runs them to show
+# each error; the record must not run them again.
+ERRORS_SETUP = """
+import collections
+SHOWN = collections.Counter()
+
+class Loud(Exception):
+    def __str__(self):
+        SHOWN["__str__"] += 1
+        return "loud, with its reasons"
+
+class Key:
+    def __repr__(self):
+        SHOWN["__repr__"] += 1
+        return "Key()"
+
+    def __dir__(self):
+        SHOWN["__dir__"] += 1
+        return ["alpha"]
+
+class Quiet(Exception):
+    pass
+
+key = Key()
+"""
+ERROR_CELLS = [
+    ERRORS_SETUP,
+    "raise Loud('x')",
+    "{}[key]",
+    "key.alphb",
+    "try:\n    {}[key]\nexcept KeyError as e:\n    raise ValueError('wrapped') from e",
+    "raise Quiet('plain words')",
+    "print(sorted(SHOWN.items()))",
+]
+
+
+def test_recording_an_error_runs_none_of_the_users_code(tmp_path: Path) -> None:
+    plain = execute_notebook(["pass", "pass", *ERROR_CELLS], tmp_path / "plain")
+    captured = execute_notebook(
+        ["%load_ext jupyter_lineage", "%lineage on", *ERROR_CELLS], tmp_path / "captured"
+    )
+
+    # The calls IPython made to show the errors, and no more.
+    last = len(ERROR_CELLS) + 1
+    assert captured.text(last) == plain.text(last)
+    assert "__str__" in plain.text(last) and "__repr__" in plain.text(last)
+    assert _strip_outputs(captured.nb)[2:] == _strip_outputs(plain.nb)[2:]
+
+    runs = captured.sql(
+        "SELECT error_type, error_message, traceback, capture_errors FROM runs "
+        "WHERE status = 'failed' ORDER BY started_at"
+    ).to_dict("records")
+    shown = [
+        (o["ename"], o["evalue"])
+        for cell in captured.nb.cells[3:last]
+        for o in cell.outputs
+        if o.output_type == "error"
+    ]
+    # Each record says what the kernel showed.
+    assert [(r["error_type"], r["error_message"]) for r in runs] == shown
+    loud, missing, lookup, wrapped, quiet = runs
+    assert loud["error_message"] == "loud, with its reasons"
+    assert "Loud: loud, with its reasons" in loud["traceback"]
+    assert "\x1b[" not in loud["traceback"]
+    assert any("as IPython showed them" in note for note in loud["capture_errors"])
+    assert missing["error_message"] == "Key()"
+    assert lookup["error_message"] == "'Key' object has no attribute 'alphb'"
+    assert "ValueError: wrapped" in wrapped["traceback"] and "KeyError" in wrapped["traceback"]
+    # A user's class that defines nothing formatting reads is formatted as Python does.
+    assert quiet["error_message"] == "plain words"
+    assert "Traceback (most recent call last)" in quiet["traceback"]
+    assert not any("IPython" in note for note in quiet["capture_errors"])

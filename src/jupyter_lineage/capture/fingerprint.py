@@ -232,6 +232,15 @@ def _is_trusted_type(tp: type) -> bool:
     return all(_is_trusted_class(klass) for klass in _mro(tp))
 
 
+def defines_untrusted(tp: type, names: frozenset[str]) -> bool:
+    """Whether a class in ``tp``'s MRO that is not trusted code defines one of ``names`` itself
+    (read from each class's own namespace, without the metaclass's help)."""
+    return any(
+        not _is_trusted_class(klass) and any(name in _namespace(klass) for name in names)
+        for klass in _mro(tp)
+    )
+
+
 def _lookup(tp: type, name: str) -> Any:
     """What ``name`` resolves to on the class, as attribute lookup would find it; _MISSING if none."""
     for klass in _mro(tp):

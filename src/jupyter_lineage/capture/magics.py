@@ -324,7 +324,10 @@ def _pre_run_cell(recorder: Recorder, shell: Any) -> Callable[[Any], None]:
 def _post_run_cell(recorder: Recorder) -> Callable[[Any], None]:
     def post_run_cell(result: Any) -> None:
         try:
-            error = result.error_before_exec or result.error_in_exec
+            # Not ``or``: that would ask a user's exception for its truth value.
+            error = result.error_before_exec
+            if error is None:
+                error = result.error_in_exec
             recorder.end(error, result.execution_count)
         except Exception as exc:
             recorder.warn_once(

@@ -20,7 +20,6 @@ import os
 import pathlib
 import stat
 import time
-import traceback
 import types
 import uuid
 from collections import deque
@@ -29,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..errors import describe, or_none
+from ..errors import describe
 from ..events import (
     Annotation,
     CellEnd,
@@ -48,6 +47,7 @@ from ..records import Fingerprint, RecentExecution
 from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
+from .failure import describe_error, error_type_name
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value
@@ -313,7 +313,7 @@ class Recorder:
             accesses.update(self._native_files(capture, accesses))
         files = self._file_records(accesses, errors, capture.execution_id)
         environment_id = self._environment_id(capture.analysis, errors)
-        status, error_type, message, tb, redactions = _error_fields(error)
+        status, error_type, message, tb, redactions = _error_fields(error, self.shell, errors)
         journal = self.session.journal()
         journal.append_event(
             CellEnd(
@@ -651,21 +651,15 @@ def _type_only(obj: object) -> Fingerprint | None:
 
 
 def _error_fields(
-    error: BaseException | None,
+    error: BaseException | None, shell: Any, errors: list[str]
 ) -> tuple[str, str | None, str | None, str | None, list[str]]:
     """status, error type, message, traceback, and what was redacted from them."""
     if error is None:
         return "ok", None, None, None, []
-    status = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
-    error_type = type(error).__qualname__
-    module = type(error).__module__
-    if module not in ("builtins", "__main__"):
-        error_type = f"{module}.{error_type}"
-    message = or_none(lambda: str(error)) or ""
-    try:
-        tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    except Exception as exc:
-        tb = f"(traceback not available: {describe(exc)})"
+    status = "interrupted" if issubclass(type(error), KeyboardInterrupt) else "failed"
+    message, tb, note = describe_error(error, shell)
+    if note:
+        errors.append(note)
     # Redacted before they are cut to size, so no secret is left half-visible at a cut.
     redactions: list[str] = []
     if may_contain_secret(message):
@@ -674,4 +668,10 @@ def _error_fields(
     if may_contain_secret(tb):
         tb, found = redact_text(tb)
         redactions += [f"traceback:{kind}" for kind in found]
-    return status, error_type, message[:MAX_MESSAGE_CHARS], tb[-MAX_TRACEBACK_CHARS:], redactions
+    return (
+        status,
+        error_type_name(error),
+        message[:MAX_MESSAGE_CHARS],
+        tb[-MAX_TRACEBACK_CHARS:],
+        redactions,
+    )
