@@ -13,7 +13,7 @@ from .test_capture import _strip_outputs
 # Counted calls are those capture could make: the notebook's own use of the zoo (building
 # a dict keyed by zoo objects hashes them) runs with counting switched off.
 SETUP = '''
-import collections, threading, warnings
+import collections, random, threading, warnings
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -171,6 +171,15 @@ class Printer:
         return (Printer, ())
 
 
+class Seedy:
+    """A seed whose class is a property: isinstance() on it runs the user's code."""
+
+    @property
+    def __class__(self):
+        count("__class__")
+        return int
+
+
 class Buggy:
     def __init__(self):
         self.lock = threading.Lock()
@@ -206,6 +215,8 @@ CELLS = [
     "model = LogisticRegression()",
     # Read only.
     "pair = [z, s, nested, ring, box, table, keyed, guarded, odd, printer, buggy]",
+    # A seed the record looks at (random.seed's own isinstance checks are not counted).
+    "seedy = Seedy()\nCOUNTING = False\nrandom.seed(seedy)\nCOUNTING = True",
     # Changed in place.
     "z.a = 10",
     "s.b.append(3)",

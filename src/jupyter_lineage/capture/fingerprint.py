@@ -232,6 +232,11 @@ def _is_trusted_type(tp: type) -> bool:
     return all(_is_trusted_class(klass) for klass in _mro(tp))
 
 
+def type_name(tp: type) -> str:
+    """``module.qualname`` of a type as fingerprints name it, read without the metaclass's help."""
+    return _type_name(tp)
+
+
 def defines_untrusted(tp: type, names: frozenset[str]) -> bool:
     """Whether a class in ``tp``'s MRO that is not trusted code defines one of ``names`` itself
     (read from each class's own namespace, without the metaclass's help)."""
@@ -257,8 +262,10 @@ def _type_name(tp: type) -> str:
         qualname = _type_qualname(tp)
     except Exception:
         return "?"
-    if not isinstance(module, str) or module == "builtins":
-        return str(qualname)
+    if type(module) is not str or type(qualname) is not str:
+        return "?" if type(qualname) is not str else qualname
+    if module == "builtins":
+        return qualname
     for package in ("pandas", "numpy", "pyarrow"):
         if module.startswith(package + "."):
             public = sys.modules.get(package)

@@ -50,7 +50,7 @@ from .environment import EnvironmentCapture
 from .failure import describe_error, error_type_name
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
-from .fingerprint import fingerprint, is_immutable_value
+from .fingerprint import fingerprint, is_immutable_value, type_name
 
 if TYPE_CHECKING:
     from ..session import Session
@@ -564,7 +564,8 @@ class Recorder:
             value = seed.literal
             if value is None and seed.argument.isidentifier():
                 candidate = self.shell.user_ns.get(seed.argument)
-                if isinstance(candidate, (int, str)) and not isinstance(candidate, bool):
+                # Exact types: isinstance would consult a user object's __class__.
+                if type(candidate) in (int, str):
                     value = candidate
             seeds.append(
                 Seed(
@@ -641,11 +642,10 @@ def _value(name: str, role: str, action: str, fp: Fingerprint | None) -> Value:
 def _type_only(obj: object) -> Fingerprint | None:
     if obj is None:
         return None
-    t = type(obj)
     return Fingerprint(
         digest="",
         kind="identity",
-        type_name=f"{t.__module__}.{t.__qualname__}",
+        type_name=type_name(type(obj)),
         note="values not captured (--no-values)",
     )
 
