@@ -142,3 +142,47 @@ def test_the_type_name_is_read_without_the_metaclass() -> None:
     assert error_type_name(raised(np.exceptions.AxisError(1, 1))) == "numpy.exceptions.AxisError"
     odd = Meta("Odd", (Exception,), {"__module__": "__main__"})
     assert error_type_name(raised(odd())) == "Odd"
+
+
+class Lookup:
+    def __getattr__(self, name: str) -> Any:
+        CALLS.append(f"__getattr__({name})")
+        raise AttributeError(name)
+
+    def method(self) -> None:
+        undefined_name  # type: ignore[name-defined]  # noqa: B018, F821
+
+
+class Plain:
+    def method(self) -> None:
+        undefined_name  # type: ignore[name-defined]  # noqa: B018, F821
+
+
+def failing(call: Any) -> BaseException:
+    try:
+        call()
+    except BaseException as caught:
+        return caught
+    raise AssertionError("did not fail")
+
+
+def test_a_name_error_in_a_method_of_a_class_with_lookup_hooks_is_not_formatted() -> None:
+    # Python's suggestions look the missing name up on the frame's ``self``.
+    error = failing(Lookup().method)
+    message, tb, note = describe_error(error, shell=None)
+    assert message == "" and note and "not read" in note and "in method" in tb
+    plain = failing(Plain().method)
+    assert describe_error(plain, shell=None)[0] == "name 'undefined_name' is not defined"
+
+
+def test_an_import_error_from_a_module_that_lists_itself_is_not_formatted() -> None:
+    module = types.ModuleType("listing_module")
+    module.__dir__ = lambda: CALLS.append("module __dir__") or []  # type: ignore[method-assign]
+    sys.modules["listing_module"] = module
+    try:
+        error = raised(ImportError("cannot import name 'x'", name="listing_module"))
+        assert describe_error(error, shell=None)[0] == ""
+    finally:
+        del sys.modules["listing_module"]
+    plain = raised(ImportError("cannot import name 'x'", name="json"))
+    assert describe_error(plain, shell=None)[0] == "cannot import name 'x'"

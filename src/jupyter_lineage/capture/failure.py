@@ -21,6 +21,7 @@ import pathlib
 import re
 import sys
 import traceback
+import types
 from typing import Any
 
 from ..errors import describe
@@ -60,6 +61,9 @@ READ_BY_FORMATTING = frozenset(
         "print_file_and_line",
     }
 )
+# What looking an attribute up on an object can run, when its class defines it (besides a
+# descriptor under the name looked up).
+_LOOKUP_HOOKS = frozenset({"__getattribute__", "__getattr__"})
 _SCALARS = frozenset({type(None), bool, int, float, complex, str, bytes})
 _CONTAINERS = frozenset({tuple, list, set, frozenset})
 _PATHS = frozenset(
@@ -84,6 +88,7 @@ _state_of = BaseException.__dict__["__dict__"].__get__
 _cause_of = BaseException.__dict__["__cause__"].__get__
 _context_of = BaseException.__dict__["__context__"].__get__
 _traceback_of = BaseException.__dict__["__traceback__"].__get__
+_module_namespace: Any = vars(types.ModuleType)["__dict__"].__get__
 _type_module = type.__dict__["__module__"].__get__
 _type_qualname = type.__dict__["__qualname__"].__get__
 # Python 3.11 and later.
@@ -166,6 +171,10 @@ class _Reader:
         state = _state_of(exc)
         if not all(type(k) is str and self.plain(v, depth) for k, v in dict.items(state)):
             return False
+        if issubclass(tp, NameError) and not _plain_self(exc):
+            return False
+        if issubclass(tp, ImportError) and not _plain_module(exc):
+            return False
         return all(
             self.plain(owner.__dict__[member].__get__(exc), depth)
             for owner, member in _MEMBERS
@@ -202,6 +211,33 @@ class _Reader:
             and not issubclass(tp, numpy.object_)
             and not defines_untrusted(tp, READ_BY_FORMATTING)
         )
+
+
+def _plain_self(error: BaseException) -> bool:
+    """Whether the frame that raised a ``NameError`` has no ``self`` of the user's classes:
+    Python's suggestions (``Did you mean: 'self.x'?``) look the name up on it."""
+    tb = _traceback_of(error)
+    if tb is None:
+        return True
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    owner = tb.tb_frame.f_locals.get("self", None)
+    if owner is None:
+        return True
+    name = NameError.__dict__["name"].__get__(error)
+    hooks = _LOOKUP_HOOKS | {name} if type(name) is str else _LOOKUP_HOOKS
+    return not defines_untrusted(type(owner), hooks)
+
+
+def _plain_module(error: BaseException) -> bool:
+    """Whether the module an ``ImportError`` names runs no code of its own when listed:
+    Python's suggestions (``Did you mean: ...?``) call ``dir()`` on it."""
+    name = ImportError.__dict__["name"].__get__(error)
+    module = sys.modules.get(name) if type(name) is str else None
+    if module is None:
+        return True
+    namespace: Any = _module_namespace(module)
+    return not ("__dir__" in namespace or "__getattr__" in namespace)
 
 
 def _shown(error: BaseException, shell: Any) -> tuple[str, str] | None:
