@@ -13,7 +13,7 @@ from .test_capture import _strip_outputs
 # Counted calls are those capture could make: the notebook's own use of the zoo (building
 # a dict keyed by zoo objects hashes them) runs with counting switched off.
 SETUP = '''
-import collections, random, threading, warnings
+import collections, pathlib, random, threading, warnings
 import numpy as np
 import pandas as pd
 from sklearn.linear_model import LogisticRegression
@@ -180,6 +180,14 @@ class Seedy:
         return int
 
 
+class Pathy(type(pathlib.Path())):
+    """A path whose __str__ (which __fspath__ calls) is the user's."""
+
+    def __str__(self):
+        count("Pathy.__str__")
+        return super().__str__()
+
+
 class Buggy:
     def __init__(self):
         self.lock = threading.Lock()
@@ -217,6 +225,9 @@ CELLS = [
     "pair = [z, s, nested, ring, box, table, keyed, guarded, odd, printer, buggy]",
     # A seed the record looks at (random.seed's own isinstance checks are not counted).
     "seedy = Seedy()\nCOUNTING = False\nrandom.seed(seedy)\nCOUNTING = True",
+    # A path the record would resolve to see whether a native reader opened it.
+    "where = Pathy('absent.parquet')\nCOUNTING = False\ntry:\n    pd.read_parquet(where)\n"
+    "except OSError:\n    pass\nCOUNTING = True",
     # Changed in place.
     "z.a = 10",
     "s.b.append(3)",

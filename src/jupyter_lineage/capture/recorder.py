@@ -455,7 +455,8 @@ class Recorder:
                 obj = self.shell.user_ns.get(value)
                 if type(obj) is str:
                     path = obj
-                elif issubclass(type(obj), pathlib.PurePath):
+                elif type(obj) in _PATH_TYPES:
+                    # Exact types: a subclass's __str__, which __fspath__ calls, is the user's.
                     path = pathlib.PurePath.__fspath__(obj)  # type: ignore[arg-type]
                 else:
                     continue
@@ -578,6 +579,10 @@ class Recorder:
 
 
 _MISSING = object()
+_PATH_TYPES = frozenset(
+    {pathlib.PurePath, pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.Path}
+    | {pathlib.PosixPath, pathlib.WindowsPath}
+)
 
 
 @contextlib.contextmanager
