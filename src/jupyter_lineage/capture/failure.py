@@ -66,7 +66,8 @@ READ_BY_FORMATTING = frozenset(
 _LOOKUP_HOOKS = frozenset({"__getattribute__", "__getattr__"})
 _SCALARS = frozenset({type(None), bool, int, float, complex, str, bytes})
 _CONTAINERS = frozenset({tuple, list, set, frozenset})
-_PATHS = frozenset(
+# The standard library's own path classes (a subclass's __str__ would be the user's).
+PATH_TYPES = frozenset(
     {pathlib.PurePath, pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.Path}
     | {pathlib.PosixPath, pathlib.WindowsPath}
 )
@@ -185,7 +186,7 @@ class _Reader:
         """Whether ``str``/``repr`` of ``value`` is trusted code through and through."""
         self.left -= 1
         tp = type(value)
-        if tp in _SCALARS or tp in _PATHS:
+        if tp in _SCALARS or tp in PATH_TYPES:
             return True
         if self.left < 0 or depth >= _MAX_DEPTH:
             return False

@@ -47,7 +47,7 @@ from ..records import Fingerprint, RecentExecution
 from ..redact import may_contain_secret, redact_text
 from .analysis import CellAnalysis, analyse, is_ipython_name
 from .environment import EnvironmentCapture
-from .failure import describe_error, error_type_name
+from .failure import PATH_TYPES, describe_error, error_type_name
 from .file_hashing import DEFER_BYTES, NOTE_PENDING, DeferredHasher, HashJob
 from .files import FileTracker, ignored_prefixes
 from .fingerprint import fingerprint, is_immutable_value, type_name
@@ -455,7 +455,7 @@ class Recorder:
                 obj = self.shell.user_ns.get(value)
                 if type(obj) is str:
                     path = obj
-                elif type(obj) in _PATH_TYPES:
+                elif type(obj) in PATH_TYPES:
                     # Exact types: a subclass's __str__, which __fspath__ calls, is the user's.
                     path = pathlib.PurePath.__fspath__(obj)  # type: ignore[arg-type]
                 else:
@@ -579,10 +579,6 @@ class Recorder:
 
 
 _MISSING = object()
-_PATH_TYPES = frozenset(
-    {pathlib.PurePath, pathlib.PurePosixPath, pathlib.PureWindowsPath, pathlib.Path}
-    | {pathlib.PosixPath, pathlib.WindowsPath}
-)
 
 
 @contextlib.contextmanager
