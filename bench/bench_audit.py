@@ -78,8 +78,8 @@ _gc.callbacks.remove(_clock)
 print(_took - _collecting[0])"""
 SETUPS = {
     "none": "",
-    "hook": "import sys\ndef _hook(event, args):\n    if event != 'open':\n        return\n"
-    "sys.addaudithook(_hook)\ndel _hook",
+    # The same hook as the per-event figure's, its name not left in the user's namespace.
+    "hook": f"import sys\n{PYTHON_HOOK}\ndel hook",
     "capture": "%load_ext jupyter_lineage\n%lineage on",
 }
 
